@@ -1,0 +1,21 @@
+/*
+ * The frame suite: ungraded checks of the code students read but do not
+ * write (common/, the grader's helpers, networking). It must pass on the
+ * reference and on every handout.
+ */
+#include "tests/harness/test.h"
+
+extern const tkv_test_t codec_tests[];
+extern const tkv_test_t engine_tests[];
+extern const tkv_test_t prng_tests[];
+
+const tkv_test_t *const *tkv_suite(void)
+{
+    static const tkv_test_t *const tables[] = {
+        codec_tests,
+        engine_tests,
+        prng_tests,
+        NULL,
+    };
+    return tables;
+}
