@@ -1,0 +1,17 @@
+/*
+ * The Raft core's tests: project2a (elections, replication, log, RawNode,
+ * randomized safety), project2c (snapshots), project3a (leader transfer,
+ * membership) and frame (memory storage, protobuf conversion).
+ */
+#include "tests/harness/test.h"
+
+extern const tkv_test_t raft_election_tests[];
+
+const tkv_test_t *const *tkv_suite(void)
+{
+    static const tkv_test_t *const tables[] = {
+        raft_election_tests,
+        NULL,
+    };
+    return tables;
+}
