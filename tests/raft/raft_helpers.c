@@ -148,6 +148,8 @@ void rt_make_leader(raft_t *r)
         raft_message_t m = rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, id, r->id, r->term);
         raft_step(r, &m);
     }
+    if (r->prs.n == 1)
+        raft_become_leader(r); /* nobody to ask */
     assert_int_equal(r->role, RAFT_LEADER);
 }
 

@@ -6,11 +6,13 @@
 #include "tests/harness/test.h"
 
 extern const tkv_test_t raft_election_tests[];
+extern const tkv_test_t raft_replication_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
         raft_election_tests,
+        raft_replication_tests,
         NULL,
     };
     return tables;
