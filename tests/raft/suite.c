@@ -7,13 +7,13 @@
 
 extern const tkv_test_t raft_election_tests[];
 extern const tkv_test_t raft_replication_tests[];
+extern const tkv_test_t raft_log_tests[];
+extern const tkv_test_t rawnode_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        raft_election_tests,
-        raft_replication_tests,
-        NULL,
+        raft_election_tests, raft_replication_tests, raft_log_tests, rawnode_tests, NULL,
     };
     return tables;
 }
