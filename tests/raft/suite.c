@@ -9,11 +9,13 @@ extern const tkv_test_t raft_election_tests[];
 extern const tkv_test_t raft_replication_tests[];
 extern const tkv_test_t raft_log_tests[];
 extern const tkv_test_t rawnode_tests[];
+extern const tkv_test_t raft_random_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        raft_election_tests, raft_replication_tests, raft_log_tests, rawnode_tests, NULL,
+        raft_election_tests, raft_replication_tests, raft_log_tests,
+        rawnode_tests,       raft_random_tests,      NULL,
     };
     return tables;
 }
