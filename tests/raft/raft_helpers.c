@@ -138,6 +138,22 @@ void rt_tick_n(raft_t *r, int n)
         raft_tick(r);
 }
 
+void rt_persist(raft_t *r)
+{
+    mem_storage_t *ms = rt_storage_of(r);
+    const raft_snapshot_t *snap = rlog_pending_snapshot(&r->log);
+    if (snap != NULL) {
+        assert_int_equal(mem_storage_apply_snapshot(ms, snap), TKV_OK);
+        rlog_stable_snap_to(&r->log, snap->metadata.index);
+    }
+    size_t n;
+    const raft_entry_t *ents = rlog_unstable_entries(&r->log, &n);
+    if (n == 0)
+        return;
+    assert_int_equal(mem_storage_append(ms, ents, n), TKV_OK);
+    rlog_stable_to(&r->log, ents[n - 1].index, ents[n - 1].term);
+}
+
 void rt_make_leader(raft_t *r)
 {
     raft_become_candidate(r);

@@ -48,6 +48,9 @@ raft_message_t rt_propose_msg(uint64_t to, const char *data);
 void rt_propose(raft_t *r, const char *data);
 /* Ticks r until it is no longer a follower or `max` ticks passed. */
 void rt_tick_n(raft_t *r, int n);
+/* Writes r's unstable entries (and pending snapshot) to its storage, as the
+ * application would after a Ready, and tells the log they are stable. */
+void rt_persist(raft_t *r);
 /* Makes r a leader at term+1 without a network: candidate, then votes. */
 void rt_make_leader(raft_t *r);
 
