@@ -11,6 +11,7 @@ extern const tkv_test_t raft_log_tests[];
 extern const tkv_test_t rawnode_tests[];
 extern const tkv_test_t raft_random_tests[];
 extern const tkv_test_t raft_snapshot_tests[];
+extern const tkv_test_t raft_membership_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
