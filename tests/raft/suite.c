@@ -15,9 +15,17 @@ extern const tkv_test_t raft_membership_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
+    /* clang-format off */
     static const tkv_test_t *const tables[] = {
-        raft_election_tests, raft_replication_tests, raft_log_tests,
-        rawnode_tests,       raft_random_tests,      NULL,
+        raft_election_tests,
+        raft_replication_tests,
+        raft_log_tests,
+        rawnode_tests,
+        raft_random_tests,
+        raft_snapshot_tests,
+        raft_membership_tests,
+        NULL,
     };
+    /* clang-format on */
     return tables;
 }
