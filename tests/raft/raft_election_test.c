@@ -41,6 +41,7 @@ static void test_start_as_follower(void **state)
     assert_int_equal(r->role, RAFT_FOLLOWER);
     assert_int_equal(r->term, 0);
     assert_int_equal(r->lead, RAFT_NONE);
+    assert_in_range(r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1);
     rt_free_raft(r);
 }
 
@@ -268,6 +269,8 @@ static void test_non_conflicting_timeouts(void **state)
                 }
             }
         }
+        if (first == 0)
+            fail_msg("round %d: no follower timed out within 30 ticks (election tick 10)", round);
         conflicts += count > 1;
         for (int i = 0; i < 5; i++) {
             rs[i]->prng = &rs[i]->own_prng;
@@ -580,7 +583,8 @@ const tkv_test_t raft_election_tests[] = {
     { "project2a", "term_update_from_any_message", 2,
       "a higher term in any message makes the node a follower in that term",
       test_term_update_from_any_message },
-    { "project2a", "start_as_follower", 1, "a new node starts as a follower at term 0",
+    { "project2a", "start_as_follower", 1,
+      "a new node starts as a follower at term 0 with a timeout in [et, 2*et)",
       test_start_as_follower },
     { "project2a", "leader_bcast_beat", 2, "a leader sends heartbeats every heartbeat_tick",
       test_leader_bcast_beat },

@@ -72,6 +72,9 @@ static void test_transfer_to_self(void **state)
     check_leader(net, 1, 1);
     rt_net_propose(net, 1, "still leading");
     assert_int_equal(lead->log.committed, 2);
+    /* and a real transfer still works afterwards */
+    transfer(net, 1, 2);
+    check_leader(net, 2, 2);
     rt_net_free(net);
 }
 
@@ -84,6 +87,8 @@ static void test_transfer_to_nonexistent_node(void **state)
     rt_step(lead, rt_msg(RAFT_MSG_TRANSFER_LEADER, 4, 1, 0));
     assert_int_equal(lead->lead_transferee, RAFT_NONE);
     check_leader(net, 1, 1);
+    transfer(net, 1, 3);
+    check_leader(net, 3, 2);
     rt_net_free(net);
 }
 
@@ -191,6 +196,9 @@ static void test_add_node_twice(void **state)
     raft_add_node(r, 2);
     assert_int_equal(r->prs.n, 2);
     assert_int_equal(prs_find(&r->prs, 2)->match, 1); /* untouched */
+    raft_add_node(r, 3);
+    raft_add_node(r, 3);
+    assert_int_equal(r->prs.n, 3);
     rt_free_raft(r);
 }
 

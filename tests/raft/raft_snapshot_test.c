@@ -271,6 +271,9 @@ static void test_rawnode_restart_from_snapshot(void **state)
     rawnode_t *rn = NULL;
     assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
     assert_int_equal(rn->raft->prs.n, 2); /* membership from the snapshot */
+    /* the state machine holds what the snapshot covers */
+    assert_int_equal(rn->raft->log.applied, 2);
+    assert_int_equal(rn->raft->log.committed, 3);
     assert_true(rawnode_has_ready(rn));
     raft_ready_t rd;
     assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
