@@ -32,6 +32,7 @@ struct sim {
     sim_msg_t *q;
     size_t nq, capq;
     uint64_t proposals;
+    uint64_t snapshots; /* installed from a leader */
     /* checker state */
     uint64_t *leader_of; /* by term */
     size_t leader_cap;
@@ -118,9 +119,12 @@ uint64_t sim_applied_max(const sim_t *s)
         for (uint64_t id = 1; id <= s->cfg.nodes; id++)
             if (s->nodes[id].rn && s->nodes[id].rn->raft->term > maxterm)
                 maxterm = s->nodes[id].rn->raft->term;
-        fprintf(stderr, "seed %llu nodes %zu: applied %zu, proposals %llu, max term %llu\n",
+        fprintf(stderr,
+                "seed %llu nodes %zu: applied %zu, proposals %llu, max term %llu, "
+                "snapshots installed %llu\n",
                 (unsigned long long)s->seed, s->cfg.nodes, s->g_len,
-                (unsigned long long)s->proposals, (unsigned long long)maxterm);
+                (unsigned long long)s->proposals, (unsigned long long)maxterm,
+                (unsigned long long)s->snapshots);
     }
     return s->g_len;
 }
@@ -298,6 +302,7 @@ static void handle_readies(sim_t *s, uint64_t id)
                 SIM_FAIL(s, "node %llu installed snapshot %llu beyond anything applied",
                          (unsigned long long)id, (unsigned long long)idx);
             nd->applied = idx;
+            s->snapshots++;
         }
         if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
             SIM_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
