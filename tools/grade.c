@@ -447,6 +447,20 @@ static void print_scorecard(const test_list_t *list)
     printf("%-12s %12s %14s\n", "total", "", sum);
 }
 
+/* `chosen` holds copies of entries of `all`, so only `all` owns the strings. */
+static void free_lists(test_list_t *all, test_list_t *chosen)
+{
+    for (size_t k = 0; k < all->n; k++) {
+        test_t *t = &all->tests[k];
+        free(t->bin);
+        free(t->suite);
+        free(t->name);
+        free(t->desc);
+    }
+    free(all->tests);
+    free(chosen->tests);
+}
+
 static int make_dir(const char *path)
 {
     char tmp[1024];
@@ -527,14 +541,17 @@ int main(int argc, char **argv)
     if (chosen.n == 0) {
         fprintf(stderr, "grade: no tests match%s%s%s%s\n", n_suites ? " suite " : "",
                 n_suites ? suites[0] : "", only_test ? " test " : "", only_test ? only_test : "");
+        free_lists(&all, &chosen);
         return 1;
     }
     qsort(chosen.tests, chosen.n, sizeof(test_t), cmp_tests);
 
     char log_dir[600];
     snprintf(log_dir, sizeof(log_dir), "%s/logs", out_dir);
-    if (make_dir(log_dir) != 0)
+    if (make_dir(log_dir) != 0) {
+        free_lists(&all, &chosen);
         return 1;
+    }
     printf("grade: %zu tests, %d at a time, logs in %s\n", chosen.n, jobs, log_dir);
     double t0 = now_s();
     run_all(&chosen, jobs, timeout_scale, log_dir, expect_from);
@@ -552,6 +569,7 @@ int main(int argc, char **argv)
         printf("\nhandout check (stripped from %s): %zu of %zu tests behaved as expected, %zu "
                "did not\n",
                expect_from, chosen.n - unexpected, chosen.n, unexpected);
+        free_lists(&all, &chosen);
         return unexpected ? 1 : 0;
     }
     print_scorecard(&chosen);
@@ -562,5 +580,6 @@ int main(int argc, char **argv)
     write_junit(&chosen, path);
     printf("results: %s/results.json, %s/junit.xml (%.1fs)\n", out_dir, out_dir, now_s() - t0);
     printf("%zu passed, %zu failed\n", passed, failed);
+    free_lists(&all, &chosen);
     return failed ? 1 : 0;
 }
