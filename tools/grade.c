@@ -219,6 +219,8 @@ static void report_test(const test_t *t, size_t done, size_t total, int expect_f
         color = as_expected ? "\033[32m" : "\033[31m";
         reset = "\033[0m";
     }
+    if (tty)
+        printf("\r\033[K"); /* wipe the status line first */
     printf("[%3zu/%zu] %s%-6s%s %s/%s", done, total, color, tag, reset, t->suite, t->name);
     if (t->points > 0)
         printf(" (%d pt%s)", t->points, t->points == 1 ? "" : "s");
@@ -237,11 +239,29 @@ static void report_test(const test_t *t, size_t done, size_t total, int expect_f
     fflush(stdout);
 }
 
+/* On a terminal, one line that is rewritten in place: which tests are running
+ * and for how long, so a long test never looks like a hung grader. */
+static void show_status(const test_list_t *list, size_t done)
+{
+    double now = now_s();
+    char line[160];
+    int n = snprintf(line, sizeof(line), "[%3zu/%zu] running:", done, list->n);
+    for (size_t i = 0; i < list->n && n < (int)sizeof(line) - 40; i++) {
+        const test_t *t = &list->tests[i];
+        if (t->state == T_RUNNING)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " %s (%.0fs)", t->name,
+                          now - t->started);
+    }
+    printf("\r\033[K%s", line);
+    fflush(stdout);
+}
+
 static void run_all(test_list_t *list, int jobs, double timeout_scale, const char *log_dir,
                     const char *expect_from)
 {
     size_t next = 0, done = 0, running = 0;
     int tty = isatty(1);
+    double last_status = 0;
     while (done < list->n) {
         while (running < (size_t)jobs && next < list->n) {
             start_test(&list->tests[next++], log_dir);
@@ -274,6 +294,10 @@ static void run_all(test_list_t *list, int jobs, double timeout_scale, const cha
                          t->timeout_s * timeout_scale);
                 kill(-t->pid, SIGKILL);
             }
+        }
+        if (tty && now - last_status > 0.5) {
+            show_status(list, done);
+            last_status = now;
         }
         struct timespec pause = { 0, 5 * 1000 * 1000 };
         nanosleep(&pause, NULL);
