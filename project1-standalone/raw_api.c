@@ -76,8 +76,9 @@ tkv_err_t raw_delete(storage_t *s, const Kvrpcpb__RawDeleteRequest *req,
                      Kvrpcpb__RawDeleteResponse *resp)
 {
     /* LAB 1 BEGIN */
-    storage_modify_t m = { MODIFY_DELETE, raw_cf(req->cf), slice_of(req->key.data, req->key.len),
-                           { NULL, 0 } };
+    storage_modify_t m = {
+        MODIFY_DELETE, raw_cf(req->cf), slice_of(req->key.data, req->key.len), { NULL, 0 }
+    };
     tkv_err_t e = storage_write(s, req->context, &m, 1);
     if (e != TKV_OK)
         raw_set_error(&resp->error, e);
@@ -103,8 +104,7 @@ static Kvrpcpb__KvPair *kv_pair_new(tkv_slice_t key, tkv_slice_t value)
 }
 /* LAB 1 END */
 
-tkv_err_t raw_scan(storage_t *s, const Kvrpcpb__RawScanRequest *req,
-                   Kvrpcpb__RawScanResponse *resp)
+tkv_err_t raw_scan(storage_t *s, const Kvrpcpb__RawScanRequest *req, Kvrpcpb__RawScanResponse *resp)
 {
     /* LAB 1 BEGIN */
     const char *cf = raw_cf(req->cf);
