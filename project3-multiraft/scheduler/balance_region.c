@@ -55,8 +55,7 @@ static sched_store_t *pick_target(sched_store_t **stores, size_t n, const sched_
 }
 /* LAB 3C END */
 
-tkv_err_t balance_region_schedule(sched_cluster_t *c, sched_id_alloc_t *ids,
-                                  sched_operator_t **out)
+tkv_err_t balance_region_schedule(sched_cluster_t *c, sched_id_alloc_t *ids, sched_operator_t **out)
 {
     /* LAB 3C BEGIN */
     *out = NULL;
@@ -86,8 +85,8 @@ tkv_err_t balance_region_schedule(sched_cluster_t *c, sched_id_alloc_t *ids,
                 e = idalloc_next(ids, &peer_id);
                 if (e != TKV_OK)
                     break;
-                *out = operator_move_peer("balance-region", r, source->meta->id,
-                                          target->meta->id, peer_id, cluster_now_ms(c));
+                *out = operator_move_peer("balance-region", r, source->meta->id, target->meta->id,
+                                          peer_id, cluster_now_ms(c));
             }
             if (e != TKV_OK)
                 break;

@@ -8,9 +8,8 @@
 #include "common/log.h"
 #include "project3-multiraft/scheduler/operator.h"
 
-sched_operator_t *operator_move_peer(const char *desc, const sched_region_t *r,
-                                     uint64_t from_store, uint64_t to_store, uint64_t new_peer_id,
-                                     uint64_t now_ms)
+sched_operator_t *operator_move_peer(const char *desc, const sched_region_t *r, uint64_t from_store,
+                                     uint64_t to_store, uint64_t new_peer_id, uint64_t now_ms)
 {
     sched_operator_t *op = xcalloc(1, sizeof(*op));
     op->desc = desc;

@@ -30,7 +30,7 @@
 #include "proto/schedulerpb.pb-c.h"
 
 typedef enum {
-    OP_STEP_ADD_PEER,        /* add peer `peer_id` on `store_id`; done when it is there, not pending */
+    OP_STEP_ADD_PEER, /* add peer `peer_id` on `store_id`; done when it is there, not pending */
     OP_STEP_TRANSFER_LEADER, /* done when the leader is on `store_id` */
     OP_STEP_REMOVE_PEER,     /* done when no peer is on `store_id` */
 } op_step_kind_t;
@@ -55,9 +55,8 @@ typedef struct {
 
 /* The operator moving region r's replica from `from_store` to `to_store`,
  * where the new peer gets id `new_peer_id`. */
-sched_operator_t *operator_move_peer(const char *desc, const sched_region_t *r,
-                                     uint64_t from_store, uint64_t to_store, uint64_t new_peer_id,
-                                     uint64_t now_ms);
+sched_operator_t *operator_move_peer(const char *desc, const sched_region_t *r, uint64_t from_store,
+                                     uint64_t to_store, uint64_t new_peer_id, uint64_t now_ms);
 /* True when region r shows that `step` has happened. */
 int op_step_done(const op_step_t *step, const sched_region_t *r);
 
