@@ -49,7 +49,7 @@ sched_region_t *mk_region_bytes(uint64_t id, tkv_slice_t start, tkv_slice_t end,
                                 uint64_t size)
 {
     Metapb__Peer peers[SFIX_MAX_STORES];
-    Metapb__Peer *pp[SFIX_MAX_STORES];
+    Metapb__Peer *pp[SFIX_MAX_STORES] = { NULL };
     assert_true(n <= SFIX_MAX_STORES);
     for (size_t i = 0; i < n; i++) {
         metapb__peer__init(&peers[i]);
@@ -71,7 +71,7 @@ sched_region_t *mk_region_bytes(uint64_t id, tkv_slice_t start, tkv_slice_t end,
     region.peers = pp;
     Schedulerpb__RegionHeartbeatRequest hb = SCHEDULERPB__REGION_HEARTBEAT_REQUEST__INIT;
     hb.region = &region;
-    hb.leader = leader >= 0 ? pp[leader] : NULL;
+    hb.leader = (leader >= 0 && (size_t)leader < n) ? pp[leader] : NULL;
     hb.approximate_size = size;
     sched_region_t *r = region_copy(&hb);
     assert_non_null(r);
@@ -191,9 +191,10 @@ void check_region(const sched_region_t *got, const sched_region_t *want)
     assert_non_null(want);
     uint8_t *a = NULL, *b = NULL;
     size_t na = pack(got, &a), nb = pack(want, &b);
-    if (na != nb || memcmp(a, b, na) != 0) {
-        free(a);
-        free(b);
+    int same = na == nb && memcmp(a, b, na) == 0;
+    free(a);
+    free(b);
+    if (!same) {
         fail_msg("region %llu: the cluster holds (conf_ver %llu, version %llu, %zu peers, "
                  "size %llu), expected (conf_ver %llu, version %llu, %zu peers, size %llu)",
                  (unsigned long long)region_id(want), (unsigned long long)region_conf_ver(got),
@@ -203,8 +204,6 @@ void check_region(const sched_region_t *got, const sched_region_t *want)
                  (unsigned long long)region_version(want), want->region->n_peers,
                  (unsigned long long)want->approximate_size);
     }
-    free(a);
-    free(b);
 }
 
 void check_regions(sfix_t *f, sched_region_t *const *want, size_t n)
