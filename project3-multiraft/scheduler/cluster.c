@@ -375,6 +375,14 @@ tkv_err_t cluster_put_region(sched_cluster_t *c, const Schedulerpb__RegionHeartb
     sched_region_t *r = region_copy(hb);
     if (r == NULL)
         return tkv_errorf(TKV_ERR_INVALID, "region heartbeat without a region");
+    /* An empty or inverted range would break the tree's "no overlaps"
+     * invariant; it can only come from a broken or hostile sender. */
+    if (region_end(r).len > 0 && slice_compare(region_start(r), region_end(r)) >= 0) {
+        uint64_t id = region_id(r);
+        region_free(r);
+        return tkv_errorf(TKV_ERR_INVALID, "region %llu: start key is not below end key",
+                          (unsigned long long)id);
+    }
 
     /* The victims: whatever this region replaces, by id or by range. */
     sched_region_t **victims = NULL;
@@ -427,6 +435,8 @@ tkv_err_t cluster_bootstrap(sched_cluster_t *c, uint64_t id, const Metapb__Store
                           (unsigned long long)c->meta->id);
     if (id == 0 || store == NULL || region == NULL)
         return tkv_errorf(TKV_ERR_INVALID, "bootstrap needs a cluster id, a store and a region");
+    if (rtree_count(c->regions) > 0)
+        return tkv_errorf(TKV_ERR_INVALID, "bootstrap: regions are already known");
     tkv_err_t e = check_store(c, store);
     if (e != TKV_OK)
         return e;

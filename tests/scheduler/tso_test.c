@@ -1,6 +1,6 @@
 /*
  * Frame: the timestamp oracle and the id allocator never go back, not even
- * across a restart on a clock that is behind; the store-down rule.
+ * across a restart on a clock that is behind.
  */
 #include <stdlib.h>
 
@@ -77,33 +77,6 @@ static void test_ids_unique_across_restart(void **state)
     }
 }
 
-static void test_store_down_after_silence(void **state)
-{
-    sfix_t *f = *state;
-    sfix_add_store(f, 1);
-    sched_store_t *s = cluster_get_store(f->c, 1);
-    uint64_t limit = cluster_config(f->c)->max_store_down_ms;
-    assert_true(cluster_store_is_suitable(f->c, s));
-    vclock_advance(&f->vc, limit - 1);
-    assert_false(cluster_store_is_down(f->c, s));
-    vclock_advance(&f->vc, 1);
-    assert_true(cluster_store_is_down(f->c, s));
-    assert_false(cluster_store_is_suitable(f->c, s));
-    sfix_heartbeat_stores(f);
-    assert_true(cluster_store_is_suitable(f->c, s));
-    /* Offline stores are up to date but not suitable. */
-    sfix_set_store_state(f, 1, METAPB__STORE_STATE__STORE_OFFLINE);
-    assert_false(cluster_store_is_suitable(f->c, cluster_get_store(f->c, 1)));
-    /* Unknown stores cannot send heartbeats. */
-    Schedulerpb__StoreStats stats = SCHEDULERPB__STORE_STATS__INIT;
-    stats.store_id = 9;
-    assert_int_equal(cluster_store_heartbeat(f->c, &stats), TKV_ERR_NOT_FOUND);
-    /* Stores survive a restart. */
-    sfix_reopen(f);
-    assert_non_null(cluster_get_store(f->c, 1));
-    assert_int_equal(cluster_get_store(f->c, 1)->meta->state, METAPB__STORE_STATE__STORE_OFFLINE);
-}
-
 const tkv_test_t tso_tests[] = {
     { "frame", "tso_monotonic_across_restart", 0,
       "timestamps only grow: past the logical limit, and after a restart on a clock behind",
@@ -111,8 +84,5 @@ const tkv_test_t tso_tests[] = {
     { "frame", "ids_unique_across_restart", 0,
       "ids only grow, also across restarts that waste part of a batch",
       test_ids_unique_across_restart, 0, sfix_setup, sfix_teardown },
-    { "frame", "store_down_after_silence", 0,
-      "a store is down after max_store_down_ms without a heartbeat and up after one",
-      test_store_down_after_silence, 0, sfix_setup, sfix_teardown },
     { 0 },
 };
