@@ -327,6 +327,31 @@ static void test_heartbeat_after_split(void **state)
     region_free(r3);
 }
 
+static void test_stale_after_split(void **state)
+{
+    sfix_t *f = *state;
+    uint64_t s1[1] = { 1 };
+    sched_region_t *old = mk_region(1, "", "", 1, 1, s1, 1, 0, 10);
+    heartbeat_ok(f, old);
+    /* Split at "m": both halves are one version up; the new left half
+     * reports first and replaces region 1. */
+    sched_region_t *left = mk_region(2, "", "m", 1, 2, s1, 1, 0, 5);
+    heartbeat_ok(f, left);
+    assert_null(cluster_search_region(f->c, slice_of_str("z")));
+    /* A slow old leader of region 1 still reports the whole range. */
+    heartbeat_stale(f, old);
+    check_region(cluster_search_region(f->c, slice_of_str("a")), left);
+    assert_null(cluster_get_region(f->c, 1));
+    assert_null(cluster_search_region(f->c, slice_of_str("z")));
+    sched_region_t *right = mk_region(1, "m", "", 1, 2, s1, 1, 0, 5);
+    heartbeat_ok(f, right);
+    check_region(cluster_search_region(f->c, slice_of_str("z")), right);
+    assert_int_equal(cluster_region_count(f->c), 2);
+    region_free(old);
+    region_free(left);
+    region_free(right);
+}
+
 /* One generation of regions covering the key space. */
 typedef struct {
     sched_region_t *r[256];
@@ -574,6 +599,9 @@ const tkv_test_t heartbeat_tests[] = {
     F("heartbeat_after_split", 4,
       "after a split each half is found by key, whichever reports first",
       test_heartbeat_after_split),
+    F("stale_after_split", 3,
+      "a heartbeat from before a split is refused once a half of the split is known",
+      test_stale_after_split),
     F("split_and_merge", 4,
       "seven rounds of splits, of merges, then mixed: every region found by id and key",
       test_split_and_merge),
