@@ -374,7 +374,11 @@ static tkv_err_t handle_region_heartbeat(void *ctx, const ProtobufCMessage *rq,
     Schedulerpb__RegionHeartbeatResponse *resp = (void *)rp;
     pthread_mutex_lock(&s->mu);
     if (admit(s, req->header, &resp->header, 1)) {
-        tkv_err_t e = cluster_process_region_heartbeat(s->cluster, req);
+        /* Checked here too, so no student code ever sees a heartbeat
+         * without a region or an epoch. */
+        tkv_err_t e = (req->region == NULL || req->region->region_epoch == NULL)
+                          ? tkv_errorf(TKV_ERR_INVALID, "region heartbeat without region or epoch")
+                          : cluster_process_region_heartbeat(s->cluster, req);
         if (e != TKV_OK) {
             set_error(&resp->header, cluster_id(s->cluster),
                       e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STALE_EPOCH

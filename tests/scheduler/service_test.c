@@ -321,6 +321,29 @@ static void test_bad_calls(void **state)
     done(r);
 }
 
+/* Requests with their sub-messages missing: an error in the header each. */
+static void test_empty_requests(void **state)
+{
+    svfix_t *f = *state;
+    static const char *const methods[] = { "Bootstrap", "PutStore", "StoreHeartbeat",
+                                           "RegionHeartbeat", "AskSplit" };
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+            const ProtobufCMethodDescriptor *md = method_desc(methods[i]);
+            ProtobufCMessage *req = malloc(md->input->sizeof_message);
+            md->input->message_init(req);
+            /* Field 1 of every response is its header. */
+            Schedulerpb__BootstrapResponse *r = call(f, methods[i], req);
+            if (r->header->error == NULL)
+                fail_msg("%s with an empty request was not refused", methods[i]);
+            done(r);
+            free(req);
+        }
+        bootstrap(f, pass == 0 ? SCHEDULERPB__ERROR_TYPE__ERR_OK
+                               : SCHEDULERPB__ERROR_TYPE__ERR_ALREADY_BOOTSTRAPPED);
+    }
+}
+
 #define S(name, desc, fn)                                                                          \
     {                                                                                              \
         "frame", name, 0, desc, fn, 0, svsetup, svteardown                                         \
@@ -338,6 +361,8 @@ const tkv_test_t service_tests[] = {
     S("service_ids_and_timestamps_survive_restart",
       "AllocId and Tso keep growing across a restart of the service",
       test_ids_and_timestamps_survive_restart),
+    S("service_empty_requests", "requests without their store, region or stats are refused",
+      test_empty_requests),
     S("service_bad_calls", "wrong message types, unknown methods and bad counts are errors",
       test_bad_calls),
     { 0 },
