@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,6 +488,166 @@ static void test_pipelined_requests_all_answered(void **state)
     check_get_str(f->client, "p199", "p199");
 }
 
+/* ---- concurrency ---------------------------------------------------------------------- */
+
+/* A handler that blocks until the test releases it, to show that a slow call
+ * holds neither the event loop nor other connections. */
+static sem_t slow_entered, slow_release;
+
+static tkv_err_t slow_handler(void *ctx, const ProtobufCMessage *req, ProtobufCMessage *resp)
+{
+    (void)ctx;
+    (void)req;
+    Kvrpcpb__RawGetResponse *r = (Kvrpcpb__RawGetResponse *)resp;
+    sem_post(&slow_entered);
+    sem_wait(&slow_release);
+    r->not_found = 1;
+    return TKV_OK;
+}
+
+static tkv_err_t quick_handler(void *ctx, const ProtobufCMessage *req, ProtobufCMessage *resp)
+{
+    (void)ctx;
+    (void)req;
+    (void)resp;
+    return TKV_OK;
+}
+
+static int setup_slow(void **state)
+{
+    static const rpc_method_t methods[] = {
+        { "RawGet", slow_handler },
+        { "RawPut", quick_handler },
+        { NULL, NULL },
+    };
+    sem_init(&slow_entered, 0, 0);
+    sem_init(&slow_release, 0, 0);
+    fixture_t *f = calloc(1, sizeof(*f));
+    f->idle_fd = -1;
+    *state = f;
+    tkv_tmpdir(f->dir, sizeof(f->dir));
+    start_server(f, methods, NULL);
+    return 0;
+}
+
+static int teardown_slow(void **state)
+{
+    sem_post(&slow_release); /* never leave a pool thread blocked */
+    teardown(state);
+    sem_destroy(&slow_entered);
+    sem_destroy(&slow_release);
+    return 0;
+}
+
+typedef struct {
+    const char *addr;
+    tkv_err_t result;
+    int not_found;
+} slow_call_t;
+
+static void *call_slow(void *arg)
+{
+    slow_call_t *sc = arg;
+    rpc_client_t *c = NULL;
+    sc->result = rpc_client_connect(sc->addr, CALL_TIMEOUT_MS, &c);
+    if (sc->result != TKV_OK)
+        return NULL;
+    Kvrpcpb__RawGetRequest req = KVRPCPB__RAW_GET_REQUEST__INIT;
+    Kvrpcpb__RawGetResponse *resp = NULL;
+    sc->result = rpc_client_call(c, &tinykvpb__tiny_kv__descriptor, "RawGet", &req.base,
+                                 (ProtobufCMessage **)&resp);
+    if (resp != NULL) {
+        sc->not_found = resp->not_found;
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    }
+    rpc_client_close(c);
+    return NULL;
+}
+
+static void test_slow_handler_does_not_stall_others(void **state)
+{
+    fixture_t *f = *state;
+    slow_call_t sc = { f->addr, TKV_ERR_IO, 0 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, call_slow, &sc), 0);
+    sem_wait(&slow_entered); /* the slow call is now inside its handler */
+    /* Another connection is served while it sits there. */
+    Kvrpcpb__RawPutRequest req = KVRPCPB__RAW_PUT_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    assert_int_equal(
+        rpc_client_call(f->client, &tinykvpb__tiny_kv__descriptor, "RawPut", &req.base, &resp),
+        TKV_OK);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    sem_post(&slow_release);
+    pthread_join(t, NULL);
+    assert_int_equal(sc.result, TKV_OK);
+    assert_true(sc.not_found);
+}
+
+typedef struct {
+    const char *addr;
+    int id;
+    int failures;
+} worker_t;
+
+static void *worker(void *arg)
+{
+    worker_t *w = arg;
+    rpc_client_t *c = NULL;
+    if (rpc_client_connect(w->addr, CALL_TIMEOUT_MS, &c) != TKV_OK) {
+        w->failures++;
+        return NULL;
+    }
+    for (int i = 0; i < 50; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof(k), "w%d-%02d", w->id, i);
+        snprintf(v, sizeof(v), "v%d-%02d", w->id, i);
+        Kvrpcpb__RawPutRequest put_req = KVRPCPB__RAW_PUT_REQUEST__INIT;
+        put_req.key.data = (uint8_t *)k;
+        put_req.key.len = strlen(k);
+        put_req.value.data = (uint8_t *)v;
+        put_req.value.len = strlen(v);
+        ProtobufCMessage *resp = NULL;
+        if (rpc_client_call(c, &tinykvpb__tiny_kv__descriptor, "RawPut", &put_req.base, &resp) !=
+            TKV_OK) {
+            w->failures++;
+            break;
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+        Kvrpcpb__RawGetRequest get_req = KVRPCPB__RAW_GET_REQUEST__INIT;
+        get_req.key = put_req.key;
+        Kvrpcpb__RawGetResponse *got = NULL;
+        if (rpc_client_call(c, &tinykvpb__tiny_kv__descriptor, "RawGet", &get_req.base,
+                            (ProtobufCMessage **)&got) != TKV_OK) {
+            w->failures++;
+            break;
+        }
+        if (got->value.len != strlen(v) || memcmp(got->value.data, v, strlen(v)) != 0)
+            w->failures++;
+        protobuf_c_message_free_unpacked(&got->base, NULL);
+    }
+    rpc_client_close(c);
+    return NULL;
+}
+
+static void test_concurrent_clients_each_read_their_writes(void **state)
+{
+    fixture_t *f = *state;
+    enum { THREADS = 8 };
+    pthread_t t[THREADS];
+    worker_t w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker_t){ f->addr, i, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    const char *want[] = { "w7-49=v7-49" };
+    check_scan(f->client, "w7-49", 1, want, 1);
+}
+
 /* ---- the client's own errors ------------------------------------------------------------ */
 
 /* A loopback port nobody listens on: bind one, note it, close it. */
@@ -603,6 +764,12 @@ const tkv_test_t server_tests[] = {
     NET("rpc_pipelined_requests_all_answered",
         "200 requests in one write are all answered, each with its call_id",
         test_pipelined_requests_all_answered),
+    { "frame", "rpc_slow_handler_does_not_stall_others", 0,
+      "while one handler blocks, calls on other connections are still answered",
+      test_slow_handler_does_not_stall_others, 0, setup_slow, teardown_slow },
+    NET("rpc_concurrent_clients_each_read_their_writes",
+        "8 clients in threads put and get at once; each reads back its own writes",
+        test_concurrent_clients_each_read_their_writes),
     { "frame", "rpc_client_reports_refused_and_bad_address", 0,
       "connecting to a dead port says 'connection refused'; bad addresses are TKV_ERR_INVALID",
       test_client_reports_refused_and_bad_address },
