@@ -218,7 +218,10 @@ static tkv_err_t recv_reply(rpc_client_t *c, uint64_t call_id, uint64_t deadline
             return give_up(
                 c, tkv_errorf(TKV_ERR_CORRUPT, "bad reply from %s: %s", c->addr, tkv_last_error()));
         if (f != NULL) {
-            if (f->call_id == call_id) {
+            /* call_id 0 with an error status: the server could not read
+             * our stream (STATUS_BAD_FRAME) and is closing it. */
+            if (f->call_id == call_id ||
+                (f->call_id == 0 && f->status != RPCPB__STATUS__STATUS_OK)) {
                 *reply = f;
                 return TKV_OK;
             }
@@ -270,9 +273,12 @@ tkv_err_t rpc_client_call_raw(rpc_client_t *c, const char *method, const uint8_t
     if (e != TKV_OK)
         return e;
     e = recv_reply(c, f.call_id, deadline, reply);
-    if (e == TKV_OK)
-        c->last_status = (*reply)->status;
-    return e;
+    if (e != TKV_OK)
+        return e;
+    c->last_status = (*reply)->status;
+    if ((*reply)->status == RPCPB__STATUS__STATUS_BAD_FRAME)
+        give_up(c, TKV_OK); /* the server closes the stream after saying so */
+    return TKV_OK;
 }
 
 static tkv_err_t status_error(const rpc_client_t *c, const Rpcpb__RpcFrame *rep)

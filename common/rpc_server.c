@@ -13,6 +13,12 @@
  * server stops reading from it until replies go out, so a client that only
  * sends cannot make us queue without bound.
  *
+ * Ending a connection: when the peer half-closes (EOF), the calls already
+ * received are still answered and then the connection is closed, with
+ * uv_shutdown() so that queued replies are flushed first. When the stream
+ * cannot be decoded, the peer gets one STATUS_BAD_FRAME frame saying why and
+ * the connection is closed the same way. Network errors close at once.
+ *
  * Stopping: rpc_server_stop() sends on a uv_async handle (the one libuv call
  * that is safe from other threads and from signal handlers); its callback on
  * the loop thread closes the listener, every connection and the async handle
@@ -43,8 +49,10 @@ struct conn {
     char peer[64]; /* for log lines */
     int pending;   /* calls of this connection in the thread pool */
     int reading;
-    int closing; /* uv_close() called */
-    int closed;  /* its close callback ran */
+    int eof;       /* the peer will send no more */
+    int finishing; /* conn_finish() called: closing once writes are out */
+    int closing;   /* uv_close() called */
+    int closed;    /* its close callback ran */
     conn_t *prev, *next;
     char rbuf[READ_CHUNK];
 };
@@ -184,12 +192,41 @@ static void on_conn_closed(uv_handle_t *h)
     conn_maybe_free(c);
 }
 
+/* Closes at once; writes still queued are cancelled. */
 static void conn_close(conn_t *c)
 {
     if (c->closing)
         return;
     c->closing = 1;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    conn_t *c = req->data;
+    (void)status;
+    free(req);
+    conn_close(c);
+}
+
+/* Closes after the writes already queued have gone out: uv_shutdown() waits
+ * for them, where uv_close() would cancel them. Nothing more is read or
+ * written on the connection after this. */
+static void conn_finish(conn_t *c)
+{
+    if (c->closing || c->finishing)
+        return;
+    c->finishing = 1;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+    uv_shutdown_t *req = xmalloc(sizeof(*req));
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(req);
+        conn_close(c);
+    }
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -205,32 +242,52 @@ static void on_write(uv_write_t *req, int status)
     free(w);
 }
 
+/* Queues `data` (taken over, left empty) for writing. */
+static void conn_write(conn_t *c, tkv_buf_t *data)
+{
+    write_req_t *w = xmalloc(sizeof(*w));
+    w->data = *data;
+    buf_init(data);
+    w->req.data = c;
+    uv_buf_t b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (r < 0) {
+        tkv_logf(TKV_LOG_INFO, "rpc", "closing connection from %s: cannot write: %s", c->peer,
+                 uv_strerror(r));
+        buf_free(&w->data);
+        free(w);
+        conn_close(c);
+    }
+}
+
+/* The stream cannot be decoded any further: tell the peer why in a
+ * STATUS_BAD_FRAME frame (call_id 0, since no call can be named), then close. */
+static void conn_fail(conn_t *c, const char *why)
+{
+    tkv_logf(TKV_LOG_WARN, "rpc", "closing connection from %s: %s", c->peer, why);
+    Rpcpb__RpcFrame rep = RPCPB__RPC_FRAME__INIT;
+    rep.status = RPCPB__STATUS__STATUS_BAD_FRAME;
+    rep.error = (char *)why;
+    tkv_buf_t out = TKV_BUF_INIT;
+    if (rpc_frame_encode(&rep, &out) == TKV_OK)
+        conn_write(c, &out);
+    buf_free(&out);
+    conn_finish(c);
+}
+
 static void call_done(uv_work_t *work, int status)
 {
     call_t *call = work->data;
     conn_t *c = call->conn;
     c->pending--;
-    if (status == 0 && !c->closing && call->reply.len > 0) {
-        write_req_t *w = xmalloc(sizeof(*w));
-        w->data = call->reply; /* moves the bytes into the write */
-        buf_init(&call->reply);
-        w->req.data = c;
-        uv_buf_t b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
-        int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-        if (r < 0) {
-            tkv_logf(TKV_LOG_INFO, "rpc", "closing connection from %s: cannot write: %s", c->peer,
-                     uv_strerror(r));
-            buf_free(&w->data);
-            free(w);
-            conn_close(c);
-        }
-    }
+    if (status == 0 && !c->closing && !c->finishing && call->reply.len > 0)
+        conn_write(c, &call->reply);
     buf_free(&call->reply);
     rpcpb__rpc_frame__free_unpacked(call->frame, NULL);
     free(call);
     if (c->closing)
         conn_maybe_free(c);
-    else
+    else if (!c->finishing)
         conn_drain(c);
 }
 
@@ -245,32 +302,31 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     conn_t *c = st->data;
-    if (nread < 0) {
-        if (nread != UV_EOF)
-            tkv_logf(TKV_LOG_INFO, "rpc", "connection from %s: %s", c->peer,
-                     uv_strerror((int)nread));
-        else if (rpc_decoder_pending(&c->dec) > 0)
-            tkv_logf(TKV_LOG_WARN, "rpc", "connection from %s closed in the middle of a frame",
-                     c->peer);
+    if (nread == UV_EOF) {
+        /* The peer has sent everything it will send. It may still be waiting
+         * for replies (a half-close), so answer what is queued, then close. */
+        c->eof = 1;
+        uv_read_stop(st);
+        c->reading = 0;
+    } else if (nread < 0) {
+        tkv_logf(TKV_LOG_INFO, "rpc", "connection from %s: %s", c->peer, uv_strerror((int)nread));
         conn_close(c);
         return;
-    }
-    if (nread > 0)
+    } else if (nread > 0) {
         rpc_decoder_feed(&c->dec, buf->base, (size_t)nread);
+    }
     conn_drain(c);
 }
 
 /* Queues every whole frame received, up to MAX_INFLIGHT, and starts or stops
- * reading to match. */
+ * reading to match. After the peer's EOF, closes once every call is answered. */
 static void conn_drain(conn_t *c)
 {
     rpc_server_t *s = c->srv;
-    while (!c->closing && c->pending < MAX_INFLIGHT) {
+    while (!c->closing && !c->finishing && c->pending < MAX_INFLIGHT) {
         Rpcpb__RpcFrame *f = NULL;
         if (rpc_decoder_next(&c->dec, &f) != TKV_OK) {
-            tkv_logf(TKV_LOG_WARN, "rpc", "closing connection from %s: %s", c->peer,
-                     tkv_last_error());
-            conn_close(c);
+            conn_fail(c, tkv_last_error());
             return;
         }
         if (f == NULL)
@@ -291,8 +347,18 @@ static void conn_drain(conn_t *c)
         }
         c->pending++;
     }
-    if (c->closing)
+    if (c->closing || c->finishing)
         return;
+    if (c->eof) {
+        if (c->pending == 0) {
+            if (rpc_decoder_pending(&c->dec) > 0)
+                tkv_logf(TKV_LOG_WARN, "rpc",
+                         "connection from %s ended in the middle of a frame (%zu bytes of it)",
+                         c->peer, rpc_decoder_pending(&c->dec));
+            conn_finish(c);
+        }
+        return;
+    }
     if (c->pending >= MAX_INFLIGHT && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = 0;

@@ -13,9 +13,10 @@
  *   STATUS_INTERNAL        the handler returned an error (its tkv_last_error())
  *
  * A connection that sends a frame that cannot be decoded at all (zero or
- * oversized length, garbage) is out of step: the server logs why and closes
- * that connection alone. Other connections, and data already stored, are not
- * affected.
+ * oversized length, garbage) is out of step: the server logs why, sends one
+ * STATUS_BAD_FRAME frame with call_id 0 and the reason, and closes that
+ * connection alone. Other connections, and data already stored, are not
+ * affected. A peer that half-closes still gets the replies to what it sent.
  *
  * Threads: the event loop runs in the thread that calls rpc_server_run();
  * handlers run in libuv's thread pool (uv_queue_work), so a slow handler never

@@ -341,9 +341,11 @@ static int raw_connect(int port)
     return fd;
 }
 
-/* Sends bytes, says we are done, and reads until the server closes: the event
- * that tells us it has dealt with everything we sent. */
-static void send_and_wait_close(int port, const uint8_t *bytes, size_t len)
+/* Sends bytes, says we are done (half-close), and reads until the server
+ * closes: the event that tells us it has dealt with everything we sent.
+ * Returns the first frame the server sent back, or NULL if none (the caller
+ * frees it with rpcpb__rpc_frame__free_unpacked). */
+static Rpcpb__RpcFrame *send_and_wait_close(int port, const uint8_t *bytes, size_t len)
 {
     int fd = raw_connect(port);
     size_t off = 0;
@@ -354,12 +356,37 @@ static void send_and_wait_close(int port, const uint8_t *bytes, size_t len)
         off += (size_t)n;
     }
     shutdown(fd, SHUT_WR);
-    char sink[4096];
+    rpc_decoder_t dec;
+    rpc_decoder_init(&dec);
+    uint8_t chunk[4096];
     ssize_t n;
-    while ((n = recv(fd, sink, sizeof(sink), 0)) > 0)
-        ;
+    while ((n = recv(fd, chunk, sizeof(chunk), 0)) > 0)
+        rpc_decoder_feed(&dec, chunk, (size_t)n);
     assert_true(n == 0 || errno == ECONNRESET);
     close(fd);
+    Rpcpb__RpcFrame *first = NULL;
+    assert_int_equal(rpc_decoder_next(&dec, &first), TKV_OK);
+    rpc_decoder_free(&dec);
+    return first;
+}
+
+/* Sends bytes that cannot be decoded and expects a STATUS_BAD_FRAME reply
+ * naming the problem before the server closes. */
+static void expect_bad_frame(int port, const uint8_t *bytes, size_t len, const char *words)
+{
+    Rpcpb__RpcFrame *rep = send_and_wait_close(port, bytes, len);
+    assert_non_null(rep);
+    assert_int_equal(rep->call_id, 0);
+    assert_int_equal(rep->status, RPCPB__STATUS__STATUS_BAD_FRAME);
+    assert_non_null(strstr(rep->error, words));
+    rpcpb__rpc_frame__free_unpacked(rep, NULL);
+}
+
+static void send_ignoring_reply(int port, const uint8_t *bytes, size_t len)
+{
+    Rpcpb__RpcFrame *rep = send_and_wait_close(port, bytes, len);
+    if (rep != NULL)
+        rpcpb__rpc_frame__free_unpacked(rep, NULL);
 }
 
 static void test_malformed_frames_close_only_their_connection(void **state)
@@ -381,15 +408,15 @@ static void test_malformed_frames_close_only_their_connection(void **state)
 
     uint8_t hdr[4];
     rpc_frame_put_len(hdr, 0xffffffffu);
-    send_and_wait_close(port, hdr, 4);
+    expect_bad_frame(port, hdr, 4, "limit");
     rpc_frame_put_len(hdr, RPC_FRAME_MAX + 1);
-    send_and_wait_close(port, hdr, 4);
+    expect_bad_frame(port, hdr, 4, "limit");
     const uint8_t zero[] = { 0, 0, 0, 0, 1, 2, 3 };
-    send_and_wait_close(port, zero, sizeof(zero));
+    expect_bad_frame(port, zero, sizeof(zero), "length 0");
     const uint8_t bad_body[] = { 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff };
-    send_and_wait_close(port, bad_body, sizeof(bad_body));
+    expect_bad_frame(port, bad_body, sizeof(bad_body), "does not decode");
 
-    /* A valid RawPut frame, cut short at every length. */
+    /* A valid RawPut frame, cut short at every length: none of it applies. */
     tkv_buf_t frame = TKV_BUF_INIT;
     Kvrpcpb__RawPutRequest req = KVRPCPB__RAW_PUT_REQUEST__INIT;
     req.key.data = (uint8_t *)"key00";
@@ -405,7 +432,14 @@ static void test_malformed_frames_close_only_their_connection(void **state)
     rf.payload.len = plen;
     assert_int_equal(rpc_frame_encode(&rf, &frame), TKV_OK);
     for (size_t cut = 1; cut < frame.len; cut++)
-        send_and_wait_close(port, frame.data, cut);
+        assert_null(send_and_wait_close(port, frame.data, cut));
+    check_get_str(f->client, "key00", "value00");
+    /* Whole, then half-closed: the peer still gets its answer. */
+    Rpcpb__RpcFrame *rep = send_and_wait_close(port, frame.data, frame.len);
+    assert_non_null(rep);
+    assert_int_equal(rep->call_id, 1);
+    assert_int_equal(rep->status, RPCPB__STATUS__STATUS_OK);
+    rpcpb__rpc_frame__free_unpacked(rep, NULL);
     buf_free(&frame);
 
     /* Random garbage, seeded so that a failure replays. */
@@ -416,11 +450,13 @@ static void test_malformed_frames_close_only_their_connection(void **state)
         size_t len = (size_t)prng_between(&rng, 1, sizeof(junk));
         for (size_t i = 0; i < len; i++)
             junk[i] = (uint8_t)prng_next(&rng);
-        send_and_wait_close(port, junk, len);
+        send_ignoring_reply(port, junk, len);
     }
 
-    /* The first connection never noticed, and nothing was changed. */
-    for (int i = 0; i < 20; i++) {
+    /* The first connection never noticed, and nothing was changed but the one
+     * whole RawPut. */
+    check_get_str(f->client, "key00", "overwritten!");
+    for (int i = 1; i < 20; i++) {
         char k[32], v[32];
         snprintf(k, sizeof(k), "key%02d", i);
         snprintf(v, sizeof(v), "value%02d", i);
