@@ -134,8 +134,9 @@ int main(int argc, char **argv)
     if (e == TKV_OK)
         e = storage_start(storage);
     if (e != TKV_OK) {
-        fprintf(stderr, "tinykv-server: cannot use data directory %s: %s\n", data_dir,
-                tkv_last_error());
+        fprintf(stderr, "tinykv-server: cannot use data directory %s: %s%s\n", data_dir,
+                tkv_last_error(),
+                strstr(tkv_last_error(), "/LOCK") ? " (is another tinykv-server using it?)" : "");
         storage_free(storage);
         return 1;
     }
@@ -161,8 +162,9 @@ int main(int argc, char **argv)
 
     /* One line on stdout that scripts can wait for; with port 0 it is the
      * only way to learn the port. */
-    printf("tinykv-server: listening on %s:%d, data in %s\n", host, rpc_server_port(server),
-           data_dir);
+    int v6 = strchr(host, ':') != NULL; /* written [::1]:port, as --addr takes it */
+    printf("tinykv-server: listening on %s%s%s:%d, data in %s\n", v6 ? "[" : "", host,
+           v6 ? "]" : "", rpc_server_port(server), data_dir);
     fflush(stdout);
 
     e = rpc_server_run(server);
