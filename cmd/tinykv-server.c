@@ -168,6 +168,10 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     e = rpc_server_run(server);
+    /* From here on a late signal must not reach the server being freed. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     running_server = NULL;
     rpc_server_free(server);
     storage_stop(storage);
