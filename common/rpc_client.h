@@ -21,7 +21,8 @@
  *   TKV_ERR_INVALID  bad address; or the server answered UNKNOWN_METHOD or
  *                    BAD_REQUEST (the message is the server's)
  *   TKV_ERR_IO       the server answered INTERNAL: the handler failed
- *   TKV_ERR_CORRUPT  the reply does not decode
+ *   TKV_ERR_CORRUPT  the reply does not decode, or the server could not decode
+ *                    our stream (STATUS_BAD_FRAME; the connection is given up)
  *   TKV_ERR_CLOSED   the connection was given up after an earlier error
  * After a network error, a timeout or a bad reply the stream may be out of
  * step, so the client gives the connection up: later calls fail with
