@@ -94,7 +94,7 @@ static void test_concurrent_clients_on_standalone_storage(void **state)
 
 #define P1(name, desc, fn)                                                                         \
     {                                                                                              \
-        "project1", name, 0, desc, fn, 0, net_setup_standalone, net_teardown                       \
+        "project1", name, 2, desc, fn, 0, net_setup_standalone, net_teardown                       \
     }
 
 const tkv_test_t kv_service_tests[] = {
