@@ -470,7 +470,7 @@ static tkv_err_t handle_ask_split(void *ctx, const ProtobufCMessage *rq, Protobu
     return TKV_OK;
 }
 
-const sched_method_t sched_service_methods[] = {
+const rpc_method_t sched_service_methods[] = {
     { "Tso", handle_tso },
     { "Bootstrap", handle_bootstrap },
     { "IsBootstrapped", handle_is_bootstrapped },
@@ -489,7 +489,7 @@ const sched_method_t sched_service_methods[] = {
 tkv_err_t sched_server_call(sched_server_t *s, const char *method, const ProtobufCMessage *req,
                             ProtobufCMessage *resp)
 {
-    for (const sched_method_t *m = sched_service_methods; m->method != NULL; m++) {
+    for (const rpc_method_t *m = sched_service_methods; m->method != NULL; m++) {
         if (strcmp(m->method, method) == 0)
             return m->fn(s, req, resp);
     }

@@ -3,7 +3,7 @@
  * `service Scheduler`, over one scheduler state (cluster, TSO, id allocator,
  * operators) kept in a data directory.
  *
- * Handlers have the shape the RPC server dispatches to:
+ * Handlers have the shape the RPC server (common/rpc_server.h) dispatches to:
  *
  *     tkv_err_t handler(void *ctx, const ProtobufCMessage *req, ProtobufCMessage *resp)
  *
@@ -30,18 +30,12 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/rpc_server.h"
 #include "project3-multiraft/scheduler/cluster.h"
 #include "project3-multiraft/scheduler/operator.h"
 
-typedef tkv_err_t (*sched_handler_fn)(void *ctx, const ProtobufCMessage *req,
-                                      ProtobufCMessage *resp);
-typedef struct {
-    const char *method; /* the rpc's name in schedulerpb.proto, e.g. "Tso" */
-    sched_handler_fn fn;
-} sched_method_t;
-
 /* Every rpc of the Scheduler service, ending with { NULL, NULL }. */
-extern const sched_method_t sched_service_methods[];
+extern const rpc_method_t sched_service_methods[];
 
 typedef struct {
     sched_config_t cluster;
@@ -62,7 +56,10 @@ tkv_err_t sched_server_open(const char *data_dir, const tkv_clock_t *clock,
                             const sched_server_config_t *cfg, sched_server_t **out);
 void sched_server_close(sched_server_t *s);
 
-/* Finds `method` in sched_service_methods and runs it on `s`.
+/* Serve them with
+ *     rpc_server_new(&schedulerpb__scheduler__descriptor, sched_service_methods, s, &srv);
+ * or call one directly: sched_server_call() finds `method` in
+ * sched_service_methods and runs it on `s`.
  * TKV_ERR_NOT_FOUND for an unknown method. */
 tkv_err_t sched_server_call(sched_server_t *s, const char *method, const ProtobufCMessage *req,
                             ProtobufCMessage *resp);

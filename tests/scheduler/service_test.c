@@ -177,12 +177,12 @@ static void test_every_rpc_has_a_handler(void **state)
     (void)state;
     const ProtobufCServiceDescriptor *sd = &schedulerpb__scheduler__descriptor;
     size_t n = 0;
-    for (const sched_method_t *m = sched_service_methods; m->method != NULL; m++)
+    for (const rpc_method_t *m = sched_service_methods; m->method != NULL; m++)
         n++;
     assert_int_equal(n, sd->n_methods);
     for (unsigned i = 0; i < sd->n_methods; i++) {
         int found = 0;
-        for (const sched_method_t *m = sched_service_methods; m->method != NULL; m++)
+        for (const rpc_method_t *m = sched_service_methods; m->method != NULL; m++)
             found |= strcmp(m->method, sd->methods[i].name) == 0 && m->fn != NULL;
         if (!found)
             fail_msg("no handler for rpc %s", sd->methods[i].name);
