@@ -129,7 +129,8 @@ void opctl_dispatch(sched_opctl_t *ctl, const sched_region_t *r, uint64_t now_ms
         drop(ctl, i);
         return;
     }
-    if (now_ms - op->created_ms >= ctl->timeout_ms) {
+    /* A clock that stepped back must not make an operator look ancient. */
+    if (now_ms > op->created_ms && now_ms - op->created_ms >= ctl->timeout_ms) {
         tkv_logf(TKV_LOG_WARN, "scheduler", "%s on region %llu timed out at step %zu", op->desc,
                  (unsigned long long)op->region_id, op->cur);
         drop(ctl, i);
