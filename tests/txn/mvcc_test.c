@@ -48,11 +48,30 @@ static void read_expect(txn_fixture_t *f, tkv_slice_t key, uint64_t ts, const ch
     txn_close(&o);
 }
 
-static void test_empty_txn_writes_nothing(void **state)
+static void test_empty_txn_reads_and_writes_nothing(void **state)
 {
     txn_fixture_t *f = *state;
     open_txn_t o;
     txn_open(f, 10, &o);
+    mvcc_lock_t l;
+    mvcc_lock_init(&l);
+    tkv_buf_t v = TKV_BUF_INIT;
+    mvcc_write_t w;
+    uint64_t cts;
+    int found = -1;
+    assert_int_equal(mvcc_txn_get_lock(&o.t, S("k"), &l, &found), TKV_OK);
+    assert_int_equal(found, 0);
+    found = -1;
+    assert_int_equal(mvcc_txn_get_value(&o.t, S("k"), &v, &found), TKV_OK);
+    assert_int_equal(found, 0);
+    found = -1;
+    assert_int_equal(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    assert_int_equal(found, 0);
+    found = -1;
+    assert_int_equal(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    assert_int_equal(found, 0);
+    mvcc_lock_free(&l);
+    buf_free(&v);
     size_t n = 99;
     mvcc_txn_writes(&o.t, &n);
     assert_int_equal(n, 0);
@@ -344,8 +363,9 @@ static void test_most_recent_write_of_any_kind(void **state)
     }
 
 const tkv_test_t mvcc_tests[] = {
-    T4A("empty_txn_writes_nothing", 5, "a txn with no changes buffers and writes nothing",
-        test_empty_txn_writes_nothing),
+    T4A("empty_txn_reads_and_writes_nothing", 5,
+        "on an empty store every read finds nothing, and a txn without changes writes nothing",
+        test_empty_txn_reads_and_writes_nothing),
     T4A("put_lock_then_get_it", 5, "a buffered lock lands in CF_LOCK and reads back whole",
         test_put_lock_then_get_it),
     T4A("get_lock_of_unlocked_key", 5, "get_lock of a key without a lock reports found = 0",
