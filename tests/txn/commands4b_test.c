@@ -3,6 +3,8 @@
  * follow TinyKV's commands4b tests: each lays out the column families, runs
  * commands, and checks both the responses and what the families hold after.
  */
+#include <pthread.h>
+
 #include "tests/txn/txn_helpers.h"
 
 /* A committed put of `value` to key: value at start_ts, record at commit_ts. */
@@ -410,6 +412,84 @@ static void test_commit_failure_writes_nothing(void **state)
     th_assert_lock(f->s, K(3), K(3), 100, 0, MVCC_KIND_PUT);
 }
 
+/* ---- concurrency -------------------------------------------------------------------- */
+
+#define RACERS 8
+
+typedef struct {
+    txn_fixture_t *f;
+    pthread_barrier_t *go;
+    uint64_t start_ts;
+    int same_key;
+    size_t n_errors;
+    int failed;
+} racer_t;
+
+static void *race_prewrite(void *arg)
+{
+    racer_t *r = arg;
+    tkv_slice_t key = r->same_key ? K(9) : K((uint8_t)r->start_ts);
+    tkv_slice_t val = K((uint8_t)r->start_ts);
+    Kvrpcpb__Mutation m = KVRPCPB__MUTATION__INIT, *mp = &m;
+    m.key.data = (uint8_t *)key.data;
+    m.key.len = key.len;
+    m.value.data = (uint8_t *)val.data;
+    m.value.len = val.len;
+    Kvrpcpb__PrewriteRequest req = KVRPCPB__PREWRITE_REQUEST__INIT;
+    req.n_mutations = 1;
+    req.mutations = &mp;
+    req.primary_lock = m.key;
+    req.start_version = r->start_ts;
+    Kvrpcpb__PrewriteResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__prewrite_response__init(resp);
+    pthread_barrier_wait(r->go);
+    r->failed = kv_prewrite(r->f->s, r->f->l, &req, resp) != TKV_OK || resp->region_error != NULL;
+    r->n_errors = resp->n_errors;
+    th_free(resp);
+    return NULL;
+}
+
+/* RACERS threads prewrite at once; returns how many got no key error. */
+static int run_race(txn_fixture_t *f, int same_key, racer_t *r)
+{
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    pthread_t t[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (racer_t){ f, &go, 100 + (uint64_t)i, same_key, 0, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, race_prewrite, &r[i]), 0);
+    }
+    int winners = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_false(r[i].failed);
+        winners += r[i].n_errors == 0;
+    }
+    pthread_barrier_destroy(&go);
+    return winners;
+}
+
+static void test_concurrent_prewrites_of_one_key(void **state)
+{
+    txn_fixture_t *f = *state;
+    racer_t r[RACERS];
+    assert_int_equal(run_race(f, 1, r), 1);
+    th_assert_lens(f->s, 1, 1, 0);
+    for (int i = 0; i < RACERS; i++)
+        if (r[i].n_errors == 0) {
+            th_assert_lock(f->s, K(9), K(9), r[i].start_ts, 0, MVCC_KIND_PUT);
+            th_assert_value(f->s, K(9), r[i].start_ts, K((uint8_t)r[i].start_ts));
+        }
+}
+
+static void test_concurrent_prewrites_of_disjoint_keys(void **state)
+{
+    txn_fixture_t *f = *state;
+    racer_t r[RACERS];
+    assert_int_equal(run_race(f, 0, r), RACERS);
+    th_assert_lens(f->s, RACERS, RACERS, 0);
+}
+
 #define T4B(name, desc, fn)                                                                        \
     {                                                                                              \
         "project4b", name, 5, desc, fn, 0, txn_setup, txn_teardown                                 \
@@ -471,5 +551,11 @@ const tkv_test_t commands4b_tests[] = {
         test_commit_without_prewrite_changes_nothing),
     T4B("commit_failure_writes_nothing", "a KvCommit with one bad key commits none of its keys",
         test_commit_failure_writes_nothing),
+    T4B("concurrent_prewrites_of_one_key",
+        "of many txns prewriting one key at once, exactly one gets the lock",
+        test_concurrent_prewrites_of_one_key),
+    T4B("concurrent_prewrites_of_disjoint_keys",
+        "txns prewriting different keys at once all succeed",
+        test_concurrent_prewrites_of_disjoint_keys),
     { 0 },
 };
