@@ -327,9 +327,9 @@ static int keys_of_mask(unsigned mask, tkv_slice_t *out)
 static int run_prewrite(txn_fixture_t *f, model_t *m, const txn_plan_t *x, const step_t *s,
                         mismatch_t *mm)
 {
-    tkv_slice_t keys[NKEYS], vals[NKEYS];
-    Kvrpcpb__Op ops[NKEYS];
-    int idx[NKEYS], n = 0;
+    tkv_slice_t keys[NKEYS] = { 0 }, vals[NKEYS] = { 0 };
+    Kvrpcpb__Op ops[NKEYS] = { 0 };
+    int idx[NKEYS] = { 0 }, n = 0;
     for (int k = 0; k < NKEYS; k++)
         if ((s->mask >> k) & 1) {
             idx[n] = k;
