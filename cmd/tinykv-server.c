@@ -1,8 +1,9 @@
 /*
  * tinykv-server: a TinyKv store on TCP. For now it serves standalone mode:
- * the raw API (project1-standalone/kv_service.h) on one local leveldb
- * database. Later stages wire the Raft store and the transactional API in
- * here; this file stays a thin main: flags in, pieces built, run, clean up.
+ * the raw API (project1-standalone/kv_service.h) and the transactional API
+ * (project4-txn/txn_service.h) on one local leveldb database. The Raft store
+ * is wired in here by a later stage; this file stays a thin main: flags in,
+ * pieces built, run, clean up.
  *
  *   tinykv-server --data-dir DIR [--addr 127.0.0.1:20160] [--log-level info]
  *
@@ -18,6 +19,8 @@
 #include "common/rpc_server.h"
 #include "project1-standalone/kv_service.h"
 #include "project1-standalone/standalone_storage.h"
+#include "project4-txn/txn_service.h"
+#include "proto/tinykvpb.pb-c.h"
 
 #define DEFAULT_ADDR "127.0.0.1:20160"
 
@@ -140,13 +143,21 @@ int main(int argc, char **argv)
         storage_free(storage);
         return 1;
     }
+    /* The raw API (project 1) and the transactional API (project 4) on the
+     * same storage; each layer's handlers get their own ctx. */
+    latches_t *latches = latches_new();
+    txn_service_t txn = { storage, latches };
+    rpc_method_t methods[24];
+    size_t n = rpc_methods_append(methods, 0, 24, kv_service_standalone_methods(), storage);
+    rpc_methods_append(methods, n, 24, txn_service_methods(), &txn);
     rpc_server_t *server = NULL;
-    e = kv_service_server_new(storage, &server);
+    e = rpc_server_new(&tinykvpb__tiny_kv__descriptor, methods, NULL, &server);
     if (e == TKV_OK)
         e = rpc_server_listen(server, host, port);
     if (e != TKV_OK) {
         fprintf(stderr, "tinykv-server: %s\n", tkv_last_error());
         rpc_server_free(server);
+        latches_free(latches);
         storage_stop(storage);
         storage_free(storage);
         return 1;
@@ -174,6 +185,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     running_server = NULL;
     rpc_server_free(server);
+    latches_free(latches);
     storage_stop(storage);
     storage_free(storage);
     if (e != TKV_OK) {

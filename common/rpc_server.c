@@ -86,13 +86,29 @@ struct rpc_server {
 
 /* ---- dispatch (thread pool) ------------------------------------------------ */
 
-static rpc_handler_fn find_handler(const rpc_server_t *s, const char *name)
+static const rpc_method_t *find_method(const rpc_server_t *s, const char *name)
 {
     for (const rpc_method_t *m = s->methods; m->method != NULL; m++) {
         if (strcmp(m->method, name) == 0)
-            return m->fn;
+            return m;
     }
     return NULL;
+}
+
+size_t rpc_methods_append(rpc_method_t *dst, size_t n, size_t cap, const rpc_method_t *src,
+                          void *ctx)
+{
+    for (const rpc_method_t *m = src; m->method != NULL; m++) {
+        if (n + 1 >= cap)
+            return (size_t)-1;
+        dst[n] = *m;
+        dst[n].ctx = ctx;
+        n++;
+    }
+    dst[n].method = NULL;
+    dst[n].fn = NULL;
+    dst[n].ctx = NULL;
+    return n;
 }
 
 /* Runs one request and fills rep (status, error text in `err`, payload in
@@ -107,8 +123,8 @@ static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__R
         snprintf(err, errsize, "no method '%s' in service %s", req->method, s->service->name);
         return;
     }
-    rpc_handler_fn fn = find_handler(s, md->name);
-    if (fn == NULL) {
+    const rpc_method_t *m = find_method(s, md->name);
+    if (m == NULL) {
         rep->status = RPCPB__STATUS__STATUS_UNKNOWN_METHOD;
         snprintf(err, errsize, "method %s.%s is not served by this server", s->service->name,
                  md->name);
@@ -124,7 +140,7 @@ static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__R
     }
     ProtobufCMessage *out = xmalloc(md->output->sizeof_message);
     protobuf_c_message_init(md->output, out);
-    tkv_err_t e = fn(s->ctx, in, out);
+    tkv_err_t e = m->fn(m->ctx != NULL ? m->ctx : s->ctx, in, out);
     if (e != TKV_OK) {
         rep->status = RPCPB__STATUS__STATUS_INTERNAL;
         snprintf(err, errsize, "%s failed: %s: %s", md->name, tkv_strerror(e), tkv_last_error());

@@ -48,12 +48,22 @@
 
 typedef tkv_err_t (*rpc_handler_fn)(void *ctx, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
-/* One served method: its name as in the .proto service, and its handler.
- * A table of them ends with { NULL, NULL }. */
+/* One served method: its name as in the .proto service, its handler, and
+ * optionally the ctx its handler gets (NULL: the server's ctx). A table of
+ * them ends with { NULL, NULL }. A per-method ctx lets one server serve
+ * methods of different layers: tinykv-server serves project 1's raw API
+ * (ctx: the storage) and project 4's Kv* API (ctx: storage and latches). */
 typedef struct {
     const char *method;
     rpc_handler_fn fn;
+    void *ctx;
 } rpc_method_t;
+
+/* Copies the entries of the { NULL, NULL }-terminated table `src` into
+ * dst[n..], giving each `ctx`, and terminates dst. Returns the new count,
+ * or (size_t)-1 when dst (of `cap` entries, terminator included) is full. */
+size_t rpc_methods_append(rpc_method_t *dst, size_t n, size_t cap, const rpc_method_t *src,
+                          void *ctx);
 
 typedef struct rpc_server rpc_server_t;
 

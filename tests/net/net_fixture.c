@@ -177,6 +177,28 @@ int net_setup_standalone(void **state)
     return 0;
 }
 
+int net_setup_standalone_txn(void **state)
+{
+    net_fixture_t *f = fixture_new(state);
+    tkv_tmpdir(f->dir, sizeof(f->dir));
+    if (standalone_storage_new(f->dir, &f->storage) != TKV_OK ||
+        storage_start(f->storage) != TKV_OK) {
+        fprintf(stderr, "cannot start standalone storage in %s: %s\n", f->dir, tkv_last_error());
+        net_teardown(state);
+        return -1;
+    }
+    f->latches = latches_new();
+    f->txn.storage = f->storage;
+    f->txn.latches = f->latches;
+    size_t n = rpc_methods_append(f->methods, 0, 24, kv_service_standalone_methods(), f->storage);
+    rpc_methods_append(f->methods, n, 24, txn_service_methods(), &f->txn);
+    if (net_start_server(f, f->methods, NULL) != 0) {
+        net_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+
 int net_teardown(void **state)
 {
     net_fixture_t *f = *state;
@@ -195,6 +217,7 @@ int net_teardown(void **state)
         storage_stop(f->storage);
         storage_free(f->storage);
     }
+    latches_free(f->latches);
     memstore_free(f->mem);
     if (f->dir[0] != '\0')
         tkv_rmdir(f->dir);

@@ -23,6 +23,7 @@
 #include "common/rpc_client.h"
 #include "common/rpc_server.h"
 #include "project1-standalone/storage.h"
+#include "project4-txn/txn_service.h"
 #include "tests/harness/test.h"
 
 /* Generous: a safety net against a hung server, never something waited for. */
@@ -48,7 +49,10 @@ typedef struct {
     int thread_started;
     char addr[64];
     rpc_client_t *client;
-    int idle_fd; /* a raw socket a test leaves open across shutdown, or -1 */
+    int idle_fd;              /* a raw socket a test leaves open across shutdown, or -1 */
+    latches_t *latches;       /* txn fixtures only */
+    txn_service_t txn;        /* txn fixtures only */
+    rpc_method_t methods[24]; /* txn fixtures only: raw + Kv* */
 } net_fixture_t;
 
 /* Serves `methods` of TinyKv with `ctx` in a new thread and connects
@@ -58,6 +62,9 @@ int net_start_server(net_fixture_t *f, const rpc_method_t *methods, void *ctx);
 /* cmocka fixtures. */
 int net_setup_memstore(void **state);
 int net_setup_standalone(void **state);
+/* Standalone storage behind the raw and the transactional (Kv*) methods,
+ * as tinykv-server serves them. */
+int net_setup_standalone_txn(void **state);
 int net_teardown(void **state);
 
 /* Typed calls that fail the test on any error. `cf` may be "" (default). */
