@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cli.h"
 #include "common/rpc_client.h"
 #include "proto/tinykvpb.pb-c.h"
 
@@ -177,23 +178,6 @@ static int cmd_scan(ctl_t *c, const char *start, uint32_t limit)
     return rc;
 }
 
-/* Takes the value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (strcmp(argv[*i], name) == 0 && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
-static int is_opt(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 static int run(ctl_t *c, int n, char **args)
 {
     if (n == 0)
@@ -250,11 +234,13 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             free(args);
             return 0;
-        } else if (is_opt(argv[i], "--addr") && (v = opt_value(argc, argv, &i, "--addr"))) {
+        } else if (cli_is_flag(argv[i], "--addr") &&
+                   (v = cli_flag_value(argc, argv, &i, "--addr"))) {
             c.addr = v;
-        } else if (is_opt(argv[i], "--cf") && (v = opt_value(argc, argv, &i, "--cf"))) {
+        } else if (cli_is_flag(argv[i], "--cf") && (v = cli_flag_value(argc, argv, &i, "--cf"))) {
             c.cf = v;
-        } else if (is_opt(argv[i], "--timeout") && (v = opt_value(argc, argv, &i, "--timeout"))) {
+        } else if (cli_is_flag(argv[i], "--timeout") &&
+                   (v = cli_flag_value(argc, argv, &i, "--timeout"))) {
             char *end = NULL;
             long ms = strtol(v, &end, 10);
             if (*end != '\0' || end == v || ms <= 0 || ms > 3600000) {

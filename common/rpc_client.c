@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/rpc_client.h"
@@ -65,28 +66,15 @@ static int wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
-/* Splits "host:port" / "[v6]:port". */
+/* Splits "host:port" / "[v6]:port" (cli.h), with the port as text for
+ * getaddrinfo(). A client cannot connect to port 0. */
 static tkv_err_t parse_addr(const char *addr, char *host, size_t hsize, char *port, size_t psize)
 {
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || colon[1] == '\0')
-        return tkv_errorf(TKV_ERR_INVALID, "address '%s' is not host:port", addr);
-    const char *h = addr;
-    size_t hlen = (size_t)(colon - addr);
-    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    char *end = NULL;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p <= 0 || p > 65535)
-        return tkv_errorf(TKV_ERR_INVALID, "address '%s': port '%s' is not a number in 1..65535",
-                          addr, colon + 1);
-    if (hlen == 0 || hlen >= hsize)
-        return tkv_errorf(TKV_ERR_INVALID, "address '%s' has a bad host part", addr);
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    snprintf(port, psize, "%ld", p);
+    int p = 0;
+    if (cli_split_addr(addr, host, hsize, &p) != 0 || p == 0)
+        return tkv_errorf(TKV_ERR_INVALID, "address '%s' is not host:port with a port in 1..65535",
+                          addr);
+    snprintf(port, psize, "%d", p);
     return TKV_OK;
 }
 

@@ -580,3 +580,31 @@ void rpc_server_free(rpc_server_t *s)
         tkv_logf(TKV_LOG_ERROR, "rpc", "event loop still busy at free: %s", uv_strerror(r));
     free(s);
 }
+
+/* ---- running a program's main server ------------------------------------- */
+
+static rpc_server_t *volatile signalled_server;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (signalled_server != NULL)
+        rpc_server_stop(signalled_server); /* async-signal-safe: uv_async_send */
+}
+
+tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop_signal;
+    signalled_server = s;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    tkv_err_t e = rpc_server_run(s);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signalled_server = NULL;
+    return e;
+}

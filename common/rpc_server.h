@@ -89,6 +89,12 @@ tkv_err_t rpc_server_run(rpc_server_t *s);
  * calling it again, or before rpc_server_run(), is harmless. */
 void rpc_server_stop(rpc_server_t *s);
 
+/* rpc_server_run() for a program's main server: SIGINT and SIGTERM stop it
+ * cleanly. The handlers are installed for the run and set to ignore the
+ * signals afterwards, so a late signal cannot reach a server being freed.
+ * One such server per process. */
+tkv_err_t rpc_server_run_until_signal(rpc_server_t *s);
+
 /* Releases everything. Not while rpc_server_run() is running. NULL is fine. */
 void rpc_server_free(rpc_server_t *s);
 
