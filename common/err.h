@@ -8,7 +8,8 @@
  * tkv_last_error(); it stays valid until the next tkv_errorf() on that thread.
  *
  *     if (len > MAX_FRAME)
- *         return tkv_errorf(TKV_ERR_INVALID, "frame of %zu bytes is over the %d limit", len, MAX_FRAME);
+ *         return tkv_errorf(TKV_ERR_INVALID, "frame of %zu bytes is over the %d limit", len,
+ * MAX_FRAME);
  */
 #ifndef TKV_COMMON_ERR_H
 #define TKV_COMMON_ERR_H

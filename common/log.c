@@ -70,7 +70,7 @@ void tkv_logf(tkv_log_level_t level, const char *who, const char *fmt, ...)
     char upper[8];
     const char *name = level_names[level];
     size_t i = 0;
-    for (; name[i] != '\0' && i < sizeof(upper) - 1; i++)
+    for (; i < sizeof(upper) - 1 && name[i] != '\0'; i++)
         upper[i] = (char)(name[i] - 'a' + 'A');
     upper[i] = '\0';
     if (who != NULL)

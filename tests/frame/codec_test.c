@@ -22,9 +22,9 @@ static void test_encoding_keeps_order(void **state)
         const char *s;
         size_t len;
     } keys[] = {
-        { "", 0 },          { "\0", 1 },        { "\0\0", 2 },     { "a", 1 },
-        { "abcdefg", 7 },   { "abcdefgh", 8 },  { "abcdefgh\0", 9 }, { "abcdefghi", 9 },
-        { "abd", 3 },       { "b", 1 },         { "\xff", 1 },     { "\xff\xff", 2 },
+        { "", 0 },        { "\0", 1 },       { "\0\0", 2 },       { "a", 1 },
+        { "abcdefg", 7 }, { "abcdefgh", 8 }, { "abcdefgh\0", 9 }, { "abcdefghi", 9 },
+        { "abd", 3 },     { "b", 1 },        { "\xff", 1 },       { "\xff\xff", 2 },
     };
     size_t n = sizeof(keys) / sizeof(keys[0]);
     for (size_t i = 0; i + 1 < n; i++) {

@@ -154,16 +154,16 @@ static void test_message_round_trips_and_reopens(void **state)
 
 const tkv_test_t engine_tests[] = {
     { "frame", "engine_column_families_are_separate", 0, "a key in one CF is invisible in others",
-      test_column_families_are_separate , 0, setup, teardown },
+      test_column_families_are_separate, 0, setup, teardown },
     { "frame", "engine_iterator_stays_in_its_family", 0,
       "a CF iterator hides the prefix and stops at the family's end",
-      test_iterator_hides_prefix_and_stops_at_family_end , 0, setup, teardown },
+      test_iterator_hides_prefix_and_stops_at_family_end, 0, setup, teardown },
     { "frame", "engine_batch_is_atomic", 0, "a batch lands whole at eng_write",
-      test_batch_is_applied_whole , 0, setup, teardown },
+      test_batch_is_applied_whole, 0, setup, teardown },
     { "frame", "engine_snapshot_ignores_later_writes", 0, "reads through a snapshot are frozen",
-      test_snapshot_ignores_later_writes , 0, setup, teardown },
+      test_snapshot_ignores_later_writes, 0, setup, teardown },
     { "frame", "engine_message_round_trips", 0,
       "protobuf messages survive a reopen; garbage is reported corrupt",
-      test_message_round_trips_and_reopens , 0, setup, teardown },
+      test_message_round_trips_and_reopens, 0, setup, teardown },
     { 0 },
 };

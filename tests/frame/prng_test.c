@@ -58,7 +58,7 @@ const tkv_test_t prng_tests[] = {
       test_same_seed_same_sequence },
     { "frame", "prng_below_stays_in_range", 0, "bounded draws are in range and uniform",
       test_below_stays_in_range_and_covers_it },
-    { "frame", "prng_chance_matches_odds", 0, "prng_chance(1, 4) is true about a quarter of the time",
-      test_chance_matches_its_odds },
+    { "frame", "prng_chance_matches_odds", 0,
+      "prng_chance(1, 4) is true about a quarter of the time", test_chance_matches_its_odds },
     { 0 },
 };

@@ -37,7 +37,7 @@ typedef struct {
     int points;        /* 0 for frame tests */
     const char *desc;  /* one line, shown when the test fails */
     tkv_test_fn fn;
-    int timeout_s;     /* the grader's limit for this test; 0 means 60 s */
+    int timeout_s; /* the grader's limit for this test; 0 means 60 s */
     /* Optional cmocka fixtures: setup fills *state, teardown runs even when
      * the test fails (so scratch directories are removed). */
     CMFixtureFunction setup;

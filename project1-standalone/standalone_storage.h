@@ -1,0 +1,16 @@
+/*
+ * Standalone storage: the Storage interface (storage.h) on one local leveldb
+ * database, with no replication. Project 1 builds it; project 4's suites run
+ * on it.
+ */
+#ifndef TKV_P1_STANDALONE_STORAGE_H
+#define TKV_P1_STANDALONE_STORAGE_H
+
+#include "project1-standalone/storage.h"
+
+/* A storage whose data lives in directory `dir` (created on start if
+ * missing). It holds nothing open until storage_start(). The caller frees it
+ * with storage_free(). */
+tkv_err_t standalone_storage_new(const char *dir, storage_t **out);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * Project 1, through the Storage interface itself: batches are atomic,
+ * readers are consistent snapshots, iteration is in key order.
+ */
+#include <string.h>
+
+#include "tests/project1/fixture.h"
+
+static tkv_slice_t S(const char *s)
+{
+    return slice_of_str(s);
+}
+
+static void test_write_batch_is_all_or_nothing(void **state)
+{
+    storage_t *s = ((p1_fixture_t *)*state)->storage;
+    storage_modify_t ok[] = {
+        { MODIFY_PUT, CF_DEFAULT, S("a"), S("1") },
+        { MODIFY_PUT, CF_WRITE, S("b"), S("2") },
+    };
+    assert_int_equal(storage_write(s, NULL, ok, 2), TKV_OK);
+    storage_modify_t bad[] = {
+        { MODIFY_PUT, CF_DEFAULT, S("c"), S("3") },
+        { MODIFY_DELETE, CF_DEFAULT, S("a"), S("") },
+        { MODIFY_PUT, "nope", S("d"), S("4") },
+    };
+    assert_int_equal(storage_write(s, NULL, bad, 3), TKV_ERR_INVALID);
+    /* The bad batch changed nothing: "c" absent, "a" still there. */
+    p1_expect_missing(s, NULL, "c");
+    p1_expect_str(s, NULL, "a", "1");
+    p1_expect_str(s, CF_WRITE, "b", "2");
+}
+
+static void test_reader_is_a_consistent_snapshot(void **state)
+{
+    storage_t *s = ((p1_fixture_t *)*state)->storage;
+    p1_put_str(s, NULL, "a", "old");
+    storage_reader_t *r = NULL;
+    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    p1_put_str(s, NULL, "a", "new");
+    p1_put_str(s, NULL, "b", "later");
+    tkv_buf_t v = TKV_BUF_INIT;
+    assert_int_equal(reader_get_cf(r, CF_DEFAULT, S("a"), &v), TKV_OK);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.data, "old", 3);
+    assert_int_equal(reader_get_cf(r, CF_DEFAULT, S("b"), &v), TKV_ERR_NOT_FOUND);
+    storage_iter_t *it = reader_iter_cf(r, CF_DEFAULT);
+    int n = 0;
+    for (storage_iter_seek(it, S("")); storage_iter_valid(it); storage_iter_next(it))
+        n++;
+    assert_int_equal(n, 1);
+    storage_iter_free(it);
+    reader_close(r);
+    buf_free(&v);
+}
+
+static void test_reader_iterates_in_key_order(void **state)
+{
+    storage_t *s = ((p1_fixture_t *)*state)->storage;
+    const char *put_order[] = { "m", "b", "z", "a", "k" };
+    for (int i = 0; i < 5; i++)
+        p1_put_str(s, CF_LOCK, put_order[i], put_order[i]);
+    p1_put_str(s, CF_DEFAULT, "c", "elsewhere");
+    storage_reader_t *r = NULL;
+    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    storage_iter_t *it = reader_iter_cf(r, CF_LOCK);
+    const char *want[] = { "b", "k", "m", "z" };
+    int n = 0;
+    for (storage_iter_seek(it, S("b")); storage_iter_valid(it); storage_iter_next(it), n++) {
+        assert_true(n < 4);
+        tkv_slice_t k = storage_iter_key(it);
+        tkv_slice_t v = storage_iter_value(it);
+        assert_int_equal(k.len, 1);
+        assert_memory_equal(k.data, want[n], 1);
+        assert_memory_equal(v.data, want[n], 1);
+    }
+    assert_int_equal(n, 4);
+    storage_iter_free(it);
+    reader_close(r);
+}
+
+const tkv_test_t storage_tests[] = {
+    { "project1", "write_batch_is_all_or_nothing", 3,
+      "a batch with an invalid modify writes none of its modifies",
+      test_write_batch_is_all_or_nothing, 0, p1_setup, p1_teardown },
+    { "project1", "reader_is_a_consistent_snapshot", 3,
+      "a reader does not see writes made after it was taken", test_reader_is_a_consistent_snapshot,
+      0, p1_setup, p1_teardown },
+    { "project1", "reader_iterates_in_key_order", 2,
+      "a CF iterator yields that family's keys from the seek key, in order",
+      test_reader_iterates_in_key_order, 0, p1_setup, p1_teardown },
+    { 0 },
+};

@@ -1,0 +1,330 @@
+/*
+ * The handout maker: turns the reference tree into the student tree.
+ *
+ *   handout [--from STAGE] SRC DEST
+ *
+ * Every file git knows in SRC (tracked, or untracked and not ignored) but
+ * .ci/ is copied to DEST. In .c and .h files, code between solution markers is
+ * replaced by its stub (docs/contributing.md):
+ *
+ *     /\* LAB 2A BEGIN *\/          ->   /\* Your code here (2A). *\/
+ *     ...reference code...               stub lines
+ *     /\* LAB 2A STUB
+ *     stub lines
+ *     LAB 2A END *\/
+ *
+ * With --from STAGE only that stage and later ones are stripped; earlier
+ * stages keep their reference code (markers and stubs removed), for
+ * learners who start later in the course.
+ *
+ * Marker mistakes (an END without BEGIN, a missing END, mismatched stages)
+ * stop the tool with file and line, and DEST is not written: a broken
+ * handout is worse than none.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+
+static const char *const stages[] = { "1",  "2A", "2B", "2C", "3A", "3B",
+                                      "3C", "4A", "4B", "4C", NULL };
+/* Put in DEST so a later run knows it may replace the directory. */
+static const char *const stamp_name = ".tinykv-handout";
+
+static int stage_index(const char *s)
+{
+    for (int i = 0; stages[i] != NULL; i++) {
+        if (strcasecmp(stages[i], s) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Accepts "project2a", "2a" or "2A". */
+static int parse_from(const char *arg)
+{
+    if (strncmp(arg, "project", 7) == 0)
+        arg += 7;
+    return stage_index(arg);
+}
+
+typedef enum { M_NONE, M_BEGIN, M_STUB, M_END } marker_t;
+
+/* Recognises a marker line: the trimmed line is exactly one of
+ * "/\* LAB X BEGIN *\/", "/\* LAB X STUB", "LAB X END *\/", "/\* LAB X END *\/".
+ * Sets *stage to the stage index. */
+static marker_t parse_marker(const char *line, int *stage)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    char word[8], kind[8], tail[8];
+    int n = 0;
+    if (sscanf(line, "/* LAB %7s %7s %n", word, kind, &n) == 2) {
+        const char *rest = line + n;
+        if (strcmp(kind, "BEGIN") == 0 && sscanf(rest, "%7s", tail) == 1 &&
+            strcmp(tail, "*/") == 0) {
+            *stage = stage_index(word);
+            return M_BEGIN;
+        }
+        if (strcmp(kind, "END") == 0 && sscanf(rest, "%7s", tail) == 1 && strcmp(tail, "*/") == 0) {
+            *stage = stage_index(word);
+            return M_END;
+        }
+        if (strcmp(kind, "STUB") == 0 && *rest == '\0') {
+            *stage = stage_index(word);
+            return M_STUB;
+        }
+    }
+    if (sscanf(line, "LAB %7s %7s %7s", word, kind, tail) == 3 && strcmp(kind, "END") == 0 &&
+        strcmp(tail, "*/") == 0) {
+        *stage = stage_index(word);
+        return M_END;
+    }
+    return M_NONE;
+}
+
+/* Rewrites one source file. Returns 0, or -1 after printing what is wrong. */
+static int strip_source(const char *path, FILE *in, tkv_buf_t *out, int from, int *blocks)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, open_line = 0, stage = -1;
+    marker_t state = M_NONE; /* M_NONE outside, M_BEGIN in reference code, M_STUB in stub */
+    while ((len = getline(&line, &cap, in)) > 0) {
+        lineno++;
+        int s = -1;
+        marker_t m = parse_marker(line, &s);
+        if (m != M_NONE && s < 0) {
+            fprintf(stderr, "%s:%d: unknown stage in marker: %s", path, lineno, line);
+            goto fail;
+        }
+        if (m == M_BEGIN) {
+            if (state != M_NONE) {
+                fprintf(stderr, "%s:%d: LAB BEGIN inside the block opened at line %d\n", path,
+                        lineno, open_line);
+                goto fail;
+            }
+            state = M_BEGIN;
+            stage = s;
+            open_line = lineno;
+            (*blocks)++;
+            if (stage >= from) {
+                size_t indent = strspn(line, " \t");
+                buf_append(out, line, indent);
+                char note[64];
+                snprintf(note, sizeof(note), "/* Your code here (%s). */\n", stages[stage]);
+                buf_append(out, note, strlen(note));
+            }
+            continue;
+        }
+        if (m == M_STUB || m == M_END) {
+            int ok = (m == M_STUB && state == M_BEGIN) ||
+                     (m == M_END && (state == M_BEGIN || state == M_STUB));
+            if (!ok || s != stage) {
+                fprintf(stderr, "%s:%d: this marker does not close the block opened at line %d\n",
+                        path, lineno, open_line);
+                goto fail;
+            }
+            if (m == M_END) {
+                /* "/\* LAB X END *\/" after reference code, or "LAB X END *\/" closing a stub */
+                int closes_stub_comment = state == M_STUB;
+                int plain = strstr(line, "/*") != NULL;
+                if (closes_stub_comment == plain) {
+                    fprintf(stderr,
+                            "%s:%d: a STUB block ends with 'LAB %s END */', a block without "
+                            "a stub with '/* LAB %s END */'\n",
+                            path, lineno, stages[stage], stages[stage]);
+                    goto fail;
+                }
+                state = M_NONE;
+            } else {
+                state = M_STUB;
+            }
+            continue;
+        }
+        /* An ordinary line: keep it unless it is reference code being
+         * stripped or a stub of a stage being kept. */
+        int keep = state == M_NONE || (state == M_BEGIN && stage < from) ||
+                   (state == M_STUB && stage >= from);
+        if (keep)
+            buf_append(out, line, (size_t)len);
+    }
+    free(line);
+    if (state != M_NONE) {
+        fprintf(stderr, "%s:%d: block opened here is never closed\n", path, open_line);
+        return -1;
+    }
+    return 0;
+fail:
+    free(line);
+    return -1;
+}
+
+static int make_parents(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "handout: cannot make %s: %s\n", tmp, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+static int write_file(const char *path, const tkv_buf_t *data, mode_t mode)
+{
+    if (make_parents(path) != 0)
+        return -1;
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || (data->len && fwrite(data->data, 1, data->len, f) != data->len)) {
+        fprintf(stderr, "handout: cannot write %s: %s\n", path, strerror(errno));
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    chmod(path, mode & 0777);
+    return 0;
+}
+
+static int is_source(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 2 && path[n - 2] == '.' && (path[n - 1] == 'c' || path[n - 1] == 'h');
+}
+
+static int dir_is_replaceable(const char *dest)
+{
+    struct stat st;
+    if (stat(dest, &st) != 0)
+        return 1; /* does not exist */
+    char stamp[4096];
+    snprintf(stamp, sizeof(stamp), "%s/%s", dest, stamp_name);
+    return access(stamp, F_OK) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    int from = 0;
+    int i = 1;
+    if (argc >= 3 && strcmp(argv[1], "--from") == 0) {
+        from = parse_from(argv[2]);
+        if (from < 0) {
+            fprintf(stderr, "handout: unknown stage '%s' (project1, project2a ... project4c)\n",
+                    argv[2]);
+            return 2;
+        }
+        i = 3;
+    }
+    if (argc - i != 2) {
+        fprintf(stderr, "usage: handout [--from STAGE] SRC DEST\n");
+        return 2;
+    }
+    const char *src = argv[i], *dest = argv[i + 1];
+    if (!dir_is_replaceable(dest)) {
+        fprintf(stderr, "handout: %s exists and is not a handout; refusing to replace it\n", dest);
+        return 1;
+    }
+
+    /* First pass: read and strip everything in memory, so a marker mistake
+     * leaves DEST untouched. */
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && git ls-files --cached --others --exclude-standard -z 2>/dev/null", src);
+    FILE *list = popen(cmd, "r");
+    if (list == NULL) {
+        fprintf(stderr, "handout: cannot list files of %s\n", src);
+        return 1;
+    }
+    typedef struct {
+        char *rel;
+        tkv_buf_t data;
+        mode_t mode;
+    } file_t;
+    file_t *files = NULL;
+    size_t n_files = 0, cap_files = 0;
+    int blocks = 0, errors = 0;
+    char *rel = NULL;
+    size_t rel_cap = 0;
+    while (getdelim(&rel, &rel_cap, '\0', list) > 0) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", src, rel);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue; /* deleted in the work tree, or not a file */
+        if (strncmp(rel, ".ci/", 4) == 0)
+            continue; /* our CI checks the reference; students bring their own */
+        FILE *in = fopen(path, "rb");
+        if (in == NULL) {
+            fprintf(stderr, "handout: cannot read %s: %s\n", path, strerror(errno));
+            errors++;
+            continue;
+        }
+        if (n_files == cap_files) {
+            cap_files = cap_files ? cap_files * 2 : 256;
+            files = xrealloc(files, cap_files * sizeof(*files));
+        }
+        file_t *f = &files[n_files++];
+        f->rel = strdup(rel);
+        f->mode = st.st_mode;
+        buf_init(&f->data);
+        if (is_source(rel)) {
+            if (strip_source(path, in, &f->data, from, &blocks) != 0)
+                errors++;
+        } else {
+            char chunk[65536];
+            size_t got;
+            while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0)
+                buf_append(&f->data, chunk, got);
+        }
+        fclose(in);
+    }
+    free(rel);
+    if (pclose(list) != 0 || n_files == 0) {
+        fprintf(stderr, "handout: %s is not a git checkout with files in it\n", src);
+        return 1;
+    }
+    if (errors) {
+        fprintf(stderr, "handout: %d file(s) with errors; nothing written\n", errors);
+        return 1;
+    }
+
+    char rm[4200];
+    snprintf(rm, sizeof(rm), "rm -rf '%s'", dest);
+    if (system(rm) != 0) {
+        fprintf(stderr, "handout: cannot clear %s\n", dest);
+        return 1;
+    }
+    for (size_t k = 0; k < n_files; k++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dest, files[k].rel);
+        if (write_file(path, &files[k].data, files[k].mode) != 0)
+            return 1;
+        buf_free(&files[k].data);
+        free(files[k].rel);
+    }
+    free(files);
+    char stamp[4096];
+    snprintf(stamp, sizeof(stamp), "%s/%s", dest, stamp_name);
+    tkv_buf_t note = TKV_BUF_INIT;
+    const char *text =
+        "This tree was made by `make handout`; it may be replaced by the next one.\n";
+    buf_append(&note, text, strlen(text));
+    write_file(stamp, &note, 0644);
+    buf_free(&note);
+    printf("handout: %zu files written to %s, %d solution blocks handled (stripped from stage %s "
+           "on)\n",
+           n_files, dest, blocks, stages[from]);
+    return 0;
+}
