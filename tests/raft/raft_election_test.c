@@ -65,6 +65,46 @@ static void test_leader_bcast_beat(void **state)
     rt_free_raft(r);
 }
 
+static void test_heartbeat_commit_capped_by_match(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    rt_make_leader(r);
+    rt_propose(r, "a");
+    rt_propose(r, "b");
+    rt_clear(r);
+    /* node 3 has everything; node 2 only the no-op */
+    raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 3, 1, r->term);
+    ack.index = 3;
+    rt_step(r, ack);
+    ack.from = 2;
+    ack.index = 1;
+    rt_step(r, ack);
+    assert_int_equal(r->log.committed, 3);
+    rt_clear(r);
+    rt_step(r, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(msgs[i].type, RAFT_MSG_HEARTBEAT);
+        /* a follower's log past its match may still differ from ours */
+        assert_int_equal(msgs[i].commit, msgs[i].to == 2 ? 1 : 3);
+    }
+    rt_free_msgs(msgs, n);
+    /* a follower or candidate ignores MsgBeat */
+    raft_t *f = rt_raft(2, 3, NULL);
+    rt_step(f, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
+    raft_become_candidate(f);
+    rt_clear(f);
+    rt_step(f, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
+    msgs = rt_take(f, &n);
+    assert_int_equal(n, 0);
+    rt_free_msgs(msgs, n);
+    rt_free_raft(f);
+    rt_free_raft(r);
+}
+
 static void check_nonleader_start_election(raft_role_t role)
 {
     raft_t *r = rt_raft(1, 3, NULL);
@@ -590,6 +630,9 @@ const tkv_test_t raft_election_tests[] = {
       test_start_as_follower },
     { "project2a", "leader_bcast_beat", 2, "a leader sends heartbeats every heartbeat_tick",
       test_leader_bcast_beat },
+    { "project2a", "heartbeat_commit_capped_by_match", 2,
+      "heartbeats carry min(match, commit); only a leader acts on MsgBeat",
+      test_heartbeat_commit_capped_by_match },
     { "project2a", "follower_start_election", 2,
       "a follower that hears nothing for an election timeout campaigns at term+1",
       test_follower_start_election },
