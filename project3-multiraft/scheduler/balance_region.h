@@ -2,7 +2,7 @@
  * The balance-region scheduler: moves replicas from the store holding the
  * most region bytes to the one holding the fewest, so that disk use evens
  * out across the cluster (project 3C, part 2; the rules are in
- * balance_region.c and docs/project3c-scheduler.md).
+ * balance_region.c and docs/project3-multiraft.md, 3C).
  */
 #ifndef TKV_SCHED_BALANCE_REGION_H
 #define TKV_SCHED_BALANCE_REGION_H
