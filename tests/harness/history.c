@@ -120,19 +120,18 @@ static void appendf(tkv_buf_t *out, const char *fmt, ...)
         buf_append(out, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Bytes as a quoted string, escaping the unprintable and eliding the long
- * middle so a line stays readable. */
-static void append_quoted(tkv_buf_t *out, const tkv_buf_t *b)
+void hist_quote(const void *data, size_t len, tkv_buf_t *out)
 {
+    const uint8_t *p = data;
     const size_t max = 48;
     buf_append_byte(out, '"');
-    for (size_t i = 0; i < b->len; i++) {
-        if (b->len > max && i == max / 2) {
-            appendf(out, "...(%zu bytes)...", b->len - max);
-            i = b->len - max / 2 - 1;
+    for (size_t i = 0; i < len; i++) {
+        if (len > max && i == max / 2) {
+            appendf(out, "...(%zu bytes)...", len - max);
+            i = len - max / 2 - 1;
             continue;
         }
-        uint8_t c = b->data[i];
+        uint8_t c = p[i];
         if (c >= 32 && c < 127 && c != '"' && c != '\\')
             buf_append_byte(out, c);
         else
@@ -149,10 +148,10 @@ void hist_op_describe(const hist_op_t *op, tkv_buf_t *out)
     else
         appendf(out, "%llu] ", (unsigned long long)op->ret);
     appendf(out, "%s(", hist_kind_name(op->kind));
-    append_quoted(out, &op->key);
+    hist_quote(op->key.data, op->key.len, out);
     if (op->kind == HIST_PUT || op->kind == HIST_APPEND) {
         appendf(out, ", ");
-        append_quoted(out, &op->value);
+        hist_quote(op->value.data, op->value.len, out);
     }
     appendf(out, ")");
     switch (op->status) {
@@ -169,7 +168,7 @@ void hist_op_describe(const hist_op_t *op, tkv_buf_t *out)
             appendf(out, " -> not found");
         else {
             appendf(out, " -> ");
-            append_quoted(out, &op->result);
+            hist_quote(op->result.data, op->result.len, out);
         }
         break;
     }

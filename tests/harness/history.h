@@ -85,5 +85,8 @@ const char *hist_kind_name(hist_kind_t kind);
 void hist_op_print(const hist_op_t *op, FILE *out);
 /* Appends the same line (with a newline) to `out`. */
 void hist_op_describe(const hist_op_t *op, tkv_buf_t *out);
+/* Appends bytes as a quoted string, escaping the unprintable and eliding
+ * the middle of long values. */
+void hist_quote(const void *data, size_t len, tkv_buf_t *out);
 
 #endif
