@@ -6,11 +6,13 @@
  */
 #include "tests/harness/test.h"
 
+extern const tkv_test_t client_check_tests[];
 extern const tkv_test_t lin_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
+        client_check_tests,
         lin_tests,
         NULL,
     };
