@@ -52,9 +52,11 @@ static void sink(void *ctx, int from, int to, const uint8_t *bytes, size_t len)
     s->per_class[bytes[0] & 3]++;
 }
 
-static int classify(void *ctx, const uint8_t *bytes, size_t len)
+static int classify(void *ctx, int from, int to, const uint8_t *bytes, size_t len)
 {
     (void)ctx;
+    (void)from;
+    (void)to;
     return len > 0 ? bytes[0] : 0;
 }
 

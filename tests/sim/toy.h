@@ -54,7 +54,7 @@ toy_peek_t toy_peek(void *node_state);
 
 /* Message types, the first byte of every message (the classifier's class). */
 enum { TOY_MSG_REQUEST = 1, TOY_MSG_REPLY = 2, TOY_MSG_REPLICATE = 3 };
-int toy_classify(void *ctx, const uint8_t *bytes, size_t len);
+int toy_classify(void *ctx, int from, int to, const uint8_t *bytes, size_t len);
 
 typedef enum { TOY_RANDOM, TOY_OWN_APPENDS } toy_workload_t;
 

@@ -299,8 +299,10 @@ toy_peek_t toy_peek(void *node_state)
     return p;
 }
 
-int toy_classify(void *ctx, const uint8_t *bytes, size_t len)
+int toy_classify(void *ctx, int from, int to, const uint8_t *bytes, size_t len)
 {
     (void)ctx;
+    (void)from;
+    (void)to;
     return len > 0 ? bytes[0] : 0;
 }
