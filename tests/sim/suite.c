@@ -10,6 +10,7 @@ extern const tkv_test_t client_check_tests[];
 extern const tkv_test_t cluster_tests[];
 extern const tkv_test_t lin_tests[];
 extern const tkv_test_t net_tests[];
+extern const tkv_test_t raftmsg_tests[];
 extern const tkv_test_t sim_tests[];
 extern const tkv_test_t toy_tests[];
 extern const tkv_test_t trace_tests[];
@@ -17,7 +18,7 @@ extern const tkv_test_t trace_tests[];
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        client_check_tests, cluster_tests, lin_tests,   net_tests,
+        client_check_tests, cluster_tests, lin_tests,   net_tests, raftmsg_tests,
         sim_tests,          toy_tests,     trace_tests, NULL,
     };
     return tables;
