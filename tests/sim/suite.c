@@ -8,6 +8,7 @@
 
 extern const tkv_test_t client_check_tests[];
 extern const tkv_test_t cluster_tests[];
+extern const tkv_test_t history_tests[];
 extern const tkv_test_t lin_tests[];
 extern const tkv_test_t net_tests[];
 extern const tkv_test_t raftmsg_tests[];
@@ -18,8 +19,8 @@ extern const tkv_test_t trace_tests[];
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        client_check_tests, cluster_tests, lin_tests,   net_tests, raftmsg_tests,
-        sim_tests,          toy_tests,     trace_tests, NULL,
+        client_check_tests, cluster_tests, history_tests, lin_tests,   net_tests,
+        raftmsg_tests,      sim_tests,     toy_tests,     trace_tests, NULL,
     };
     return tables;
 }
