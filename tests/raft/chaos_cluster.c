@@ -1,17 +1,17 @@
 /*
- * The randomized cluster simulator (sim_net.h).
+ * The randomized chaos cluster for Raft safety checks (chaos_cluster.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
-#include "tests/raft/sim_net.h"
+#include "tests/raft/chaos_cluster.h"
 
 typedef struct {
     raft_message_t m;
     uint64_t deliver_at;
-} sim_msg_t;
+} chaos_msg_t;
 
 typedef struct {
     rawnode_t *rn; /* NULL while crashed */
@@ -20,16 +20,16 @@ typedef struct {
     uint64_t applied; /* state machine: entries applied, in order */
     int group;        /* partition group */
     int was_leader;
-} sim_node_t;
+} chaos_node_t;
 
-struct sim {
-    sim_config_t cfg;
+struct chaos {
+    chaos_config_t cfg;
     uint64_t seed;
     tkv_prng_t prng;
     uint64_t now;
     int step;
-    sim_node_t nodes[RT_MAX_NODES + 1];
-    sim_msg_t *q;
+    chaos_node_t nodes[RT_MAX_NODES + 1];
+    chaos_msg_t *q;
     size_t nq, capq;
     uint64_t proposals;
     uint64_t snapshots; /* installed from a leader */
@@ -40,7 +40,7 @@ struct sim {
     size_t g_len, g_cap;
 };
 
-#define SIM_FAIL(s, ...)                                                                           \
+#define CHAOS_FAIL(s, ...)                                                                         \
     do {                                                                                           \
         char what_[256];                                                                           \
         snprintf(what_, sizeof(what_), __VA_ARGS__);                                               \
@@ -55,9 +55,9 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return h;
 }
 
-static void node_start(sim_t *s, uint64_t id)
+static void node_start(chaos_t *s, uint64_t id)
 {
-    sim_node_t *nd = &s->nodes[id];
+    chaos_node_t *nd = &s->nodes[id];
     raft_config_t cfg = { 0 };
     cfg.id = id;
     cfg.peers = rt_ids(s->cfg.nodes);
@@ -79,12 +79,12 @@ static void node_start(sim_t *s, uint64_t id)
     }
     nd->was_leader = 0;
     if (rawnode_new(&cfg, &nd->rn) != TKV_OK)
-        SIM_FAIL(s, "node %llu did not start: %s", (unsigned long long)id, tkv_last_error());
+        CHAOS_FAIL(s, "node %llu did not start: %s", (unsigned long long)id, tkv_last_error());
 }
 
-sim_t *sim_new(uint64_t seed, const sim_config_t *cfg)
+chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg)
 {
-    sim_t *s = xcalloc(1, sizeof(*s));
+    chaos_t *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     s->seed = seed;
     prng_seed(&s->prng, seed);
@@ -96,7 +96,7 @@ sim_t *sim_new(uint64_t seed, const sim_config_t *cfg)
     return s;
 }
 
-void sim_free(sim_t *s)
+void chaos_free(chaos_t *s)
 {
     for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
         rawnode_free(s->nodes[id].rn);
@@ -112,9 +112,9 @@ void sim_free(sim_t *s)
     free(s);
 }
 
-uint64_t sim_applied_max(const sim_t *s)
+uint64_t chaos_applied_max(const chaos_t *s)
 {
-    if (getenv("SIM_STATS") != NULL) {
+    if (getenv("CHAOS_STATS") != NULL) {
         uint64_t maxterm = 0;
         for (uint64_t id = 1; id <= s->cfg.nodes; id++)
             if (s->nodes[id].rn && s->nodes[id].rn->raft->term > maxterm)
@@ -129,7 +129,7 @@ uint64_t sim_applied_max(const sim_t *s)
     return s->g_len;
 }
 
-static void enqueue(sim_t *s, const raft_message_t *m, int faults)
+static void enqueue(chaos_t *s, const raft_message_t *m, int faults)
 {
     if (faults && prng_chance(&s->prng, (uint64_t)s->cfg.drop_pct, 100))
         return;
@@ -137,7 +137,7 @@ static void enqueue(sim_t *s, const raft_message_t *m, int faults)
     for (int c = 0; c < copies; c++) {
         if (s->nq == s->capq) {
             s->capq = s->capq ? s->capq * 2 : 256;
-            s->q = xrealloc(s->q, s->capq * sizeof(sim_msg_t));
+            s->q = xrealloc(s->q, s->capq * sizeof(chaos_msg_t));
         }
         raft_message_copy(&s->q[s->nq].m, m);
         uint64_t delay = faults ? prng_below(&s->prng, (uint64_t)s->cfg.max_delay + 1) : 0;
@@ -148,7 +148,7 @@ static void enqueue(sim_t *s, const raft_message_t *m, int faults)
 
 /* ---- checks ---- */
 
-static void check_leader(sim_t *s, uint64_t id)
+static void check_leader(chaos_t *s, uint64_t id)
 {
     raft_t *r = s->nodes[id].rn->raft;
     if (r->role != RAFT_LEADER)
@@ -162,9 +162,9 @@ static void check_leader(sim_t *s, uint64_t id)
         s->leader_cap = cap;
     }
     if (s->leader_of[r->term] != 0 && s->leader_of[r->term] != id)
-        SIM_FAIL(s, "election safety: nodes %llu and %llu both lead term %llu",
-                 (unsigned long long)s->leader_of[r->term], (unsigned long long)id,
-                 (unsigned long long)r->term);
+        CHAOS_FAIL(s, "election safety: nodes %llu and %llu both lead term %llu",
+                   (unsigned long long)s->leader_of[r->term], (unsigned long long)id,
+                   (unsigned long long)r->term);
     s->leader_of[r->term] = id;
     if (s->nodes[id].was_leader)
         return;
@@ -176,29 +176,29 @@ static void check_leader(sim_t *s, uint64_t id)
             continue;
         uint64_t t = rlog_term_or_zero(&r->log, i);
         if (t != s->g_term[i])
-            SIM_FAIL(s,
-                     "leader completeness: leader %llu of term %llu has term %llu at %llu, "
-                     "committed with term %llu",
-                     (unsigned long long)id, (unsigned long long)r->term, (unsigned long long)t,
-                     (unsigned long long)i, (unsigned long long)s->g_term[i]);
+            CHAOS_FAIL(s,
+                       "leader completeness: leader %llu of term %llu has term %llu at %llu, "
+                       "committed with term %llu",
+                       (unsigned long long)id, (unsigned long long)r->term, (unsigned long long)t,
+                       (unsigned long long)i, (unsigned long long)s->g_term[i]);
     }
 }
 
-static void apply_entry(sim_t *s, uint64_t id, const raft_entry_t *e)
+static void apply_entry(chaos_t *s, uint64_t id, const raft_entry_t *e)
 {
-    sim_node_t *nd = &s->nodes[id];
+    chaos_node_t *nd = &s->nodes[id];
     if (e->index != nd->applied + 1)
-        SIM_FAIL(s, "node %llu applied %llu after %llu", (unsigned long long)id,
-                 (unsigned long long)e->index, (unsigned long long)nd->applied);
+        CHAOS_FAIL(s, "node %llu applied %llu after %llu", (unsigned long long)id,
+                   (unsigned long long)e->index, (unsigned long long)nd->applied);
     nd->applied = e->index;
     uint64_t h = hash_bytes(e->data, e->len);
     if (e->index <= s->g_len) {
         if (s->g_term[e->index] != e->term || s->g_hash[e->index] != h)
-            SIM_FAIL(s,
-                     "state machine safety: node %llu applied (%llu, term %llu), others "
-                     "applied term %llu there",
-                     (unsigned long long)id, (unsigned long long)e->index,
-                     (unsigned long long)e->term, (unsigned long long)s->g_term[e->index]);
+            CHAOS_FAIL(s,
+                       "state machine safety: node %llu applied (%llu, term %llu), others "
+                       "applied term %llu there",
+                       (unsigned long long)id, (unsigned long long)e->index,
+                       (unsigned long long)e->term, (unsigned long long)s->g_term[e->index]);
         return;
     }
     if (s->g_len + 1 == s->g_cap || s->g_cap == 0) {
@@ -213,7 +213,7 @@ static void apply_entry(sim_t *s, uint64_t id, const raft_entry_t *e)
     s->g_commit_term[s->g_len] = nd->rn->raft->term;
 }
 
-static void check_log_matching(sim_t *s)
+static void check_log_matching(chaos_t *s)
 {
     raft_entry_t *logs[RT_MAX_NODES + 1] = { NULL };
     size_t lens[RT_MAX_NODES + 1] = { 0 };
@@ -225,8 +225,8 @@ static void check_log_matching(sim_t *s)
         firsts[id] = rlog_first_index(l);
         if (rlog_slice(l, firsts[id], rlog_last_index(l) + 1, UINT64_MAX, &logs[id], &lens[id]) !=
             TKV_OK)
-            SIM_FAIL(s, "node %llu: cannot read its own log: %s", (unsigned long long)id,
-                     tkv_last_error());
+            CHAOS_FAIL(s, "node %llu: cannot read its own log: %s", (unsigned long long)id,
+                       tkv_last_error());
     }
     for (uint64_t a = 1; a <= s->cfg.nodes; a++) {
         for (uint64_t b = a + 1; b <= s->cfg.nodes; b++) {
@@ -248,11 +248,11 @@ static void check_log_matching(sim_t *s)
                 const raft_entry_t *x = &logs[a][i - firsts[a]], *y = &logs[b][i - firsts[b]];
                 if (x->term != y->term || x->len != y->len ||
                     (x->len && memcmp(x->data, y->data, x->len) != 0))
-                    SIM_FAIL(s,
-                             "log matching: nodes %llu and %llu agree at %llu but differ "
-                             "at %llu",
-                             (unsigned long long)a, (unsigned long long)b, (unsigned long long)top,
-                             (unsigned long long)i);
+                    CHAOS_FAIL(s,
+                               "log matching: nodes %llu and %llu agree at %llu but differ "
+                               "at %llu",
+                               (unsigned long long)a, (unsigned long long)b,
+                               (unsigned long long)top, (unsigned long long)i);
             }
         }
     }
@@ -262,9 +262,9 @@ static void check_log_matching(sim_t *s)
 
 /* ---- driving ---- */
 
-static void maybe_compact(sim_t *s, uint64_t id)
+static void maybe_compact(chaos_t *s, uint64_t id)
 {
-    sim_node_t *nd = &s->nodes[id];
+    chaos_node_t *nd = &s->nodes[id];
     if (s->cfg.compact_every == 0)
         return;
     uint64_t first = 0;
@@ -283,29 +283,29 @@ static void maybe_compact(sim_t *s, uint64_t id)
         mem_storage_compact(nd->ms, upto);
 }
 
-static void handle_readies(sim_t *s, uint64_t id)
+static void handle_readies(chaos_t *s, uint64_t id)
 {
-    sim_node_t *nd = &s->nodes[id];
+    chaos_node_t *nd = &s->nodes[id];
     while (nd->rn != NULL && rawnode_has_ready(nd->rn)) {
         raft_ready_t rd;
         if (rawnode_ready(nd->rn, &rd) != TKV_OK)
-            SIM_FAIL(s, "node %llu ready: %s", (unsigned long long)id, tkv_last_error());
+            CHAOS_FAIL(s, "node %llu ready: %s", (unsigned long long)id, tkv_last_error());
         if (!raft_hard_state_is_empty(&rd.hard_state))
             mem_storage_set_hard_state(nd->ms, &rd.hard_state);
         if (!raft_snapshot_is_empty(&rd.snapshot)) {
             if (mem_storage_apply_snapshot(nd->ms, &rd.snapshot) != TKV_OK)
-                SIM_FAIL(s, "node %llu: snapshot %llu not newer than stored",
-                         (unsigned long long)id, (unsigned long long)rd.snapshot.metadata.index);
+                CHAOS_FAIL(s, "node %llu: snapshot %llu not newer than stored",
+                           (unsigned long long)id, (unsigned long long)rd.snapshot.metadata.index);
             /* The snapshot's image replaces the state machine. */
             uint64_t idx = rd.snapshot.metadata.index;
             if (idx > s->g_len)
-                SIM_FAIL(s, "node %llu installed snapshot %llu beyond anything applied",
-                         (unsigned long long)id, (unsigned long long)idx);
+                CHAOS_FAIL(s, "node %llu installed snapshot %llu beyond anything applied",
+                           (unsigned long long)id, (unsigned long long)idx);
             nd->applied = idx;
             s->snapshots++;
         }
         if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
-            SIM_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
+            CHAOS_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
         for (size_t i = 0; i < rd.n_messages; i++)
             enqueue(s, &rd.messages[i], 1);
         for (size_t i = 0; i < rd.n_committed_entries; i++)
@@ -319,9 +319,9 @@ static void handle_readies(sim_t *s, uint64_t id)
     }
 }
 
-static void deliver(sim_t *s, size_t at, int check_partition)
+static void deliver(chaos_t *s, size_t at, int check_partition)
 {
-    sim_msg_t sm = s->q[at];
+    chaos_msg_t sm = s->q[at];
     s->q[at] = s->q[--s->nq]; /* order is not kept: the network reorders */
     uint64_t to = sm.m.to;
     if (to >= 1 && to <= s->cfg.nodes && s->nodes[to].rn != NULL &&
@@ -332,14 +332,14 @@ static void deliver(sim_t *s, size_t at, int check_partition)
     raft_message_free(&sm.m);
 }
 
-static uint64_t random_node(sim_t *s)
+static uint64_t random_node(chaos_t *s)
 {
     return 1 + prng_below(&s->prng, s->cfg.nodes);
 }
 
-static void propose(sim_t *s, uint64_t id)
+static void propose(chaos_t *s, uint64_t id)
 {
-    sim_node_t *nd = &s->nodes[id];
+    chaos_node_t *nd = &s->nodes[id];
     if (nd->rn == NULL)
         return;
     char data[48];
@@ -350,7 +350,7 @@ static void propose(sim_t *s, uint64_t id)
     handle_readies(s, id);
 }
 
-void sim_run_chaos(sim_t *s, int steps)
+void chaos_run(chaos_t *s, int steps)
 {
     for (int i = 0; i < steps; i++, s->step++) {
         s->now++;
@@ -400,7 +400,7 @@ void sim_run_chaos(sim_t *s, int steps)
             deliver(s, (size_t)prng_below(&s->prng, s->nq), 1);
         if (s->step % 25 == 0)
             check_log_matching(s);
-        if (getenv("SIM_TRACE") != NULL && s->step % 200 == 0) {
+        if (getenv("CHAOS_TRACE") != NULL && s->step % 200 == 0) {
             fprintf(stderr, "step %d q %zu:", s->step, s->nq);
             for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
                 raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
@@ -418,7 +418,7 @@ void sim_run_chaos(sim_t *s, int steps)
     check_log_matching(s);
 }
 
-void sim_converge(sim_t *s, int max_rounds)
+void chaos_converge(chaos_t *s, int max_rounds)
 {
     for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
         s->nodes[id].group = 0;
@@ -458,6 +458,6 @@ void sim_converge(sim_t *s, int max_rounds)
             return;
         }
     }
-    SIM_FAIL(s, "no progress: a healed cluster did not commit a new proposal in %d rounds",
-             max_rounds);
+    CHAOS_FAIL(s, "no progress: a healed cluster did not commit a new proposal in %d rounds",
+               max_rounds);
 }

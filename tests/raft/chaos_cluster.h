@@ -11,15 +11,15 @@
  * figure 3): election safety, log matching, leader completeness and state
  * machine safety. A violation fails the test with the step and the seed.
  *
- * SIM_TRACE=1 prints every node's role, term, commit and last index every
- * 200 steps; SIM_STATS=1 prints a line per run (entries applied, top term).
+ * CHAOS_TRACE=1 prints every node's role, term, commit and last index every
+ * 200 steps; CHAOS_STATS=1 prints a line per run (entries applied, top term).
  */
-#ifndef TKV_TESTS_RAFT_SIM_NET_H
-#define TKV_TESTS_RAFT_SIM_NET_H
+#ifndef TKV_TESTS_RAFT_CHAOS_CLUSTER_H
+#define TKV_TESTS_RAFT_CHAOS_CLUSTER_H
 
 #include "tests/raft/raft_helpers.h"
 
-typedef struct sim sim_t;
+typedef struct chaos chaos_t;
 
 typedef struct {
     size_t nodes;      /* 1 .. RT_MAX_NODES */
@@ -28,17 +28,17 @@ typedef struct {
     int max_delay;     /* in steps */
     int crash_pct10;   /* per-mille per step that a node crashes or restarts */
     int compact_every; /* 0: never; else compact logs every so many applied entries (2C) */
-} sim_config_t;
+} chaos_config_t;
 
-sim_t *sim_new(uint64_t seed, const sim_config_t *cfg);
-void sim_free(sim_t *s);
+chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg);
+void chaos_free(chaos_t *s);
 /* Runs `steps` random steps (ticks, deliveries, proposals, partitions,
  * crashes), checking safety throughout. */
-void sim_run_chaos(sim_t *s, int steps);
+void chaos_run(chaos_t *s, int steps);
 /* Heals everything and runs until a proposal made now is applied on every
  * node (fails the test if that takes more than `max_rounds`). */
-void sim_converge(sim_t *s, int max_rounds);
+void chaos_converge(chaos_t *s, int max_rounds);
 /* Entries applied, across the whole cluster (the longest state machine). */
-uint64_t sim_applied_max(const sim_t *s);
+uint64_t chaos_applied_max(const chaos_t *s);
 
 #endif
