@@ -1,0 +1,41 @@
+/*
+ * What the parts of the Raft core share among themselves and nobody else:
+ * raft.c (elections and replication, 2A), raft_snapshot.c (2C) and
+ * raft_membership.c (leader transfer and conf changes, 3A).
+ */
+#ifndef TKV_RAFT_INTERNAL_H
+#define TKV_RAFT_INTERNAL_H
+
+#include "project2-raft/raft/raft.h"
+
+/* Queues m for sending, filling in `from` and `term`. Takes ownership of
+ * what m points to (its entries and snapshot). */
+void raft_send(raft_t *r, raft_message_t *m);
+
+/* ---- raft.c ---- */
+/* Sends `to` the entries it lacks (or a snapshot, if they are compacted).
+ * Returns 1 if a message was queued. */
+int raft_send_append(raft_t *r, uint64_t to);
+void raft_bcast_append(raft_t *r);
+/* Starts an election now (a removed node does not). */
+void raft_campaign(raft_t *r);
+/* Recomputes the commit index from the members' match indexes. */
+int raft_maybe_commit(raft_t *r);
+
+/* ---- raft_snapshot.c ---- */
+/* Sends pr a snapshot instead of entries it can no longer get. */
+int raft_send_snapshot(raft_t *r, raft_progress_t *pr);
+/* The follower side of MsgSnapshot. */
+void raft_handle_snapshot(raft_t *r, const raft_message_t *m);
+
+/* ---- raft_membership.c ---- */
+/* The leader side of MsgTransferLeader. */
+void raft_handle_transfer_leader(raft_t *r, const raft_message_t *m);
+/* Called when a peer's match index advanced: hands leadership over if that
+ * peer is the transferee and now up to date. */
+void raft_maybe_finish_transfer(raft_t *r, uint64_t peer);
+/* Vets entries a leader is about to append (indexes already assigned): a conf
+ * change while another is pending becomes an empty normal entry. */
+void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n);
+
+#endif
