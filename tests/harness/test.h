@@ -65,4 +65,17 @@ void tkv_tmpdir(char *out, size_t size);
 /* Removes a directory and everything in it. */
 void tkv_rmdir(const char *path);
 
+/* ---- failure hooks ----------------------------------------------------------
+ * Something a test built that can explain a failure (the simulator's trace,
+ * see trace.h) registers a hook. If the test fails, test_main.c prints the
+ * replay command and then calls each hook once with the test's name and
+ * seed, and forgets them. Whoever registered a hook removes it before the
+ * thing it points to is freed. At most 16 hooks at a time; more are ignored
+ * with a warning. */
+typedef void (*tkv_failure_fn)(void *arg, const char *test_name, uint64_t seed);
+void tkv_on_failure(tkv_failure_fn fn, void *arg);
+void tkv_on_failure_remove(tkv_failure_fn fn, void *arg);
+/* Called by test_main.c after a failure; also forgets every hook. */
+void tkv_run_failure_hooks(const char *test_name, uint64_t seed);
+
 #endif

@@ -22,6 +22,7 @@ static void print_replay_hint(void)
     if (seed != 0)
         fprintf(stderr, "replay this run: make %s TEST=%s SEED=%llu\n", running->suite,
                 running->name, (unsigned long long)seed);
+    tkv_run_failure_hooks(running->name, seed);
 }
 
 static int run_one(const tkv_test_t *t)

@@ -1,0 +1,64 @@
+/*
+ * A linearizability checker for key-value histories (history.h).
+ *
+ * A history is linearizable if every operation can be given a single
+ * instant between its invocation and its completion such that, taken in the
+ * order of those instants, the operations obey a sequential key-value store:
+ * a get returns what the last put/append/delete left (not found after a
+ * delete or before any write), a put replaces, an append concatenates, a
+ * delete removes. Pending operations (no answer) may take effect at any
+ * instant after their invocation, or never; failed ones never do.
+ *
+ * The search is Wing & Gong's, with Lowe's memoization, as in Porcupine:
+ * walk the history's call/return events in time order, try to linearize each
+ * pending call (apply it to the model state), backtrack when a return is
+ * reached whose call could not be placed, and remember every (set of
+ * linearized operations, model state) already explored so no configuration
+ * is searched twice. Keys are independent (P-compositionality), so each key
+ * is checked on its own, which keeps the sets small.
+ *
+ * The search is exponential in the worst case, so it has a budget (model
+ * steps over the whole check). When the budget runs out the verdict is
+ * LIN_UNKNOWN: neither proof nor refutation. A test should treat UNKNOWN as
+ * a failure of the test's design (too much concurrency on one key), not of
+ * the system.
+ *
+ *     tkv_buf_t why = TKV_BUF_INIT;
+ *     lin_verdict_t v = lin_check(h, NULL, &why);
+ *     if (v != LIN_OK)
+ *         fail_msg("%s: %.*s", lin_verdict_name(v), (int)why.len, (char *)why.data);
+ *     buf_free(&why);
+ *
+ * On LIN_ILLEGAL `explain` names the key, how far the longest linearizable
+ * prefix went and the state it left, and a window of the operations that
+ * could not be placed after it, with their times and clients: usually the
+ * bug is among them.
+ *
+ * Ownership: lin_check() only reads the history; it appends to `explain`
+ * (caller-owned; NULL for no text).
+ */
+#ifndef TKV_TESTS_HARNESS_LINEARIZABILITY_H
+#define TKV_TESTS_HARNESS_LINEARIZABILITY_H
+
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "tests/harness/history.h"
+
+typedef enum {
+    LIN_OK,      /* linearizable */
+    LIN_ILLEGAL, /* not linearizable: a key's operations admit no order */
+    LIN_UNKNOWN, /* the budget ran out before an answer */
+} lin_verdict_t;
+
+typedef struct {
+    uint64_t budget; /* model steps over the whole check; 0: 20 million */
+} lin_opts_t;
+
+/* `opts` may be NULL for the defaults. */
+lin_verdict_t lin_check(const history_t *h, const lin_opts_t *opts, tkv_buf_t *explain);
+
+/* "linearizable", "not linearizable", "unknown". Static storage. */
+const char *lin_verdict_name(lin_verdict_t v);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * The simulator's own suite (reported under "frame", 0 points): the event
+ * loop, the network's faults, crash and restart, traces and replay, and the
+ * history checkers, proved on a toy replicated system and on hand-made
+ * histories before any real store depends on them.
+ */
+#include "tests/harness/test.h"
+
+extern const tkv_test_t client_check_tests[];
+extern const tkv_test_t lin_tests[];
+
+const tkv_test_t *const *tkv_suite(void)
+{
+    static const tkv_test_t *const tables[] = {
+        client_check_tests,
+        lin_tests,
+        NULL,
+    };
+    return tables;
+}
