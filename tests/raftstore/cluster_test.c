@@ -1,0 +1,104 @@
+/*
+ * Project 2B on whole clusters (TinyKV's 2B tests): clients append and read
+ * through a 5-store cluster while the network loses, delays and reorders
+ * messages, partitions come and go, and every store crashes and restarts;
+ * each client must see exactly its own appends, and the whole history must
+ * be linearizable.
+ */
+#include "tests/raftstore/cluster.h"
+
+#define ROUND 1000 /* virtual ms of client traffic per round */
+
+static void run(const generic_opts_t *g, uint64_t seed)
+{
+    tkv_for_each_seed(seed, generic_run, (void *)g);
+}
+
+static void test_basic(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 1, 0, 0, 0, 3, ROUND, 0, 20 };
+    run(&g, 201);
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 0, 0, 0, 3, ROUND, 0, 50 };
+    run(&g, 202);
+}
+
+static void test_unreliable(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 1, 0, 0, 3, ROUND, 0, 20 };
+    run(&g, 203);
+}
+
+static void test_many_partitions_one_client(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 1, 0, 0, 1, 3, ROUND, 0, 5 };
+    run(&g, 205);
+}
+
+static void test_many_partitions_many_clients(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 0, 0, 1, 3, ROUND, 0, 10 };
+    run(&g, 206);
+}
+
+static void test_persist_one_client(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 1, 0, 1, 0, 3, ROUND, 0, 10 };
+    run(&g, 207);
+}
+
+static void test_persist_concurrent(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 0, 1, 0, 3, ROUND, 0, 20 };
+    run(&g, 208);
+}
+
+static void test_persist_concurrent_unreliable(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 1, 1, 0, 3, ROUND, 0, 10 };
+    run(&g, 209);
+}
+
+static void test_persist_partition(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 0, 1, 1, 3, ROUND, 0, 10 };
+    run(&g, 210);
+}
+
+static void test_persist_partition_unreliable(void **state)
+{
+    (void)state;
+    generic_opts_t g = { 5, 5, 1, 1, 1, 3, ROUND, 0, 5 };
+    run(&g, 211);
+}
+
+#define T(name, pts, desc)                                                                         \
+    {                                                                                              \
+        "project2b", #name, pts, desc, test_##name, 120                                            \
+    }
+
+const tkv_test_t cluster_tests[] = {
+    T(basic, 5, "one client appends and reads on a healthy 5-store cluster"),
+    T(concurrent, 5, "five clients at once: each sees its own appends, history linearizable"),
+    T(unreliable, 5, "lost, delayed, reordered and duplicated messages lose no write"),
+    T(many_partitions_one_client, 5, "random partitions come and go under one client"),
+    T(many_partitions_many_clients, 5, "random partitions come and go under five clients"),
+    T(persist_one_client, 5, "every store crashes and restarts each round: nothing is lost"),
+    T(persist_concurrent, 5, "crashes and restarts under five clients"),
+    T(persist_concurrent_unreliable, 5, "crashes and restarts on an unreliable network"),
+    T(persist_partition, 5, "crashes, restarts and partitions together"),
+    T(persist_partition_unreliable, 5, "crashes, restarts and partitions on an unreliable network"),
+    { 0 },
+};
