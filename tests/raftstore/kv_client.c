@@ -119,6 +119,10 @@ static void start_op(sim_t *sim, void *arg)
         cl->op = history_invoke_str(k->h, cl->idx, HIST_APPEND, cl->key, value, sim_now(k->sim));
     }
     pb_pack(&cmd.base, &cl->req);
+    /* Now and then start at a random node, as a client with a stale leader
+     * cache would: a deposed leader must not answer it from stale state. */
+    if (prng_chance(sim_prng(k->sim), 1, 4))
+        cl->target = 1 + (int)prng_below(sim_prng(k->sim), (uint64_t)k->nodes);
     cl->busy = 1;
     send_attempt(cl);
 }
