@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "project2-raft/raftstore/keys.h"
 #include "tests/harness/client_check.h"
 #include "tests/harness/linearizability.h"
 #include "tests/raftstore/cluster.h"
@@ -94,7 +95,31 @@ static void repartition(sim_t *sim, void *arg)
     sim_schedule(sim, 100 + prng_below(rng, 300), repartition, pt, NULL);
 }
 
-/* Every store's log is short: CompactLog and log GC keep up. */
+uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest)
+{
+    tkv_buf_t start = TKV_BUF_INIT, end = TKV_BUF_INIT;
+    keys_raft_log_key(&start, 1, 0);
+    keys_raft_state_key(&end, 1);
+    uint64_t n = 0;
+    *lowest = 0;
+    eng_iter_t *it = eng_iter_new(store_raft_db(s), NULL, NULL);
+    for (eng_iter_seek(it, buf_slice(&start));
+         eng_iter_valid(it) && slice_compare(eng_iter_key(it), buf_slice(&end)) < 0;
+         eng_iter_next(it)) {
+        uint64_t rid = 0, idx = 0;
+        if (keys_decode_raft_log_key(eng_iter_key(it), &rid, &idx) != TKV_OK)
+            continue;
+        if (n++ == 0)
+            *lowest = idx;
+    }
+    eng_iter_free(it);
+    buf_free(&start);
+    buf_free(&end);
+    return n;
+}
+
+/* Every store's log is short, in memory and on disk: CompactLog and log GC
+ * keep up, and nothing at or before the truncated index stays behind. */
 static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
 {
     for (int i = 1; i <= sim_cluster_nodes(c); i++) {
@@ -108,6 +133,15 @@ static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
             fail_msg("store %d keeps %llu log entries (truncated at %llu, last %llu); "
                      "limit %llu",
                      i, (unsigned long long)kept, (unsigned long long)p->ps->truncated_index,
+                     (unsigned long long)p->ps->last_index, (unsigned long long)max_raft_log);
+        uint64_t lowest = 0, on_disk = cluster_count_log_entries(s, &lowest);
+        if (on_disk > kept || (on_disk > 0 && lowest <= p->ps->truncated_index))
+            fail_msg("store %d's raft DB holds %llu entries from %llu, but the log is "
+                     "truncated at %llu: log GC left them behind",
+                     i, (unsigned long long)on_disk, (unsigned long long)lowest,
+                     (unsigned long long)p->ps->truncated_index);
+        if (p->ps->truncated_index <= RAFT_INIT_LOG_INDEX)
+            fail_msg("store %d never truncated its log (last index %llu, limit %llu)", i,
                      (unsigned long long)p->ps->last_index, (unsigned long long)max_raft_log);
     }
 }

@@ -33,6 +33,8 @@ sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_r
                            sim_store_opts_t *so);
 /* The node whose region-1 peer leads, waiting up to `ms` virtual ms; 0 if none. */
 int cluster_leader(sim_cluster_t *c, uint64_t ms);
+/* Log entries of region 1 in the store's raft DB, and the lowest index. */
+uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest);
 /* Judges a finished history; fails the test with the checkers' explanation. */
 void cluster_check_history(const history_t *h, int clients);
 

@@ -6,9 +6,11 @@
 
 extern const tkv_test_t peer_storage_tests[];
 extern const tkv_test_t cluster_tests[];
+extern const tkv_test_t snapshot_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
-    static const tkv_test_t *const tables[] = { peer_storage_tests, cluster_tests, NULL };
+    static const tkv_test_t *const tables[] = { peer_storage_tests, cluster_tests, snapshot_tests,
+                                                NULL };
     return tables;
 }
