@@ -7,10 +7,11 @@
 extern const tkv_test_t peer_storage_tests[];
 extern const tkv_test_t cluster_tests[];
 extern const tkv_test_t snapshot_tests[];
+extern const tkv_test_t proposal_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
-    static const tkv_test_t *const tables[] = { peer_storage_tests, cluster_tests, snapshot_tests,
-                                                NULL };
+    static const tkv_test_t *const tables[] = { peer_storage_tests, proposal_tests, cluster_tests,
+                                                snapshot_tests, NULL };
     return tables;
 }

@@ -1,0 +1,195 @@
+/*
+ * How a peer answers proposals (project 2B): only the leader proposes, every
+ * callback is called exactly once, and an answer says clearly whether the
+ * command applied (OK), did not (NotLeader), or may have (StaleCommand).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "project2-raft/raftstore/pb_util.h"
+#include "tests/raftstore/cluster.h"
+
+typedef struct {
+    int calls;
+    int ok, not_leader, stale;
+    uint64_t leader_store; /* NotLeader's hint */
+} answer_t;
+
+static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
+{
+    answer_t *a = arg;
+    a->calls++;
+    const Errorpb__Error *e = resp->header ? resp->header->error : NULL;
+    if (e == NULL)
+        a->ok++;
+    else if (e->not_leader) {
+        a->not_leader++;
+        if (e->not_leader->leader)
+            a->leader_store = e->not_leader->leader->store_id;
+    } else if (e->stale_command)
+        a->stale++;
+    if (snap != NULL)
+        eng_snapshot_free(snap);
+    pb_free(resp);
+}
+
+static void propose_put(sim_cluster_t *c, int node, const char *key, const char *val, answer_t *a)
+{
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__PutRequest put = RAFT_CMDPB__PUT_REQUEST__INIT;
+    put.key.data = (uint8_t *)key;
+    put.key.len = strlen(key);
+    put.value.data = (uint8_t *)val;
+    put.value.len = strlen(val);
+    RaftCmdpb__Request r = RAFT_CMDPB__REQUEST__INIT;
+    r.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+    r.put = &put;
+    RaftCmdpb__Request *rs[1] = { &r };
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.requests = rs;
+    cmd.n_requests = 1;
+    peer_cb_t cb = { on_answer, a };
+    store_propose(sim_store_of(c, node), &cmd, cb);
+}
+
+static int has_key(sim_cluster_t *c, int node, const char *key)
+{
+    tkv_buf_t v = TKV_BUF_INIT;
+    tkv_err_t err = eng_get(store_kv_db(sim_store_of(c, node)), CF_DEFAULT, slice_of_str(key), &v);
+    buf_free(&v);
+    return err == TKV_OK;
+}
+
+static int unanswered(void *arg)
+{
+    return ((answer_t *)arg)->calls == 0;
+}
+
+static sim_cluster_t *three_nodes(sim_store_opts_t *so, int *leader)
+{
+    sim_cluster_t *c = cluster_new(3, 0, 401, 0, so);
+    *leader = cluster_leader(c, 5000);
+    if (*leader == 0)
+        fail_msg("no leader after 5 s");
+    return c;
+}
+
+static void test_leader_answers_after_apply(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    answer_t a = { 0 };
+    propose_put(c, leader, "k", "v", &a);
+    /* A 3-store region needs a follower's acknowledgement: not yet answered. */
+    assert_int_equal(a.calls, 0);
+    assert_true(
+        sim_run_while(sim_cluster_sim(c), unanswered, &a, 1000 + sim_now(sim_cluster_sim(c))));
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.ok, 1);
+    assert_true(has_key(c, leader, "k")); /* applied before answering */
+    sim_run_for(sim_cluster_sim(c), 500);
+    assert_int_equal(a.calls, 1); /* exactly once */
+    for (int i = 1; i <= 3; i++)
+        assert_true(has_key(c, i, "k"));
+    sim_cluster_free(c);
+}
+
+static void test_follower_answers_not_leader_with_hint(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    sim_run_for(sim_cluster_sim(c), 200); /* followers hear of the leader */
+    int follower = leader % 3 + 1;
+    answer_t a = { 0 };
+    propose_put(c, follower, "k", "v", &a);
+    assert_int_equal(a.calls, 1); /* at once: nothing was proposed */
+    assert_int_equal(a.not_leader, 1);
+    assert_int_equal(a.leader_store, (uint64_t)leader);
+    sim_run_for(sim_cluster_sim(c), 500);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "k"));
+    sim_cluster_free(c);
+}
+
+static void test_deposed_leader_answers_stale(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    sim_t *sim = sim_cluster_sim(c);
+    net_isolate(sim_cluster_net(c), leader);
+    answer_t a = { 0 };
+    propose_put(c, leader, "lost", "v", &a);
+    sim_run_for(sim, 2000);       /* the others elect a new leader */
+    assert_int_equal(a.calls, 0); /* it cannot commit, and does not pretend to */
+    net_heal(sim_cluster_net(c));
+    assert_true(sim_run_while(sim, unanswered, &a, sim_now(sim) + 2000));
+    assert_int_equal(a.stale, 1);
+    sim_run_for(sim, 500);
+    assert_int_equal(a.calls, 1);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "lost")); /* never replicated: overwritten */
+    sim_cluster_free(c);
+}
+
+static void test_crash_answers_waiting_proposals(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    net_isolate(sim_cluster_net(c), leader);
+    answer_t a = { 0 };
+    propose_put(c, leader, "k", "v", &a);
+    sim_run_for(sim_cluster_sim(c), 100);
+    assert_int_equal(a.calls, 0);
+    sim_cluster_crash(c, leader);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.stale, 1);
+    sim_cluster_free(c);
+}
+
+static void test_unknown_region_is_reported(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 99;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    answer_t a = { 0 };
+    peer_cb_t cb = { on_answer, &a };
+    store_propose(sim_store_of(c, leader), &cmd, cb);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.ok + a.not_leader + a.stale, 0);
+    /* Garbage from the network is refused without harm. */
+    const uint8_t junk[] = { 0xff, 0x01, 0x02 };
+    assert_int_not_equal(store_step(sim_store_of(c, leader), junk, sizeof(junk)), TKV_OK);
+    sim_cluster_free(c);
+}
+
+#define T(name, pts, desc)                                                                         \
+    {                                                                                              \
+        "project2b", #name, pts, desc, test_##name, 60                                             \
+    }
+
+const tkv_test_t proposal_tests[] = {
+    T(leader_answers_after_apply, 3,
+      "a proposal is answered once, after its entry is committed and applied"),
+    T(follower_answers_not_leader_with_hint, 2,
+      "a follower refuses a proposal at once with NotLeader naming the leader"),
+    T(deposed_leader_answers_stale, 3,
+      "a leader cut off and deposed answers its waiting proposal StaleCommand"),
+    T(crash_answers_waiting_proposals, 2, "stopping a store answers every waiting proposal"),
+    T(unknown_region_is_reported, 1, "a command for an unknown region gets RegionNotFound"),
+    { 0 },
+};
