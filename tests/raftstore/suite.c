@@ -8,10 +8,12 @@ extern const tkv_test_t peer_storage_tests[];
 extern const tkv_test_t cluster_tests[];
 extern const tkv_test_t snapshot_tests[];
 extern const tkv_test_t proposal_tests[];
+extern const tkv_test_t raft_storage_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
-    static const tkv_test_t *const tables[] = { peer_storage_tests, proposal_tests, cluster_tests,
-                                                snapshot_tests, NULL };
+    static const tkv_test_t *const tables[] = { peer_storage_tests, proposal_tests,
+                                                cluster_tests,      snapshot_tests,
+                                                raft_storage_tests, NULL };
     return tables;
 }
