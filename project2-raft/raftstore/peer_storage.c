@@ -465,7 +465,11 @@ tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd, in
         err = peer_storage_append(ps, rd->entries, rd->n_entries, wb);
     if (err == TKV_OK && !raft_hard_state_is_empty(&rd->hard_state))
         ps->hard_state = rd->hard_state;
-    if (err == TKV_OK && eng_batch_count(wb) > 0) {
+    /* A vote alone must reach the disk too: after a restart, voting again
+     * in the same term could elect two leaders. */
+    int changed = ps->last_index != old_last || ps->last_term != old_last_term ||
+                  !raft_hard_state_equal(&ps->hard_state, &old_hs) || eng_batch_count(wb) > 0;
+    if (err == TKV_OK && changed) {
         put_raft_state(ps, wb);
         err = eng_write(ps->raft_db, wb, ps->sync);
     }

@@ -134,6 +134,26 @@ static void test_hard_state_and_entries_are_saved_together(void **state)
     assert_int_equal(f->ps->last_term, 6);
 }
 
+static void test_vote_alone_is_persisted(void **state)
+{
+    ps_fixture_t *f = *state;
+    raft_ready_t rd;
+    memset(&rd, 0, sizeof(rd));
+    rd.hard_state.term = 9;
+    rd.hard_state.vote = 2;
+    rd.hard_state.commit = RAFT_INIT_LOG_INDEX;
+    int snap = 0;
+    assert_int_equal(peer_storage_save_ready(f->ps, &rd, &snap), TKV_OK);
+    ps_reopen(f);
+    raft_storage_t s = peer_storage_as_raft_storage(f->ps);
+    raft_hard_state_t hs;
+    raft_conf_state_t cs;
+    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    raft_conf_state_free(&cs);
+    assert_int_equal(hs.term, 9);
+    assert_int_equal(hs.vote, 2);
+}
+
 /* ---- 2C ---------------------------------------------------------------------- */
 
 /* What applying CompactLog does to the apply state (the peer's job). */
@@ -283,6 +303,8 @@ const tkv_test_t peer_storage_tests[] = {
       "after a restart the log, last index and hard state are what was saved"),
     T("project2b", hard_state_and_entries_are_saved_together, 2,
       "a Ready's entries and hard state reach the raft DB in the same write"),
+    T("project2b", vote_alone_is_persisted, 2,
+      "a Ready with only a new term and vote still reaches the raft DB"),
     T("project2c", log_gc_deletes_truncated_entries, 3,
       "log GC removes every entry up to the truncated index from the raft DB"),
     T("project2c", restart_finishes_an_interrupted_log_gc, 2,
