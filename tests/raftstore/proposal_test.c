@@ -177,6 +177,78 @@ static void test_unknown_region_is_reported(void **state)
     sim_cluster_free(c);
 }
 
+static int value_is(sim_cluster_t *c, int node, const char *key, const char *want)
+{
+    tkv_buf_t v = TKV_BUF_INIT;
+    tkv_err_t err = eng_get(store_kv_db(sim_store_of(c, node)), CF_DEFAULT, slice_of_str(key), &v);
+    int ok = err == TKV_OK && v.len == strlen(want) && memcmp(v.data, want, v.len) == 0;
+    buf_free(&v);
+    return ok;
+}
+
+/* The leader of the majority side among nodes[0..n), or 0. */
+static int leader_among(sim_cluster_t *c, const int *nodes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        peer_t *p = store_peer(sim_store_of(c, nodes[i]), 1);
+        if (peer_is_leader(p))
+            return nodes[i];
+    }
+    return 0;
+}
+
+/* TinyKV's TestOnePartition2B: the leader and one follower cut off from the
+ * other three. The minority cannot commit; the majority elects a leader and
+ * goes on; after healing, everyone has the majority's value and the old
+ * leader's proposal is answered StaleCommand, never OK. */
+static void one_partition(uint64_t seed, void *arg)
+{
+    (void)arg;
+    sim_store_opts_t so;
+    sim_cluster_t *c = cluster_new(5, 0, seed, 0, &so);
+    sim_t *sim = sim_cluster_sim(c);
+    int leader = cluster_leader(c, 5000);
+    assert_int_not_equal(leader, 0);
+    answer_t first = { 0 };
+    propose_put(c, leader, "k", "v0", &first);
+    assert_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000));
+    assert_int_equal(first.ok, 1);
+
+    int minority[2] = { leader, leader % 5 + 1 }, majority[3], nm = 0;
+    for (int i = 1; i <= 5; i++)
+        if (i != minority[0] && i != minority[1])
+            majority[nm++] = i;
+    net_partition2(sim_cluster_net(c), minority, 2, majority, 3);
+    answer_t old = { 0 };
+    propose_put(c, leader, "k", "minority", &old);
+    sim_run_for(sim, 2000);
+    assert_int_equal(old.ok, 0); /* two of five cannot commit */
+    int new_leader = leader_among(c, majority, 3);
+    if (new_leader == 0)
+        fail_msg("the majority side elected no leader in 2 s");
+    answer_t maj = { 0 };
+    propose_put(c, new_leader, "k", "majority", &maj);
+    assert_true(sim_run_while(sim, unanswered, &maj, sim_now(sim) + 2000));
+    assert_int_equal(maj.ok, 1);
+    for (int i = 0; i < 2; i++)
+        assert_true(value_is(c, minority[i], "k", "v0")); /* the minority is behind */
+
+    net_heal(sim_cluster_net(c));
+    sim_run_for(sim, 2000);
+    assert_int_equal(old.calls, 1);
+    assert_int_equal(old.stale, 1);
+    for (int i = 1; i <= 5; i++)
+        if (!value_is(c, i, "k", "majority"))
+            fail_msg("store %d does not hold the majority's value after healing", i);
+    sim_cluster_free(c);
+}
+
+static void test_one_partition(void **state)
+{
+    (void)state;
+    tkv_for_each_seed(402, one_partition, NULL);
+}
+
 #define T(name, pts, desc)                                                                         \
     {                                                                                              \
         "project2b", #name, pts, desc, test_##name, 60                                             \
@@ -189,6 +261,8 @@ const tkv_test_t proposal_tests[] = {
       "a follower refuses a proposal at once with NotLeader naming the leader"),
     T(deposed_leader_answers_stale, 3,
       "a leader cut off and deposed answers its waiting proposal StaleCommand"),
+    T(one_partition, 4,
+      "a leader in a minority partition commits nothing; the majority goes on without it"),
     T(crash_answers_waiting_proposals, 2, "stopping a store answers every waiting proposal"),
     T(unknown_region_is_reported, 1, "a command for an unknown region gets RegionNotFound"),
     { 0 },
