@@ -7,7 +7,7 @@
  */
 #include "tests/raftstore/cluster.h"
 
-#define ROUND 1000 /* virtual ms of client traffic per round */
+#define ROUND 5000 /* virtual ms of client traffic per round, as in TinyKV */
 
 static void run(const generic_opts_t *g, uint64_t seed)
 {

@@ -9,7 +9,7 @@
 
 #include "tests/raftstore/cluster.h"
 
-#define ROUND   1000
+#define ROUND   5000
 #define MAX_LOG 10
 
 static void run(const generic_opts_t *g, uint64_t seed)

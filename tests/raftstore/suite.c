@@ -4,6 +4,7 @@
  */
 #include "tests/harness/test.h"
 
+extern const tkv_test_t keys_tests[];
 extern const tkv_test_t peer_storage_tests[];
 extern const tkv_test_t cluster_tests[];
 extern const tkv_test_t snapshot_tests[];
@@ -12,8 +13,10 @@ extern const tkv_test_t raft_storage_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
-    static const tkv_test_t *const tables[] = { peer_storage_tests, proposal_tests,
-                                                cluster_tests,      snapshot_tests,
-                                                raft_storage_tests, NULL };
+    static const tkv_test_t *const tables[] = {
+        keys_tests,    peer_storage_tests, proposal_tests,
+        cluster_tests, snapshot_tests,     raft_storage_tests,
+        NULL
+    };
     return tables;
 }
