@@ -125,15 +125,12 @@ uint64_t sim_schedule(sim_t *sim, uint64_t delay_ms, sim_event_fn fn, void *arg,
         sim->cap = sim->cap ? sim->cap * 2 : 64;
         sim->heap = xrealloc(sim->heap, sim->cap * sizeof(*sim->heap));
     }
-    sim_event_t *ev = &sim->heap[sim->len];
-    ev->time = sim->clock.now + delay_ms;
-    ev->seq = sim->next_seq++;
-    ev->fn = fn;
-    ev->arg = arg;
-    ev->free_arg = free_arg;
+    uint64_t id = sim->next_seq++;
+    sim->heap[sim->len] = (sim_event_t){ sim->clock.now + delay_ms, id, fn, arg, free_arg };
     sim->len++;
+    /* heap_up moves entries around: the id was saved before. */
     heap_up(sim, sim->len - 1);
-    return ev->seq;
+    return id;
 }
 
 int sim_cancel(sim_t *sim, uint64_t id)

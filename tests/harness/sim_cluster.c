@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "tests/harness/sim_cluster.h"
 #include "tests/harness/test.h"
 
@@ -139,6 +140,8 @@ tkv_err_t sim_cluster_new(const sim_cluster_opts_t *opts, sim_cluster_t **out)
         return err;
     }
     trace_write_on_failure(c->trace, opts->ops->name ? opts->ops->name : "cluster");
+    /* Log lines then carry virtual time, matching the trace. */
+    tkv_log_set_clock(sim_clock(c->sim));
     *out = c;
     return TKV_OK;
 }
@@ -151,6 +154,7 @@ void sim_cluster_free(sim_cluster_t *c)
         if (c->nodes[i].up)
             sim_cluster_crash(c, i);
     }
+    tkv_log_set_clock(NULL); /* the clock goes with the loop */
     /* The loop goes first: its queued deliveries point at the network. */
     sim_free(c->sim);
     net_free(c->net);

@@ -42,7 +42,9 @@ typedef struct {
 
 /* Makes the loop, the network (reliable until told otherwise), the trace
  * (dumped if the test fails), a scratch directory with one subdirectory per
- * node, and starts the nodes. On error nothing is left behind. */
+ * node ($TMPDIR or /tmp), and starts the nodes. While the cluster lives,
+ * log lines (common/log.h) are stamped with its virtual time. On error
+ * nothing is left behind. */
 tkv_err_t sim_cluster_new(const sim_cluster_opts_t *opts, sim_cluster_t **out);
 void sim_cluster_free(sim_cluster_t *c);
 

@@ -191,7 +191,7 @@ tkv_err_t net_send(sim_net_t *net, int from, int to, const void *bytes, size_t l
     net->stats.bytes_sent += len;
     int cls = 0;
     if (net->classify != NULL) {
-        cls = net->classify(net->classify_ctx, bytes, len);
+        cls = net->classify(net->classify_ctx, from, to, bytes, len);
         if (cls < 0 || cls >= NET_MAX_CLASSES)
             cls = 0;
     }

@@ -56,8 +56,9 @@ typedef struct sim_net sim_net_t;
 typedef void (*net_deliver_fn)(void *ctx, int from, int to, const uint8_t *bytes, size_t len);
 /* Non-zero: drop this message. Called when it is sent. */
 typedef int (*net_filter_fn)(void *ctx, int from, int to, const uint8_t *bytes, size_t len);
-/* The message's class, in [0, NET_MAX_CLASSES); anything else counts as 0. */
-typedef int (*net_classify_fn)(void *ctx, const uint8_t *bytes, size_t len);
+/* The message's class, in [0, NET_MAX_CLASSES); anything else counts as 0.
+ * Called once per net_send(), before any fault is decided. */
+typedef int (*net_classify_fn)(void *ctx, int from, int to, const uint8_t *bytes, size_t len);
 
 typedef struct {
     uint64_t delay_min_ms, delay_max_ms; /* every message, uniform, inclusive */

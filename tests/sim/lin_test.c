@@ -232,7 +232,7 @@ static void test_budget_exhaustion_says_unknown(void **state)
 typedef struct {
     uint64_t call, at, ret;
     int client, kind, key;
-    char val[16];
+    char val[32];
 } gen_op_t;
 
 static void random_history(uint64_t seed, void *arg)
