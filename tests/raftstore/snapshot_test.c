@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "tests/harness/sim_raftmsg.h"
 #include "tests/raftstore/cluster.h"
 
 #define ROUND   5000
@@ -55,12 +56,22 @@ static int behind(void *arg)
 
 /* TinyKV's TestOneSnapshot2C and more: a store cut off while the others
  * write and compact their log can only catch up through a snapshot. */
+typedef struct {
+    int restart_after;  /* restart the lagging store right after it caught up */
+    int drop_snapshots; /* lose half of the MsgSnapshot messages */
+} one_snapshot_opts_t;
+
 static void one_snapshot(uint64_t seed, void *arg)
 {
-    int restart_after = arg != NULL;
+    const one_snapshot_opts_t *o = arg;
     sim_store_opts_t so;
     sim_cluster_t *c = cluster_new(3, 1, seed, MAX_LOG, &so);
     sim_t *sim = sim_cluster_sim(c);
+    static int nodes = 3;
+    if (o->drop_snapshots) {
+        net_set_classifier(sim_cluster_net(c), sim_classify_raft, &nodes);
+        net_drop_class(sim_cluster_net(c), ERAFTPB__MESSAGE_TYPE__MSG_SNAPSHOT, 1, 2);
+    }
     int leader = cluster_leader(c, 5000);
     if (leader == 0)
         fail_msg("no leader after 5 s");
@@ -95,7 +106,7 @@ static void one_snapshot(uint64_t seed, void *arg)
         fail_msg("store %d caught up without installing a snapshot", lagging);
     if (peer_of(c, leader)->ps->snapshots_generated == 0)
         fail_msg("the leader never generated a snapshot");
-    if (restart_after) {
+    if (o->restart_after) {
         assert_int_equal(sim_cluster_restart(c, lagging), TKV_OK);
         sim_run_for(sim, 500);
     }
@@ -119,14 +130,22 @@ static void one_snapshot(uint64_t seed, void *arg)
 static void test_one_snapshot(void **state)
 {
     (void)state;
-    tkv_for_each_seed(301, one_snapshot, NULL);
+    one_snapshot_opts_t o = { 0, 0 };
+    tkv_for_each_seed(301, one_snapshot, &o);
 }
 
 static void test_snapshot_survives_restart(void **state)
 {
     (void)state;
-    int yes = 1;
-    tkv_for_each_seed(302, one_snapshot, &yes);
+    one_snapshot_opts_t o = { 1, 0 };
+    tkv_for_each_seed(302, one_snapshot, &o);
+}
+
+static void test_lost_snapshot_is_sent_again(void **state)
+{
+    (void)state;
+    one_snapshot_opts_t o = { 0, 1 };
+    tkv_for_each_seed(309, one_snapshot, &o);
 }
 
 static void test_raft_log_is_truncated(void **state)
@@ -180,6 +199,8 @@ const tkv_test_t snapshot_tests[] = {
     T(one_snapshot, 6,
       "a store cut off while the log is compacted catches up through a snapshot, not the log"),
     T(snapshot_survives_restart, 4, "a store restarted right after installing a snapshot keeps it"),
+    T(lost_snapshot_is_sent_again, 3,
+      "when half of the snapshot messages are lost, the leader sends again until one lands"),
     T(raft_log_is_truncated, 5,
       "CompactLog and log GC keep every store's log short, in memory and on disk"),
     T(snapshot_recover, 5, "compaction and snapshots with every store crashing each round"),
