@@ -13,7 +13,25 @@ typedef struct {
     const sim_node_env_t *env;
     store_t *store;
     int stopping; /* store_close() answers callbacks: a crashed node says nothing */
+    int leader;   /* region 1's peer led after the last callback (for the trace) */
+    uint64_t term;
 } node_t;
+
+/* Records role and term changes of region 1's peer in the trace. */
+static void trace_role(node_t *n)
+{
+    peer_t *p = store_peer(n->store, 1);
+    if (p == NULL)
+        return;
+    int leader = peer_is_leader(p);
+    uint64_t term = p->rn->raft->term;
+    if (leader != n->leader || term != n->term)
+        trace_event(n->env->trace, n->env->id, "role", "%s at term %llu, applied %llu",
+                    leader ? "leader" : "not leader", (unsigned long long)term,
+                    (unsigned long long)p->ps->applied_index);
+    n->leader = leader;
+    n->term = term;
+}
 
 /* A client command waiting for its answer. */
 typedef struct {
@@ -59,6 +77,7 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
     const sim_store_opts_t *o = env->user;
     node_t *n = calloc(1, sizeof(*n));
     n->env = env;
+    trace_event(env->trace, env->id, "start", "store %d opens %s", env->id, env->dir);
     store_config_t cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.store_id = (uint64_t)env->id;
@@ -123,6 +142,14 @@ static void on_done(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *sna
     if (snap != NULL)
         eng_snapshot_free(snap);
     if (!n->stopping) {
+        const Errorpb__Error *e = resp->header ? resp->header->error : NULL;
+        trace_event(n->env->trace, n->env->id, "reply", "to %d req %llu: %s", p->client,
+                    (unsigned long long)p->id,
+                    e == NULL            ? "ok"
+                    : e->not_leader      ? "not leader"
+                    : e->stale_command   ? "stale command"
+                    : e->message != NULL ? e->message
+                                         : "error");
         tkv_buf_t frame = TKV_BUF_INIT;
         codec_put_u64(&frame, p->id);
         size_t len = protobuf_c_message_get_packed_size(&resp->base);
@@ -160,6 +187,8 @@ static void client_request(node_t *n, int from, const uint8_t *bytes, size_t len
         p->scan = 1;
         buf_set(&p->prefix, get->key.data, get->key.len);
     }
+    trace_event(n->env->trace, n->env->id, "request", "from %d req %llu: %zu requests%s", from,
+                (unsigned long long)p->id, req->n_requests, p->scan ? " (scan)" : "");
     peer_cb_t cb = { on_done, p };
     store_propose(n->store, req, cb);
     pb_free(req);
@@ -172,12 +201,14 @@ static void node_deliver(void *state, int from, const uint8_t *bytes, size_t len
         store_step(n->store, bytes, len); /* bad or misrouted bytes change nothing */
     else
         client_request(n, from, bytes, len);
+    trace_role(n);
 }
 
 static void node_tick(void *state)
 {
     node_t *n = state;
     store_tick(n->store);
+    trace_role(n);
 }
 
 const sim_node_ops_t sim_store_ops = { "raftstore", node_start, node_stop, node_deliver,
