@@ -77,7 +77,7 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
     const sim_store_opts_t *o = env->user;
     node_t *n = calloc(1, sizeof(*n));
     n->env = env;
-    trace_event(env->trace, env->id, "start", "store %d opens %s", env->id, env->dir);
+    trace_event(env->trace, env->id, "start", "store %d opens its data directory", env->id);
     store_config_t cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.store_id = (uint64_t)env->id;
