@@ -191,6 +191,17 @@ void generic_run(uint64_t seed, void *arg)
         fprintf(stderr, "seed %llu: %llu ops done, %zu in history, virtual %llu ms\n",
                 (unsigned long long)seed, (unsigned long long)done, history_len(h),
                 (unsigned long long)sim_now(sim));
+    if (getenv("TKV_VERBOSE")) {
+        net_stats_t st = net_stats(net);
+        trace_t *tr = sim_cluster_trace(c);
+        fprintf(stderr,
+                "  messages: %llu sent, %llu lost at random, %llu to partitions, %llu to down "
+                "nodes; %zu requests, %zu replies, %zu role changes (in the kept trace)\n",
+                (unsigned long long)st.sent, (unsigned long long)st.dropped_random,
+                (unsigned long long)st.dropped_partition, (unsigned long long)st.dropped_down,
+                trace_count_kind(tr, -1, "request"), trace_count_kind(tr, -1, "reply"),
+                trace_count_kind(tr, -1, "role"));
+    }
     cluster_check_history(h, g->clients);
     if (g->max_raft_log > 0)
         check_log_bounded(c, g->max_raft_log);

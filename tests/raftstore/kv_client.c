@@ -177,7 +177,7 @@ kv_clients_t *kv_clients_start(sim_cluster_t *c, history_t *h, const kv_clients_
     k->h = h;
     k->n = o->clients;
     k->nodes = sim_cluster_nodes(c);
-    k->timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
+    k->timeout_ms = o->timeout_ms ? o->timeout_ms : 250;
     k->cl = calloc((size_t)k->n, sizeof(client_t));
     for (int i = 0; i < k->n; i++) {
         client_t *cl = &k->cl[i];

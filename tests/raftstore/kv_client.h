@@ -24,7 +24,7 @@
 
 typedef struct {
     int clients;         /* clients 0..clients-1, using the cluster's client endpoints */
-    uint64_t timeout_ms; /* give up on a node after this long (0: 500) */
+    uint64_t timeout_ms; /* give up on a node after this long (0: 250) */
 } kv_clients_opts_t;
 
 typedef struct kv_clients kv_clients_t;
