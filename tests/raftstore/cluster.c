@@ -118,6 +118,43 @@ uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest)
     return n;
 }
 
+/* ---- the crasher: now and then one store crashes and comes back ------------------ */
+
+typedef struct {
+    sim_cluster_t *c;
+    int on;
+} crasher_t;
+
+static void restart_node(sim_t *sim, void *arg);
+
+typedef struct {
+    crasher_t *cr;
+    int node;
+} down_t;
+
+static void crash_one(sim_t *sim, void *arg)
+{
+    crasher_t *cr = arg;
+    if (!cr->on)
+        return;
+    tkv_prng_t *rng = sim_prng(sim);
+    down_t *d = calloc(1, sizeof(*d));
+    d->cr = cr;
+    d->node = 1 + (int)prng_below(rng, (uint64_t)sim_cluster_nodes(cr->c));
+    sim_cluster_crash(cr->c, d->node);
+    sim_schedule(sim, 50 + prng_below(rng, 450), restart_node, d, free);
+    sim_schedule(sim, 300 + prng_below(rng, 700), crash_one, cr, NULL);
+}
+
+static void restart_node(sim_t *sim, void *arg)
+{
+    (void)sim;
+    down_t *d = arg;
+    tkv_err_t err = sim_cluster_start(d->cr->c, d->node);
+    if (err != TKV_OK)
+        fail_msg("restarting store %d: %s: %s", d->node, tkv_strerror(err), tkv_last_error());
+}
+
 /* Every store's log is short, in memory and on disk: CompactLog and log GC
  * keep up, and nothing at or before the truncated index stays behind. */
 static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
@@ -161,13 +198,21 @@ void generic_run(uint64_t seed, void *arg)
     kv_clients_opts_t ko = { g->clients, 0 };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     partitioner_t pt = { c, 0 };
+    crasher_t cr = { c, 0 };
     for (int r = 0; r < g->rounds; r++) {
         if (g->partitions) {
             pt.on = 1;
             sim_schedule(sim, 0, repartition, &pt, NULL);
         }
+        if (g->crash) {
+            /* Besides TinyKV's crash of every store between rounds, single
+             * stores crash at random moments in the middle of the traffic. */
+            cr.on = 1;
+            sim_schedule(sim, 200, crash_one, &cr, NULL);
+        }
         sim_run_for(sim, g->round_ms);
         pt.on = 0;
+        cr.on = 0;
         net_heal(net);
         if (g->crash)
             for (int i = 1; i <= g->nodes; i++) {
