@@ -82,7 +82,7 @@ static sim_event_t heap_remove(sim_t *sim, size_t i)
     return ev;
 }
 
-sim_t *sim_new(uint64_t seed)
+sim_t *sim_loop_new(uint64_t seed)
 {
     sim_t *sim = xcalloc(1, sizeof(*sim));
     vclock_init(&sim->clock, 0);
@@ -91,7 +91,7 @@ sim_t *sim_new(uint64_t seed)
     return sim;
 }
 
-void sim_free(sim_t *sim)
+void sim_loop_free(sim_t *sim)
 {
     if (sim == NULL)
         return;

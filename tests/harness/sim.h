@@ -12,20 +12,21 @@
  *
  * How a test uses it:
  *
- *     sim_t *sim = sim_new(seed);
+ *     sim_t *sim = sim_loop_new(seed);
  *     sim_schedule(sim, 50, crash_node_2, ctx, NULL);   // 50 ms from now
  *     sim_run_until(sim, 10000);                          // 10 s of virtual time
  *     if (!sim_run_while(sim, not_done_yet, ctx, 20000))  // or until a condition
  *         fail_msg("no progress by 20 s");
- *     sim_free(sim);
+ *     sim_loop_free(sim);
  *
- * The network (sim_net.h) and the cluster (sim_node.h) schedule their own
- * events on a sim_t; a test rarely schedules by hand except for faults.
+ * The network (sim_net.h) and the cluster (sim_cluster.h) schedule their
+ * own events on a sim_t; a test rarely schedules by hand except for faults.
  *
- * Ownership: sim_new() returns a loop the caller frees with sim_free(). An
- * event's `arg` is the scheduler's business: if `free_arg` is given it is
- * called once, after the event ran or when it is cancelled or discarded by
- * sim_free(), so an event may own its argument (a message copy, say).
+ * Ownership: sim_loop_new() returns a loop the caller frees with
+ * sim_loop_free(). An event's `arg` is the scheduler's business: if
+ * `free_arg` is given it is called once, after the event ran or when it is
+ * cancelled or discarded by sim_loop_free(), so an event may own its
+ * argument (a message copy, say).
  */
 #ifndef TKV_TESTS_HARNESS_SIM_H
 #define TKV_TESTS_HARNESS_SIM_H
@@ -43,17 +44,19 @@ typedef void (*sim_free_fn)(void *arg);
 /* For sim_run_while(): keep running while this returns non-zero. */
 typedef int (*sim_pred_fn)(void *arg);
 
-/* A loop at virtual time 0 whose PRNG is seeded with `seed`. */
-sim_t *sim_new(uint64_t seed);
+/* A loop at virtual time 0 whose PRNG is seeded with `seed`.
+ * (Not sim_new/sim_free: tests/raft has its own RawNode simulator under
+ * those names, and the harness is linked into every test binary.) */
+sim_t *sim_loop_new(uint64_t seed);
 /* Frees the loop and every event still queued (calling their free_arg). */
-void sim_free(sim_t *sim);
+void sim_loop_free(sim_t *sim);
 
 /* Virtual milliseconds since the start of the run. */
 uint64_t sim_now(const sim_t *sim);
 /* The virtual clock, for code that takes a tkv_clock_t (logging, nodes).
- * Borrowed: valid until sim_free(). */
+ * Borrowed: valid until sim_loop_free(). */
 const tkv_clock_t *sim_clock(sim_t *sim);
-/* The run's only source of randomness. Borrowed: valid until sim_free(). */
+/* The run's only source of randomness. Borrowed: valid until sim_loop_free(). */
 tkv_prng_t *sim_prng(sim_t *sim);
 
 /* Runs fn(sim, arg) `delay_ms` from now (0: after the events already due
@@ -75,7 +78,7 @@ void sim_run_for(sim_t *sim, uint64_t ms);
  * `max_time`) or the queue emptied with pred still true. */
 int sim_run_while(sim_t *sim, sim_pred_fn pred, void *arg, uint64_t max_time);
 
-/* Events queued now, and events run since sim_new(). */
+/* Events queued now, and events run since sim_loop_new(). */
 size_t sim_pending(const sim_t *sim);
 uint64_t sim_events_run(const sim_t *sim);
 

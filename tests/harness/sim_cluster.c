@@ -84,7 +84,7 @@ static void on_tick(sim_t *sim, void *arg)
 
 tkv_err_t sim_node_send(const sim_node_env_t *env, int to, const void *bytes, size_t len)
 {
-    return net_send(env->cluster->net, env->id, to, bytes, len);
+    return sim_net_send(env->cluster->net, env->id, to, bytes, len);
 }
 
 static tkv_err_t make_dirs(sim_cluster_t *c)
@@ -117,21 +117,21 @@ tkv_err_t sim_cluster_new(const sim_cluster_opts_t *opts, sim_cluster_t **out)
     c->opts = *opts;
     if (c->opts.tick_ms == 0)
         c->opts.tick_ms = 10;
-    c->sim = sim_new(opts->seed);
+    c->sim = sim_loop_new(opts->seed);
     c->trace = trace_new(sim_clock(c->sim), opts->trace_keep);
-    c->net = net_new(c->sim, opts->nodes + opts->clients, on_deliver, c);
-    net_set_trace(c->net, c->trace);
+    c->net = sim_net_new(c->sim, opts->nodes + opts->clients, on_deliver, c);
+    sim_net_set_trace(c->net, c->trace);
     c->nodes = xcalloc((size_t)opts->nodes + 1, sizeof(*c->nodes));
     c->clients = xcalloc((size_t)opts->clients + 1, sizeof(*c->clients));
     for (int i = 0; i < opts->clients; i++)
-        net_set_external(c->net, opts->nodes + 1 + i, 1);
+        sim_net_set_external(c->net, opts->nodes + 1 + i, 1);
     tkv_err_t err = make_dirs(c);
     for (int i = 1; err == TKV_OK && i <= opts->nodes; i++) {
         node_t *n = &c->nodes[i];
         n->env = (sim_node_env_t){
             c, i, opts->nodes, n->dir, sim_clock(c->sim), sim_prng(c->sim), c->trace, opts->user
         };
-        net_set_up(c->net, i, 0);
+        sim_net_set_up(c->net, i, 0);
         if (!opts->start_stopped)
             err = sim_cluster_start(c, i);
     }
@@ -156,8 +156,8 @@ void sim_cluster_free(sim_cluster_t *c)
     }
     tkv_log_set_clock(NULL); /* the clock goes with the loop */
     /* The loop goes first: its queued deliveries point at the network. */
-    sim_free(c->sim);
-    net_free(c->net);
+    sim_loop_free(c->sim);
+    sim_net_free(c->net);
     trace_free(c->trace);
     if (c->base[0] != '\0')
         tkv_rmdir(c->base);
@@ -202,7 +202,7 @@ tkv_err_t sim_cluster_start(sim_cluster_t *c, int node)
     n->state = state;
     n->up = 1;
     n->generation++;
-    net_set_up(c->net, node, 1);
+    sim_net_set_up(c->net, node, 1);
     trace_event(c->trace, node, "start", "generation %llu", (unsigned long long)n->generation);
     /* A random first tick, so nodes do not tick in lockstep. */
     tick_arg_t *t = xmalloc(sizeof(*t));
@@ -218,7 +218,7 @@ void sim_cluster_crash(sim_cluster_t *c, int node)
     node_t *n = &c->nodes[node];
     n->up = 0;
     n->generation++;
-    net_set_up(c->net, node, 0);
+    sim_net_set_up(c->net, node, 0);
     trace_event(c->trace, node, "crash", "memory state dropped");
     void *state = n->state;
     n->state = NULL;
@@ -263,5 +263,5 @@ tkv_err_t sim_cluster_client_send(sim_cluster_t *c, int i, int node, const void 
 {
     if (i < 0 || i >= c->opts.clients)
         return tkv_errorf(TKV_ERR_INVALID, "client %d: clients are 0..%d", i, c->opts.clients - 1);
-    return net_send(c->net, sim_cluster_client_ep(c, i), node, bytes, len);
+    return sim_net_send(c->net, sim_cluster_client_ep(c, i), node, bytes, len);
 }

@@ -21,7 +21,7 @@ typedef struct {
 } endpoint_t;
 
 typedef struct {
-    net_filter_fn fn;
+    sim_net_filter_fn fn;
     void *ctx;
 } filter_t;
 
@@ -29,16 +29,16 @@ struct sim_net {
     sim_t *sim;
     int n;
     endpoint_t *eps; /* eps[1..n] */
-    net_deliver_fn deliver;
+    sim_net_deliver_fn deliver;
     void *ctx;
-    net_opts_t opts;
+    sim_net_opts_t opts;
     trace_t *trace;
-    net_classify_fn classify;
+    sim_net_classify_fn classify;
     void *classify_ctx;
-    uint32_t class_num[NET_MAX_CLASSES], class_den[NET_MAX_CLASSES];
-    uint64_t class_sent[NET_MAX_CLASSES];
-    filter_t filters[NET_MAX_FILTERS];
-    net_stats_t stats;
+    uint32_t class_num[SIM_NET_MAX_CLASSES], class_den[SIM_NET_MAX_CLASSES];
+    uint64_t class_sent[SIM_NET_MAX_CLASSES];
+    filter_t filters[SIM_NET_MAX_FILTERS];
+    sim_net_stats_t stats;
     int next_isolated_group;
 };
 
@@ -49,17 +49,17 @@ typedef struct {
     uint8_t bytes[];
 } flight_t;
 
-net_opts_t net_opts_reliable(void)
+sim_net_opts_t sim_net_opts_reliable(void)
 {
-    net_opts_t o = { 0 };
+    sim_net_opts_t o = { 0 };
     o.delay_min_ms = 1;
     o.delay_max_ms = 5;
     return o;
 }
 
-net_opts_t net_opts_unreliable(void)
+sim_net_opts_t sim_net_opts_unreliable(void)
 {
-    net_opts_t o = net_opts_reliable();
+    sim_net_opts_t o = sim_net_opts_reliable();
     o.drop_num = 1;
     o.drop_den = 10;
     o.slow_num = 1;
@@ -70,7 +70,7 @@ net_opts_t net_opts_unreliable(void)
     return o;
 }
 
-sim_net_t *net_new(sim_t *sim, int endpoints, net_deliver_fn deliver, void *ctx)
+sim_net_t *sim_net_new(sim_t *sim, int endpoints, sim_net_deliver_fn deliver, void *ctx)
 {
     sim_net_t *net = xcalloc(1, sizeof(*net));
     net->sim = sim;
@@ -80,12 +80,12 @@ sim_net_t *net_new(sim_t *sim, int endpoints, net_deliver_fn deliver, void *ctx)
         net->eps[i].up = 1;
     net->deliver = deliver;
     net->ctx = ctx;
-    net->opts = net_opts_reliable();
+    net->opts = sim_net_opts_reliable();
     net->next_isolated_group = 1000000;
     return net;
 }
 
-void net_free(sim_net_t *net)
+void sim_net_free(sim_net_t *net)
 {
     if (net == NULL)
         return;
@@ -93,24 +93,24 @@ void net_free(sim_net_t *net)
     free(net);
 }
 
-int net_endpoints(const sim_net_t *net)
+int sim_net_endpoints(const sim_net_t *net)
 {
     return net->n;
 }
 
-void net_set_opts(sim_net_t *net, const net_opts_t *opts)
+void sim_net_set_opts(sim_net_t *net, const sim_net_opts_t *opts)
 {
     net->opts = *opts;
     if (net->opts.delay_max_ms < net->opts.delay_min_ms)
         net->opts.delay_max_ms = net->opts.delay_min_ms;
 }
 
-net_opts_t net_get_opts(const sim_net_t *net)
+sim_net_opts_t sim_net_get_opts(const sim_net_t *net)
 {
     return net->opts;
 }
 
-void net_set_trace(sim_net_t *net, trace_t *tr)
+void sim_net_set_trace(sim_net_t *net, trace_t *tr)
 {
     net->trace = tr;
 }
@@ -120,7 +120,7 @@ static int valid_ep(const sim_net_t *net, int ep)
     return ep >= 1 && ep <= net->n;
 }
 
-int net_connected(const sim_net_t *net, int from, int to)
+int sim_net_connected(const sim_net_t *net, int from, int to)
 {
     if (!valid_ep(net, from) || !valid_ep(net, to))
         return 0;
@@ -148,7 +148,7 @@ static void arrive(sim_t *sim, void *arg)
                     f->len);
         return;
     }
-    if (!net_connected(net, f->from, f->to)) {
+    if (!sim_net_connected(net, f->from, f->to)) {
         net->stats.dropped_partition++;
         trace_event(net->trace, f->from, "net-drop", "to n%d: partitioned in flight", f->to);
         return;
@@ -171,7 +171,7 @@ static void launch(sim_net_t *net, int from, int to, const void *bytes, size_t l
 
 static uint64_t draw_delay(sim_net_t *net)
 {
-    const net_opts_t *o = &net->opts;
+    const sim_net_opts_t *o = &net->opts;
     uint64_t d = o->delay_min_ms;
     if (o->delay_max_ms > o->delay_min_ms)
         d = prng_between(sim_prng(net->sim), o->delay_min_ms, o->delay_max_ms + 1);
@@ -182,17 +182,17 @@ static uint64_t draw_delay(sim_net_t *net)
     return d;
 }
 
-tkv_err_t net_send(sim_net_t *net, int from, int to, const void *bytes, size_t len)
+tkv_err_t sim_net_send(sim_net_t *net, int from, int to, const void *bytes, size_t len)
 {
     if (!valid_ep(net, from) || !valid_ep(net, to))
-        return tkv_errorf(TKV_ERR_INVALID, "net_send from %d to %d: endpoints are 1..%d", from, to,
-                          net->n);
+        return tkv_errorf(TKV_ERR_INVALID, "sim_net_send from %d to %d: endpoints are 1..%d", from,
+                          to, net->n);
     net->stats.sent++;
     net->stats.bytes_sent += len;
     int cls = 0;
     if (net->classify != NULL) {
         cls = net->classify(net->classify_ctx, from, to, bytes, len);
-        if (cls < 0 || cls >= NET_MAX_CLASSES)
+        if (cls < 0 || cls >= SIM_NET_MAX_CLASSES)
             cls = 0;
     }
     net->class_sent[cls]++;
@@ -201,12 +201,12 @@ tkv_err_t net_send(sim_net_t *net, int from, int to, const void *bytes, size_t l
         trace_event(net->trace, from, "net-drop", "to n%d class %d: endpoint down", to, cls);
         return TKV_OK;
     }
-    if (!net_connected(net, from, to)) {
+    if (!sim_net_connected(net, from, to)) {
         net->stats.dropped_partition++;
         trace_event(net->trace, from, "net-drop", "to n%d class %d: partitioned", to, cls);
         return TKV_OK;
     }
-    for (int i = 0; i < NET_MAX_FILTERS; i++) {
+    for (int i = 0; i < SIM_NET_MAX_FILTERS; i++) {
         if (net->filters[i].fn != NULL &&
             net->filters[i].fn(net->filters[i].ctx, from, to, bytes, len)) {
             net->stats.dropped_filter++;
@@ -238,14 +238,14 @@ tkv_err_t net_send(sim_net_t *net, int from, int to, const void *bytes, size_t l
     return TKV_OK;
 }
 
-void net_partition(sim_net_t *net, const int *groups, int n)
+void sim_net_partition(sim_net_t *net, const int *groups, int n)
 {
     for (int i = 0; i < n && i < net->n; i++)
         net->eps[i + 1].group = groups[i];
     trace_event(net->trace, 0, "partition", "%d endpoints regrouped", n);
 }
 
-void net_partition2(sim_net_t *net, const int *a, int na, const int *b, int nb)
+void sim_net_partition2(sim_net_t *net, const int *a, int na, const int *b, int nb)
 {
     /* Fresh group numbers, so endpoints not named keep talking only to
      * whoever shares their old group. */
@@ -261,7 +261,7 @@ void net_partition2(sim_net_t *net, const int *a, int na, const int *b, int nb)
     trace_event(net->trace, 0, "partition", "%d | %d endpoints", na, nb);
 }
 
-void net_isolate(sim_net_t *net, int ep)
+void sim_net_isolate(sim_net_t *net, int ep)
 {
     if (!valid_ep(net, ep))
         return;
@@ -269,47 +269,47 @@ void net_isolate(sim_net_t *net, int ep)
     trace_event(net->trace, 0, "partition", "n%d isolated", ep);
 }
 
-void net_heal(sim_net_t *net)
+void sim_net_heal(sim_net_t *net)
 {
     for (int i = 1; i <= net->n; i++)
         net->eps[i].group = 0;
     trace_event(net->trace, 0, "partition", "healed");
 }
 
-void net_set_external(sim_net_t *net, int ep, int external)
+void sim_net_set_external(sim_net_t *net, int ep, int external)
 {
     if (valid_ep(net, ep))
         net->eps[ep].external = external;
 }
 
-void net_set_up(sim_net_t *net, int ep, int up)
+void sim_net_set_up(sim_net_t *net, int ep, int up)
 {
     if (valid_ep(net, ep))
         net->eps[ep].up = up;
 }
 
-int net_is_up(const sim_net_t *net, int ep)
+int sim_net_is_up(const sim_net_t *net, int ep)
 {
     return valid_ep(net, ep) && net->eps[ep].up;
 }
 
-void net_set_classifier(sim_net_t *net, net_classify_fn fn, void *ctx)
+void sim_net_set_classifier(sim_net_t *net, sim_net_classify_fn fn, void *ctx)
 {
     net->classify = fn;
     net->classify_ctx = ctx;
 }
 
-void net_drop_class(sim_net_t *net, int cls, uint32_t num, uint32_t den)
+void sim_net_drop_class(sim_net_t *net, int cls, uint32_t num, uint32_t den)
 {
-    if (cls < 0 || cls >= NET_MAX_CLASSES)
+    if (cls < 0 || cls >= SIM_NET_MAX_CLASSES)
         return;
     net->class_num[cls] = num;
     net->class_den[cls] = den;
 }
 
-int net_add_filter(sim_net_t *net, net_filter_fn fn, void *ctx)
+int sim_net_add_filter(sim_net_t *net, sim_net_filter_fn fn, void *ctx)
 {
-    for (int i = 0; i < NET_MAX_FILTERS; i++) {
+    for (int i = 0; i < SIM_NET_MAX_FILTERS; i++) {
         if (net->filters[i].fn == NULL) {
             net->filters[i].fn = fn;
             net->filters[i].ctx = ctx;
@@ -319,23 +319,23 @@ int net_add_filter(sim_net_t *net, net_filter_fn fn, void *ctx)
     return -1;
 }
 
-void net_remove_filter(sim_net_t *net, int slot)
+void sim_net_remove_filter(sim_net_t *net, int slot)
 {
-    if (slot >= 0 && slot < NET_MAX_FILTERS)
+    if (slot >= 0 && slot < SIM_NET_MAX_FILTERS)
         net->filters[slot].fn = NULL;
 }
 
-void net_clear_filters(sim_net_t *net)
+void sim_net_clear_filters(sim_net_t *net)
 {
     memset(net->filters, 0, sizeof(net->filters));
 }
 
-uint64_t net_class_sent(const sim_net_t *net, int cls)
+uint64_t sim_net_class_sent(const sim_net_t *net, int cls)
 {
-    return cls >= 0 && cls < NET_MAX_CLASSES ? net->class_sent[cls] : 0;
+    return cls >= 0 && cls < SIM_NET_MAX_CLASSES ? net->class_sent[cls] : 0;
 }
 
-net_stats_t net_stats(const sim_net_t *net)
+sim_net_stats_t sim_net_stats(const sim_net_t *net)
 {
     return net->stats;
 }

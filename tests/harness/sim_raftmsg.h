@@ -5,8 +5,8 @@
  * only snapshots, only votes:
  *
  *     static int nodes = 3;
- *     net_set_classifier(net, sim_classify_raft, &nodes);
- *     net_drop_class(net, ERAFTPB__MESSAGE_TYPE__MSG_SNAPSHOT, 1, 2);  // half the snapshots
+ *     sim_net_set_classifier(net, sim_classify_raft, &nodes);
+ *     sim_net_drop_class(net, ERAFTPB__MESSAGE_TYPE__MSG_SNAPSHOT, 1, 2);  // half the snapshots
  *
  * The class of a Raft message is its eraftpb.MessageType value (0..12).
  * Messages to or from a client endpoint are SIM_CLASS_CLIENT and are never
@@ -25,8 +25,8 @@
 
 #include "tests/harness/sim_net.h"
 
-#define SIM_CLASS_CLIENT      (NET_MAX_CLASSES - 2)
-#define SIM_CLASS_UNDECODABLE (NET_MAX_CLASSES - 1)
+#define SIM_CLASS_CLIENT      (SIM_NET_MAX_CLASSES - 2)
+#define SIM_CLASS_UNDECODABLE (SIM_NET_MAX_CLASSES - 1)
 
 int sim_classify_raft(void *ctx, int from, int to, const uint8_t *bytes, size_t len);
 

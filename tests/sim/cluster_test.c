@@ -131,13 +131,13 @@ static void test_start_errors_are_reported(void **state)
 }
 
 const tkv_test_t cluster_tests[] = {
-    { "frame", "cluster_crash_keeps_disk", 0,
+    { "frame", "sim_cluster_crash_keeps_disk", 0,
       "a crash loses the node's memory but keeps its data directory",
       test_crash_loses_memory_and_keeps_disk },
-    { "frame", "cluster_ticks_follow_node_life", 0,
+    { "frame", "sim_cluster_ticks_follow_node_life", 0,
       "ticks stop while a node is down and resume at the normal rate after restart",
       test_ticks_follow_the_node_life },
-    { "frame", "cluster_start_errors", 0, "a node that cannot start is reported, not crashed on",
-      test_start_errors_are_reported },
+    { "frame", "sim_cluster_start_errors", 0,
+      "a node that cannot start is reported, not crashed on", test_start_errors_are_reported },
     { 0 },
 };

@@ -40,18 +40,18 @@ static void send_raft(sim_net_t *net, int from, int to, Eraftpb__MessageType typ
     rm.message = &msg;
     uint8_t buf[256];
     size_t n = raft_serverpb__raft_message__pack(&rm, buf);
-    assert_int_equal(net_send(net, from, to, buf, n), TKV_OK);
+    assert_int_equal(sim_net_send(net, from, to, buf, n), TKV_OK);
 }
 
 static void test_loss_targets_one_raft_message_type(void **state)
 {
     (void)state;
-    sim_t *sim = sim_new(1);
+    sim_t *sim = sim_loop_new(1);
     seen_t seen = { { 0 }, 0 };
-    sim_net_t *net = net_new(sim, 4, receive, &seen);
+    sim_net_t *net = sim_net_new(sim, 4, receive, &seen);
     static int nodes = 3;
-    net_set_classifier(net, sim_classify_raft, &nodes);
-    net_drop_class(net, ERAFTPB__MESSAGE_TYPE__MSG_APPEND, 1, 1);
+    sim_net_set_classifier(net, sim_classify_raft, &nodes);
+    sim_net_drop_class(net, ERAFTPB__MESSAGE_TYPE__MSG_APPEND, 1, 1);
     for (int i = 0; i < 100; i++) {
         send_raft(net, 1, 2, ERAFTPB__MESSAGE_TYPE__MSG_APPEND);
         send_raft(net, 1, 3, ERAFTPB__MESSAGE_TYPE__MSG_HEARTBEAT);
@@ -62,8 +62,8 @@ static void test_loss_targets_one_raft_message_type(void **state)
     assert_int_equal(seen.by_type[ERAFTPB__MESSAGE_TYPE__MSG_APPEND], 0);
     assert_int_equal(seen.by_type[ERAFTPB__MESSAGE_TYPE__MSG_HEARTBEAT], 100);
     assert_int_equal(seen.by_type[ERAFTPB__MESSAGE_TYPE__MSG_APPEND_RESPONSE], 100);
-    assert_int_equal(net_class_sent(net, ERAFTPB__MESSAGE_TYPE__MSG_APPEND), 100);
-    assert_int_equal(net_stats(net).dropped_class, 100);
+    assert_int_equal(sim_net_class_sent(net, ERAFTPB__MESSAGE_TYPE__MSG_APPEND), 100);
+    assert_int_equal(sim_net_stats(net).dropped_class, 100);
 
     /* Client traffic is not decoded; garbage between stores is flagged. */
     assert_int_equal(sim_classify_raft(&nodes, 4, 1, (const uint8_t *)"x", 1), SIM_CLASS_CLIENT);
@@ -71,12 +71,12 @@ static void test_loss_targets_one_raft_message_type(void **state)
     const uint8_t junk[] = { 0xff, 0xff, 0xff };
     assert_int_equal(sim_classify_raft(NULL, 1, 2, junk, sizeof(junk)), SIM_CLASS_UNDECODABLE);
     assert_int_equal(sim_classify_raft(NULL, 1, 2, NULL, 0), SIM_CLASS_UNDECODABLE);
-    sim_free(sim);
-    net_free(net);
+    sim_loop_free(sim);
+    sim_net_free(net);
 }
 
 const tkv_test_t raftmsg_tests[] = {
-    { "frame", "net_classify_raft_messages", 0,
+    { "frame", "sim_net_classify_raft_messages", 0,
       "store traffic is classed by Raft message type, so loss can target MsgAppend alone",
       test_loss_targets_one_raft_message_type },
     { 0 },

@@ -29,7 +29,7 @@ static void mark(sim_t *sim, void *arg)
 static void test_events_run_in_time_then_schedule_order(void **state)
 {
     (void)state;
-    sim_t *sim = sim_new(1);
+    sim_t *sim = sim_loop_new(1);
     record_t r = { 0 };
     /* Times 30, 10, 20, 10, 30, 0 scheduled in this order. */
     uint64_t delays[] = { 30, 10, 20, 10, 30, 0 };
@@ -50,7 +50,7 @@ static void test_events_run_in_time_then_schedule_order(void **state)
     }
     assert_int_equal(sim_now(sim), 30);
     assert_int_equal(clock_now_ms(sim_clock(sim)), 30);
-    sim_free(sim);
+    sim_loop_free(sim);
 }
 
 static int freed;
@@ -64,7 +64,7 @@ static void count_free(void *arg)
 static void test_cancelled_events_never_run(void **state)
 {
     (void)state;
-    sim_t *sim = sim_new(1);
+    sim_t *sim = sim_loop_new(1);
     record_t r = { 0 };
     mark_t m[40];
     uint64_t ids[40];
@@ -83,24 +83,24 @@ static void test_cancelled_events_never_run(void **state)
     for (int i = 0; i < r.n; i++)
         assert_true(r.log[i] % 3 != 0);
     assert_int_equal(freed, 40); /* cancelled or run: each argument freed once */
-    sim_free(sim);
+    sim_loop_free(sim);
 }
 
 static void test_sim_free_releases_queued_events(void **state)
 {
     (void)state;
-    sim_t *sim = sim_new(1);
+    sim_t *sim = sim_loop_new(1);
     freed = 0;
     for (int i = 0; i < 5; i++)
         sim_schedule(sim, 10, mark, NULL, count_free);
-    sim_free(sim);
+    sim_loop_free(sim);
     assert_int_equal(freed, 5);
 }
 
 static void test_run_until_stops_at_its_time(void **state)
 {
     (void)state;
-    sim_t *sim = sim_new(1);
+    sim_t *sim = sim_loop_new(1);
     record_t r = { 0 };
     mark_t m[3] = { { &r, 0 }, { &r, 1 }, { &r, 2 } };
     sim_schedule(sim, 50, mark, &m[0], NULL);
@@ -113,7 +113,7 @@ static void test_run_until_stops_at_its_time(void **state)
     assert_int_equal(r.n, 3);
     assert_int_equal(sim_now(sim), 600); /* the clock moves even with nothing to run */
     assert_int_equal(sim_events_run(sim), 3);
-    sim_free(sim);
+    sim_loop_free(sim);
 }
 
 static void rearm(sim_t *sim, void *arg)
@@ -131,7 +131,7 @@ static int below_five(void *arg)
 static void test_run_while_stops_on_predicate_or_time(void **state)
 {
     (void)state;
-    sim_t *sim = sim_new(1);
+    sim_t *sim = sim_loop_new(1);
     int count = 0;
     sim_schedule(sim, 10, rearm, &count, NULL);
     assert_int_equal(sim_run_while(sim, below_five, &count, 1000), 1);
@@ -141,13 +141,13 @@ static void test_run_while_stops_on_predicate_or_time(void **state)
     assert_int_equal(sim_run_while(sim, below_five, &count, 200), 0);
     assert_int_equal(sim_now(sim), 200);
     assert_int_equal(count, -100 + 15);
-    sim_free(sim);
+    sim_loop_free(sim);
 }
 
 static void test_prng_is_the_seeds(void **state)
 {
     (void)state;
-    sim_t *a = sim_new(5), *b = sim_new(5), *c = sim_new(6);
+    sim_t *a = sim_loop_new(5), *b = sim_loop_new(5), *c = sim_loop_new(6);
     int differs = 0;
     for (int i = 0; i < 100; i++) {
         uint64_t x = prng_next(sim_prng(a));
@@ -155,9 +155,9 @@ static void test_prng_is_the_seeds(void **state)
         differs |= x != prng_next(sim_prng(c));
     }
     assert_true(differs);
-    sim_free(a);
-    sim_free(b);
-    sim_free(c);
+    sim_loop_free(a);
+    sim_loop_free(b);
+    sim_loop_free(c);
 }
 
 const tkv_test_t sim_tests[] = {

@@ -38,7 +38,7 @@ static void restart_primary(sim_t *sim, void *arg)
 static void heal(sim_t *sim, void *arg)
 {
     (void)sim;
-    net_heal(sim_cluster_net(((chaos_t *)arg)->c));
+    sim_net_heal(sim_cluster_net(((chaos_t *)arg)->c));
 }
 
 static void chaos_step(sim_t *sim, void *arg)
@@ -51,7 +51,7 @@ static void chaos_step(sim_t *sim, void *arg)
         sim_schedule(sim, prng_between(p, 20, 800), restart_primary, ch, NULL);
         break;
     case 1:
-        net_isolate(sim_cluster_net(ch->c), 1);
+        sim_net_isolate(sim_cluster_net(ch->c), 1);
         ch->partitions++;
         sim_schedule(sim, prng_between(p, 20, 200), heal, ch, NULL);
         break;
@@ -85,10 +85,10 @@ static void run_scenario(const scenario_t *sc, uint64_t seed, int must_pass, out
     assert_int_equal(sim_cluster_new(&o, &c), TKV_OK);
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
-    net_set_classifier(net, toy_classify, NULL);
+    sim_net_set_classifier(net, toy_classify, NULL);
     if (sc->unreliable) {
-        net_opts_t no = net_opts_unreliable();
-        net_set_opts(net, &no);
+        sim_net_opts_t no = sim_net_opts_unreliable();
+        sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
     toy_clients_t *tc = toy_clients_new(c, sc->clients, sc->ops, sc->workload, h);
@@ -99,7 +99,7 @@ static void run_scenario(const scenario_t *sc, uint64_t seed, int must_pass, out
         fail_msg("clients did not finish in 600 s of virtual time");
     /* Let late messages and the last chaos land, with the primary up, so
      * replicas settle; then the trace is complete. */
-    net_heal(net);
+    sim_net_heal(net);
     sim_cluster_start(c, 1);
     sim_run_for(sim, 1000);
 
