@@ -31,6 +31,18 @@ uint64_t clock_wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static uint64_t wall_now_ms(const tkv_clock_t *clock)
+{
+    (void)clock;
+    return clock_wall_ms();
+}
+
+const tkv_clock_t *clock_wall(void)
+{
+    static const tkv_clock_t wall = { wall_now_ms };
+    return &wall;
+}
+
 static uint64_t virtual_now_ms(const tkv_clock_t *clock)
 {
     /* `clock` is the first member of tkv_vclock_t, so the cast is exact. */

@@ -24,6 +24,8 @@ const tkv_clock_t *clock_real(void);
 /* Wall-clock milliseconds since the Unix epoch (for timestamps that must
  * survive a restart, like the scheduler's TSO). */
 uint64_t clock_wall_ms(void);
+/* The same as a tkv_clock_t. Static storage; never freed. */
+const tkv_clock_t *clock_wall(void);
 
 /* A clock that stands still until advanced. Embed it; `clock` is its door. */
 typedef struct {

@@ -164,6 +164,9 @@ void raft_become_follower(raft_t *r, uint64_t term, uint64_t lead)
     raft_reset(r, term);
     r->lead = lead;
     r->role = RAFT_FOLLOWER;
+    if (tkv_log_enabled(TKV_LOG_DEBUG))
+        tkv_logf(TKV_LOG_DEBUG, "raft", "node %llu: follower of %llu at term %llu",
+                 (unsigned long long)r->id, (unsigned long long)lead, (unsigned long long)term);
     /* LAB 2A STUB
     r->term = term;
     r->lead = lead;
@@ -179,6 +182,9 @@ void raft_become_candidate(raft_t *r)
     raft_progress_t *self = prs_find(&r->prs, r->id);
     if (self != NULL)
         self->vote = RAFT_VOTE_GRANTED;
+    if (tkv_log_enabled(TKV_LOG_DEBUG))
+        tkv_logf(TKV_LOG_DEBUG, "raft", "node %llu: candidate at term %llu",
+                 (unsigned long long)r->id, (unsigned long long)r->term);
     /* LAB 2A STUB
     (void)r;
     LAB 2A END */
@@ -190,6 +196,8 @@ void raft_become_leader(raft_t *r)
     raft_reset(r, r->term);
     r->lead = r->id;
     r->role = RAFT_LEADER;
+    tkv_logf(TKV_LOG_INFO, "raft", "node %llu: leader at term %llu", (unsigned long long)r->id,
+             (unsigned long long)r->term);
     /* Conf changes proposed by earlier leaders may still be in our log,
      * uncommitted: wait until everything up to here is applied. */
     r->pending_conf_index = rlog_last_index(&r->log);

@@ -13,8 +13,6 @@
  * overlapping, so no joint consensus is needed (Raft thesis §4.1). A leader
  * accepts a new conf change only once the previous one is applied.
  */
-#include <stdlib.h>
-
 #include "project2-raft/raft/raft_internal.h"
 
 /* LAB 3A BEGIN */

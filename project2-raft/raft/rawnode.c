@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "project2-raft/raft/raft_pb.h"
 #include "project2-raft/raft/rawnode.h"
 
@@ -22,11 +23,7 @@ tkv_err_t rawnode_new(const raft_config_t *cfg, rawnode_t **out)
     tkv_err_t err = raft_new(cfg, &r);
     if (err != TKV_OK)
         return err;
-    rawnode_t *rn = calloc(1, sizeof(*rn));
-    if (rn == NULL) {
-        raft_free(r);
-        return tkv_errorf(TKV_ERR_NOMEM, "rawnode of node %llu", (unsigned long long)cfg->id);
-    }
+    rawnode_t *rn = xcalloc(1, sizeof(*rn));
     rn->raft = r;
     rn->prev_soft = soft_state_of(r);
     rn->prev_hard = raft_hard_state(r);
@@ -96,7 +93,7 @@ tkv_err_t rawnode_apply_conf_change(rawnode_t *rn, const raft_conf_change_t *cc,
     if (cs != NULL) {
         const raft_progress_set_t *prs = &rn->raft->prs;
         cs->n_nodes = prs->n;
-        cs->nodes = prs->n ? malloc(prs->n * sizeof(uint64_t)) : NULL;
+        cs->nodes = prs->n ? xmalloc(prs->n * sizeof(uint64_t)) : NULL;
         for (size_t i = 0; i < prs->n; i++)
             cs->nodes[i] = prs->items[i].id;
     }

@@ -5,6 +5,7 @@
  */
 #include "tests/harness/test.h"
 
+extern const tkv_test_t cli_tests[];
 extern const tkv_test_t codec_tests[];
 extern const tkv_test_t engine_tests[];
 extern const tkv_test_t prng_tests[];
@@ -12,10 +13,7 @@ extern const tkv_test_t prng_tests[];
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        codec_tests,
-        engine_tests,
-        prng_tests,
-        NULL,
+        cli_tests, codec_tests, engine_tests, prng_tests, NULL,
     };
     return tables;
 }

@@ -1,0 +1,610 @@
+/*
+ * The RPC server of rpc_server.h.
+ *
+ * Life of a call: on_read() feeds the connection's decoder; conn_drain()
+ * takes whole frames out and queues each as a call_t in libuv's thread pool;
+ * call_work() (pool thread) dispatches it and encodes the reply; call_done()
+ * (loop thread) writes the reply if the connection is still open.
+ *
+ * A connection is freed only when both its handle is closed and no call of
+ * its is still in the pool, so a reply that finishes after the client went
+ * away finds its connection and drops the reply rather than writing to freed
+ * memory. At most MAX_INFLIGHT calls per connection are queued; past that the
+ * server stops reading from it until replies go out, so a client that only
+ * sends cannot make us queue without bound.
+ *
+ * Ending a connection: when the peer half-closes (EOF), the calls already
+ * received are still answered and then the connection is closed, with
+ * uv_shutdown() so that queued replies are flushed first. When the stream
+ * cannot be decoded, the peer gets one STATUS_BAD_FRAME frame saying why and
+ * the connection is closed the same way. Network errors close at once.
+ *
+ * Stopping: rpc_server_stop() sends on a uv_async handle (the one libuv call
+ * that is safe from other threads and from signal handlers); its callback on
+ * the loop thread closes the listener, every connection and the async handle
+ * itself. uv_run() then returns once the pool has drained.
+ */
+#include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/rpc_frame.h"
+#include "common/rpc_server.h"
+
+#define MAX_INFLIGHT 64
+#define READ_CHUNK   (64 * 1024)
+
+typedef struct conn conn_t;
+
+struct conn {
+    uv_tcp_t tcp;
+    rpc_server_t *srv;
+    rpc_decoder_t dec;
+    char peer[64]; /* for log lines */
+    int pending;   /* calls of this connection in the thread pool */
+    int reading;
+    int eof;       /* the peer will send no more */
+    int finishing; /* conn_finish() called: closing once writes are out */
+    int closing;   /* uv_close() called */
+    int closed;    /* its close callback ran */
+    conn_t *prev, *next;
+    char rbuf[READ_CHUNK];
+};
+
+typedef struct {
+    uv_work_t work;
+    conn_t *conn;
+    Rpcpb__RpcFrame *frame; /* the request */
+    tkv_buf_t reply;        /* the encoded reply frame, filled in the pool */
+} call_t;
+
+typedef struct {
+    uv_write_t req;
+    tkv_buf_t data;
+} write_req_t;
+
+struct rpc_server {
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t stop_async;
+    const ProtobufCServiceDescriptor *service;
+    const rpc_method_t *methods;
+    void *ctx;
+    int listener_open; /* uv_tcp_init'ed and not yet closed */
+    int port;
+    int async_open;
+    int ran;
+    atomic_int stop_requested;
+    conn_t *conns; /* open connections, a doubly linked list */
+};
+
+/* ---- dispatch (thread pool) ------------------------------------------------ */
+
+static const rpc_method_t *find_method(const rpc_server_t *s, const char *name)
+{
+    for (const rpc_method_t *m = s->methods; m->method != NULL; m++) {
+        if (strcmp(m->method, name) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+size_t rpc_methods_append(rpc_method_t *dst, size_t n, size_t cap, const rpc_method_t *src,
+                          void *ctx)
+{
+    for (const rpc_method_t *m = src; m->method != NULL; m++) {
+        if (n + 1 >= cap)
+            return (size_t)-1;
+        dst[n] = *m;
+        dst[n].ctx = ctx;
+        n++;
+    }
+    dst[n].method = NULL;
+    dst[n].fn = NULL;
+    dst[n].ctx = NULL;
+    return n;
+}
+
+/* Runs one request and fills rep (status, error text in `err`, payload in
+ * `*payload`, malloc'd). */
+static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__RpcFrame *rep,
+                     char *err, size_t errsize, uint8_t **payload)
+{
+    const ProtobufCMethodDescriptor *md =
+        protobuf_c_service_descriptor_get_method_by_name(s->service, req->method);
+    if (md == NULL) {
+        rep->status = RPCPB__STATUS__STATUS_UNKNOWN_METHOD;
+        snprintf(err, errsize, "no method '%s' in service %s", req->method, s->service->name);
+        return;
+    }
+    const rpc_method_t *m = find_method(s, md->name);
+    if (m == NULL) {
+        rep->status = RPCPB__STATUS__STATUS_UNKNOWN_METHOD;
+        snprintf(err, errsize, "method %s.%s is not served by this server", s->service->name,
+                 md->name);
+        return;
+    }
+    ProtobufCMessage *in =
+        protobuf_c_message_unpack(md->input, NULL, req->payload.len, req->payload.data);
+    if (in == NULL) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize, "payload of %zu bytes for %s is not a %s", req->payload.len,
+                 md->name, md->input->name);
+        return;
+    }
+    ProtobufCMessage *out = xmalloc(md->output->sizeof_message);
+    protobuf_c_message_init(md->output, out);
+    tkv_err_t e = m->fn(m->ctx != NULL ? m->ctx : s->ctx, in, out);
+    if (e != TKV_OK) {
+        rep->status = RPCPB__STATUS__STATUS_INTERNAL;
+        snprintf(err, errsize, "%s failed: %s: %s", md->name, tkv_strerror(e), tkv_last_error());
+    } else {
+        size_t len = protobuf_c_message_get_packed_size(out);
+        *payload = xmalloc(len ? len : 1);
+        protobuf_c_message_pack(out, *payload);
+        rep->payload.data = *payload;
+        rep->payload.len = len;
+    }
+    protobuf_c_message_free_unpacked(out, NULL);
+    protobuf_c_message_free_unpacked(in, NULL);
+}
+
+static void call_work(uv_work_t *w)
+{
+    call_t *call = w->data;
+    const rpc_server_t *s = call->conn->srv;
+    const Rpcpb__RpcFrame *req = call->frame;
+    Rpcpb__RpcFrame rep = RPCPB__RPC_FRAME__INIT;
+    char err[1400] = "";
+    uint8_t *payload = NULL;
+    rep.call_id = req->call_id;
+    rep.method = req->method;
+    dispatch(s, req, &rep, err, sizeof(err), &payload);
+    rep.error = err;
+    if (rpc_frame_encode(&rep, &call->reply) != TKV_OK) {
+        /* The response is over the frame limit: say so instead. */
+        tkv_logf(TKV_LOG_WARN, "rpc", "%s", tkv_last_error());
+        snprintf(err, sizeof(err), "the response of %s is too large: %s", req->method,
+                 tkv_last_error());
+        rep.status = RPCPB__STATUS__STATUS_INTERNAL;
+        rep.payload.data = NULL;
+        rep.payload.len = 0;
+        buf_clear(&call->reply);
+        rpc_frame_encode(&rep, &call->reply);
+    }
+    free(payload);
+}
+
+/* ---- connections (loop thread) ---------------------------------------------- */
+
+static void conn_drain(conn_t *c);
+
+static void conn_maybe_free(conn_t *c)
+{
+    if (c->closed && c->pending == 0) {
+        rpc_decoder_free(&c->dec);
+        free(c);
+    }
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    conn_t *c = h->data;
+    rpc_server_t *s = c->srv;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else if (s->conns == c)
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->closed = 1;
+    conn_maybe_free(c);
+}
+
+/* Closes at once; writes still queued are cancelled. */
+static void conn_close(conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    conn_t *c = req->data;
+    (void)status;
+    free(req);
+    conn_close(c);
+}
+
+/* Closes after the writes already queued have gone out: uv_shutdown() waits
+ * for them, where uv_close() would cancel them. Nothing more is read or
+ * written on the connection after this. */
+static void conn_finish(conn_t *c)
+{
+    if (c->closing || c->finishing)
+        return;
+    c->finishing = 1;
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+    uv_shutdown_t *req = xmalloc(sizeof(*req));
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(req);
+        conn_close(c);
+    }
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req_t *w = (write_req_t *)req;
+    conn_t *c = req->data;
+    if (status < 0 && status != UV_ECANCELED) {
+        tkv_logf(TKV_LOG_INFO, "rpc", "closing connection from %s: write failed: %s", c->peer,
+                 uv_strerror(status));
+        conn_close(c);
+    }
+    buf_free(&w->data);
+    free(w);
+}
+
+/* Queues `data` (taken over, left empty) for writing. */
+static void conn_write(conn_t *c, tkv_buf_t *data)
+{
+    write_req_t *w = xmalloc(sizeof(*w));
+    w->data = *data;
+    buf_init(data);
+    w->req.data = c;
+    uv_buf_t b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (r < 0) {
+        tkv_logf(TKV_LOG_INFO, "rpc", "closing connection from %s: cannot write: %s", c->peer,
+                 uv_strerror(r));
+        buf_free(&w->data);
+        free(w);
+        conn_close(c);
+    }
+}
+
+/* The stream cannot be decoded any further: tell the peer why in a
+ * STATUS_BAD_FRAME frame (call_id 0, since no call can be named), then close. */
+static void conn_fail(conn_t *c, const char *why)
+{
+    tkv_logf(TKV_LOG_WARN, "rpc", "closing connection from %s: %s", c->peer, why);
+    Rpcpb__RpcFrame rep = RPCPB__RPC_FRAME__INIT;
+    rep.status = RPCPB__STATUS__STATUS_BAD_FRAME;
+    rep.error = (char *)why;
+    tkv_buf_t out = TKV_BUF_INIT;
+    if (rpc_frame_encode(&rep, &out) == TKV_OK)
+        conn_write(c, &out);
+    buf_free(&out);
+    conn_finish(c);
+}
+
+static void call_done(uv_work_t *work, int status)
+{
+    call_t *call = work->data;
+    conn_t *c = call->conn;
+    c->pending--;
+    if (status == 0 && !c->closing && !c->finishing && call->reply.len > 0)
+        conn_write(c, &call->reply);
+    buf_free(&call->reply);
+    rpcpb__rpc_frame__free_unpacked(call->frame, NULL);
+    free(call);
+    if (c->closing)
+        conn_maybe_free(c);
+    else if (!c->finishing)
+        conn_drain(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    conn_t *c = h->data;
+    (void)suggested;
+    /* The decoder copies what it is fed, so one buffer per connection does. */
+    *buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    conn_t *c = st->data;
+    if (nread == UV_EOF) {
+        /* The peer has sent everything it will send. It may still be waiting
+         * for replies (a half-close), so answer what is queued, then close. */
+        c->eof = 1;
+        uv_read_stop(st);
+        c->reading = 0;
+    } else if (nread < 0) {
+        tkv_logf(TKV_LOG_INFO, "rpc", "connection from %s: %s", c->peer, uv_strerror((int)nread));
+        conn_close(c);
+        return;
+    } else if (nread > 0) {
+        rpc_decoder_feed(&c->dec, buf->base, (size_t)nread);
+    }
+    conn_drain(c);
+}
+
+/* Queues every whole frame received, up to MAX_INFLIGHT, and starts or stops
+ * reading to match. After the peer's EOF, closes once every call is answered. */
+static void conn_drain(conn_t *c)
+{
+    rpc_server_t *s = c->srv;
+    while (!c->closing && !c->finishing && c->pending < MAX_INFLIGHT) {
+        Rpcpb__RpcFrame *f = NULL;
+        if (rpc_decoder_next(&c->dec, &f) != TKV_OK) {
+            conn_fail(c, tkv_last_error());
+            return;
+        }
+        if (f == NULL)
+            break;
+        call_t *call = xcalloc(1, sizeof(*call));
+        call->work.data = call;
+        call->conn = c;
+        call->frame = f;
+        buf_init(&call->reply);
+        int r = uv_queue_work(&s->loop, &call->work, call_work, call_done);
+        if (r < 0) {
+            tkv_logf(TKV_LOG_ERROR, "rpc", "closing connection from %s: cannot queue a call: %s",
+                     c->peer, uv_strerror(r));
+            rpcpb__rpc_frame__free_unpacked(f, NULL);
+            free(call);
+            conn_close(c);
+            return;
+        }
+        c->pending++;
+    }
+    if (c->closing || c->finishing)
+        return;
+    if (c->eof) {
+        if (c->pending == 0) {
+            if (rpc_decoder_pending(&c->dec) > 0)
+                tkv_logf(TKV_LOG_WARN, "rpc",
+                         "connection from %s ended in the middle of a frame (%zu bytes of it)",
+                         c->peer, rpc_decoder_pending(&c->dec));
+            conn_finish(c);
+        }
+        return;
+    }
+    if (c->pending >= MAX_INFLIGHT && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    } else if (c->pending < MAX_INFLIGHT && !c->reading) {
+        int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        if (r < 0) {
+            tkv_logf(TKV_LOG_WARN, "rpc", "closing connection from %s: cannot read: %s", c->peer,
+                     uv_strerror(r));
+            conn_close(c);
+            return;
+        }
+        c->reading = 1;
+    }
+}
+
+static void describe_peer(conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    snprintf(c->peer, sizeof(c->peer), "an unknown peer");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, host, sizeof(host));
+        port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    rpc_server_t *s = listener->data;
+    if (status < 0) {
+        tkv_logf(TKV_LOG_WARN, "rpc", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    conn_t *c = xcalloc(1, sizeof(*c));
+    c->srv = s;
+    rpc_decoder_init(&c->dec);
+    uv_tcp_init(&s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = c;
+    s->conns = c;
+    int r = uv_accept(listener, (uv_stream_t *)&c->tcp);
+    if (r < 0) {
+        tkv_logf(TKV_LOG_WARN, "rpc", "accept failed: %s", uv_strerror(r));
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1); /* small request/reply frames: do not wait to batch */
+    describe_peer(c);
+    tkv_logf(TKV_LOG_DEBUG, "rpc", "connection from %s", c->peer);
+    conn_drain(c); /* starts reading */
+}
+
+/* ---- the server ------------------------------------------------------------- */
+
+static void close_everything(rpc_server_t *s)
+{
+    if (s->listener_open) {
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        s->listener_open = 0;
+    }
+    for (conn_t *c = s->conns; c != NULL; c = c->next)
+        conn_close(c);
+    if (s->async_open) {
+        uv_close((uv_handle_t *)&s->stop_async, NULL);
+        s->async_open = 0;
+    }
+}
+
+static void on_stop(uv_async_t *a)
+{
+    rpc_server_t *s = a->data;
+    tkv_logf(TKV_LOG_INFO, "rpc", "stopping: closing the listener and every connection");
+    close_everything(s);
+}
+
+tkv_err_t rpc_server_new(const ProtobufCServiceDescriptor *service, const rpc_method_t *methods,
+                         void *ctx, rpc_server_t **out)
+{
+    *out = NULL;
+    for (const rpc_method_t *m = methods; m->method != NULL; m++) {
+        if (m->fn == NULL ||
+            protobuf_c_service_descriptor_get_method_by_name(service, m->method) == NULL)
+            return tkv_errorf(TKV_ERR_INVALID, "method table entry '%s' is not a method of %s%s",
+                              m->method, service->name, m->fn == NULL ? " or has no handler" : "");
+    }
+    rpc_server_t *s = xcalloc(1, sizeof(*s));
+    int r = uv_loop_init(&s->loop);
+    if (r < 0) {
+        free(s);
+        return tkv_errorf(TKV_ERR_IO, "cannot start an event loop: %s", uv_strerror(r));
+    }
+    r = uv_async_init(&s->loop, &s->stop_async, on_stop);
+    if (r < 0) {
+        uv_loop_close(&s->loop);
+        free(s);
+        return tkv_errorf(TKV_ERR_IO, "cannot make the stop signal: %s", uv_strerror(r));
+    }
+    s->stop_async.data = s;
+    s->async_open = 1;
+    s->service = service;
+    s->methods = methods;
+    s->ctx = ctx;
+    s->port = -1;
+    atomic_init(&s->stop_requested, 0);
+    /* A peer that hangs up while we write must cost a write error, not the
+     * process: SIGPIPE's default action is to terminate. A handler the
+     * program installed itself is left alone. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+    *out = s;
+    return TKV_OK;
+}
+
+tkv_err_t rpc_server_listen(rpc_server_t *s, const char *host, int port)
+{
+    if (s->listener_open || s->port >= 0)
+        return tkv_errorf(TKV_ERR_INVALID, "the server is already listening on port %d", s->port);
+    if (port < 0 || port > 65535)
+        return tkv_errorf(TKV_ERR_INVALID, "port %d is not between 0 and 65535", port);
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int g = getaddrinfo(host, portstr, &hints, &ai);
+    if (g != 0)
+        return tkv_errorf(TKV_ERR_NET, "cannot listen on %s:%d: %s", host, port, gai_strerror(g));
+    uv_tcp_init(&s->loop, &s->listener);
+    s->listener.data = s;
+    s->listener_open = 1;
+    int r = uv_tcp_bind(&s->listener, ai->ai_addr, 0);
+    freeaddrinfo(ai);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+    if (r < 0) {
+        /* Close now so that listen can be retried on another address. */
+        uv_close((uv_handle_t *)&s->listener, NULL);
+        s->listener_open = 0;
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+        return tkv_errorf(TKV_ERR_NET, "cannot listen on %s:%d: %s", host, port, uv_strerror(r));
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+    if (ss.ss_family == AF_INET6)
+        s->port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+    else
+        s->port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+    tkv_logf(TKV_LOG_INFO, "rpc", "serving %s on %s:%d", s->service->name, host, s->port);
+    return TKV_OK;
+}
+
+int rpc_server_port(const rpc_server_t *s)
+{
+    return s->port;
+}
+
+tkv_err_t rpc_server_run(rpc_server_t *s)
+{
+    if (s->ran)
+        return tkv_errorf(TKV_ERR_CLOSED, "the server has already run; make a new one");
+    if (!s->listener_open)
+        return tkv_errorf(TKV_ERR_INVALID, "the server is not listening: call rpc_server_listen "
+                                           "first");
+    s->ran = 1;
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return TKV_OK;
+}
+
+void rpc_server_stop(rpc_server_t *s)
+{
+    /* atomic_exchange and uv_async_send are both async-signal-safe; the flag
+     * keeps us from sending on a handle that on_stop already closed. */
+    if (atomic_exchange(&s->stop_requested, 1) == 0)
+        uv_async_send(&s->stop_async);
+}
+
+void rpc_server_free(rpc_server_t *s)
+{
+    if (s == NULL)
+        return;
+    /* Whatever is still open (the server never ran, or was never stopped)
+     * is closed here, and the loop runs until the close callbacks are done. */
+    close_everything(s);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    int r = uv_loop_close(&s->loop);
+    if (r < 0)
+        tkv_logf(TKV_LOG_ERROR, "rpc", "event loop still busy at free: %s", uv_strerror(r));
+    free(s);
+}
+
+/* ---- running a program's main server ------------------------------------- */
+
+static rpc_server_t *volatile signalled_server;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (signalled_server != NULL)
+        rpc_server_stop(signalled_server); /* async-signal-safe: uv_async_send */
+}
+
+tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop_signal;
+    signalled_server = s;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    tkv_err_t e = rpc_server_run(s);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signalled_server = NULL;
+    return e;
+}

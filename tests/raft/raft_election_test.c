@@ -1,0 +1,689 @@
+/*
+ * Leader election (Raft paper §5.2, §5.4.1): terms, timeouts, votes, and
+ * who ends up leading. Nodes are driven message by message; nothing here
+ * depends on real time.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/raft/raft_helpers.h"
+
+static void test_term_update_from_any_message(void **state)
+{
+    (void)state;
+    /* Follower, candidate and leader all adopt a higher term they see, and
+     * become followers of the sender when it is a leader's message. */
+    for (int role = 0; role < 3; role++) {
+        raft_t *r = rt_raft(1, 3, NULL);
+        if (role == 1)
+            raft_become_candidate(r);
+        if (role == 2)
+            rt_make_leader(r);
+        raft_message_t m = rt_msg(RAFT_MSG_APPEND, 2, 1, 10);
+        rt_step(r, m);
+        assert_int_equal(r->term, 10);
+        assert_int_equal(r->role, RAFT_FOLLOWER);
+        assert_int_equal(r->lead, 2);
+        rt_free_raft(r);
+    }
+    /* A vote request raises the term but names no leader. */
+    raft_t *r = rt_raft(1, 3, NULL);
+    rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE, 3, 1, 7));
+    assert_int_equal(r->term, 7);
+    assert_int_equal(r->lead, RAFT_NONE);
+    rt_free_raft(r);
+}
+
+static void test_start_as_follower(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    assert_int_equal(r->role, RAFT_FOLLOWER);
+    assert_int_equal(r->term, 0);
+    assert_int_equal(r->lead, RAFT_NONE);
+    assert_in_range(r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1);
+    rt_free_raft(r);
+}
+
+static void test_leader_bcast_beat(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    rt_make_leader(r);
+    rt_clear(r);
+    rt_tick_n(r, r->heartbeat_tick);
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(msgs[i].type, RAFT_MSG_HEARTBEAT);
+        assert_int_equal(msgs[i].from, 1);
+        assert_int_equal(msgs[i].term, r->term);
+        assert_int_equal(msgs[i].to, i == 0 ? 2 : 3);
+    }
+    rt_free_msgs(msgs, n);
+    rt_free_raft(r);
+}
+
+static void test_heartbeat_commit_capped_by_match(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    rt_make_leader(r);
+    rt_propose(r, "a");
+    rt_propose(r, "b");
+    rt_clear(r);
+    /* node 3 has everything; node 2 only the no-op */
+    raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 3, 1, r->term);
+    ack.index = 3;
+    rt_step(r, ack);
+    ack.from = 2;
+    ack.index = 1;
+    rt_step(r, ack);
+    assert_int_equal(r->log.committed, 3);
+    rt_clear(r);
+    rt_step(r, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(msgs[i].type, RAFT_MSG_HEARTBEAT);
+        /* a follower's log past its match may still differ from ours */
+        assert_int_equal(msgs[i].commit, msgs[i].to == 2 ? 1 : 3);
+    }
+    rt_free_msgs(msgs, n);
+    /* a follower or candidate ignores MsgBeat */
+    raft_t *f = rt_raft(2, 3, NULL);
+    rt_step(f, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
+    raft_become_candidate(f);
+    rt_clear(f);
+    rt_step(f, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
+    msgs = rt_take(f, &n);
+    assert_int_equal(n, 0);
+    rt_free_msgs(msgs, n);
+    rt_free_raft(f);
+    rt_free_raft(r);
+}
+
+static void check_nonleader_start_election(raft_role_t role)
+{
+    raft_t *r = rt_raft(1, 3, NULL);
+    if (role == RAFT_FOLLOWER)
+        raft_become_follower(r, 1, 2);
+    else
+        raft_become_candidate(r);
+    uint64_t term = r->term;
+    rt_clear(r);
+    rt_tick_n(r, 2 * r->election_tick);
+    assert_int_equal(r->term, term + 1);
+    assert_int_equal(r->role, RAFT_CANDIDATE);
+    assert_int_equal(r->vote, 1);
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(msgs[i].type, RAFT_MSG_REQUEST_VOTE);
+        assert_int_equal(msgs[i].term, term + 1);
+        assert_int_equal(msgs[i].to, i + 2);
+    }
+    rt_free_msgs(msgs, n);
+    rt_free_raft(r);
+}
+
+static void test_follower_start_election(void **state)
+{
+    (void)state;
+    check_nonleader_start_election(RAFT_FOLLOWER);
+}
+
+static void test_candidate_start_new_election(void **state)
+{
+    (void)state;
+    check_nonleader_start_election(RAFT_CANDIDATE);
+}
+
+static void test_leader_election_in_one_round(void **state)
+{
+    (void)state;
+    struct {
+        size_t size;
+        int votes[5]; /* from nodes 2..size: 1 grant, 0 reject, -1 silent */
+        raft_role_t want;
+    } cases[] = {
+        { 1, { 0 }, RAFT_LEADER },
+        { 3, { 1, 1 }, RAFT_LEADER },
+        { 3, { 1, -1 }, RAFT_LEADER },
+        { 5, { 1, 1, 1, 1 }, RAFT_LEADER },
+        { 5, { 1, 1, -1, -1 }, RAFT_LEADER },
+        { 3, { -1, -1 }, RAFT_CANDIDATE },
+        { 5, { 1, -1, -1, -1 }, RAFT_CANDIDATE },
+        { 3, { 0, 0 }, RAFT_FOLLOWER },
+        { 5, { 0, 0, 0, 1 }, RAFT_FOLLOWER },
+        { 5, { 0, 0, -1, -1 }, RAFT_CANDIDATE },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        raft_t *r = rt_raft(1, cases[c].size, NULL);
+        rt_step(r, rt_msg(RAFT_MSG_HUP, 1, 1, 0));
+        for (size_t i = 0; i + 1 < cases[c].size; i++) {
+            if (cases[c].votes[i] < 0)
+                continue;
+            raft_message_t m = rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, i + 2, 1, r->term);
+            m.reject = cases[c].votes[i] == 0;
+            rt_step(r, m);
+        }
+        if (r->role != cases[c].want)
+            fail_msg("case %zu: role %s, want %s", c, raft_role_name(r->role),
+                     raft_role_name(cases[c].want));
+        assert_int_equal(r->term, 1);
+        rt_free_raft(r);
+    }
+}
+
+static void test_follower_vote(void **state)
+{
+    (void)state;
+    struct {
+        uint64_t vote, from;
+        int reject;
+    } cases[] = {
+        { RAFT_NONE, 2, 0 }, { RAFT_NONE, 3, 0 }, { 2, 2, 0 },
+        { 3, 3, 0 },         { 2, 3, 1 },         { 3, 2, 1 },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        raft_t *r = rt_raft(1, 3, NULL);
+        r->term = 1;
+        r->vote = cases[c].vote;
+        rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE, cases[c].from, 1, 1));
+        size_t n;
+        raft_message_t *msgs = rt_take(r, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE);
+        assert_int_equal(msgs[0].to, cases[c].from);
+        assert_int_equal(msgs[0].term, 1);
+        if (msgs[0].reject != cases[c].reject)
+            fail_msg("case %zu: reject %d, want %d", c, msgs[0].reject, cases[c].reject);
+        rt_free_msgs(msgs, n);
+        rt_free_raft(r);
+    }
+}
+
+static void test_vote_request_up_to_date_rule(void **state)
+{
+    (void)state;
+    /* Our log: terms 1, 2, 2 (last index 3, last term 2). */
+    struct {
+        uint64_t index, log_term;
+        int reject;
+    } cases[] = {
+        { 3, 2, 0 }, { 4, 2, 0 }, { 1, 3, 0 }, { 2, 2, 1 }, { 3, 1, 1 }, { 9, 1, 1 },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        uint64_t terms[] = { 1, 2, 2 };
+        raft_t *r = rt_raft(1, 3, rt_storage_with_terms(terms, 3));
+        raft_message_t m = rt_msg(RAFT_MSG_REQUEST_VOTE, 2, 1, 5);
+        m.index = cases[c].index;
+        m.log_term = cases[c].log_term;
+        rt_step(r, m);
+        size_t n;
+        raft_message_t *msgs = rt_take(r, &n);
+        assert_int_equal(n, 1);
+        if (msgs[0].reject != cases[c].reject)
+            fail_msg("case %zu (index %llu, term %llu): reject %d", c,
+                     (unsigned long long)cases[c].index, (unsigned long long)cases[c].log_term,
+                     msgs[0].reject);
+        assert_int_equal(r->vote, cases[c].reject ? RAFT_NONE : 2);
+        rt_free_msgs(msgs, n);
+        rt_free_raft(r);
+    }
+}
+
+static void test_candidate_fallback(void **state)
+{
+    (void)state;
+    uint64_t terms[] = { 1, 2 }; /* same and higher term */
+    for (int c = 0; c < 2; c++) {
+        rt_network_t *net = rt_net_new(3, NULL);
+        rt_net_hup(net, 1);
+        raft_t *r = rt_net_node(net, 1);
+        assert_int_equal(r->role, RAFT_LEADER);
+        /* Node 2 becomes candidate in isolation, then hears a leader. */
+        raft_t *b = rt_raft(2, 3, NULL);
+        raft_become_candidate(b);
+        assert_int_equal(b->term, 1);
+        rt_step(b, rt_msg(RAFT_MSG_APPEND, 3, 2, terms[c]));
+        assert_int_equal(b->role, RAFT_FOLLOWER);
+        assert_int_equal(b->term, terms[c]);
+        assert_int_equal(b->lead, 3);
+        rt_free_raft(b);
+        rt_net_free(net);
+    }
+}
+
+static void test_randomized_election_timeout(void **state)
+{
+    (void)state;
+    int seen[10] = { 0 };
+    for (int i = 0; i < 500; i++) {
+        raft_t *r = rt_raft(1, 3, NULL);
+        tkv_prng_t p;
+        prng_seed(&p, (uint64_t)i);
+        r->prng = &p;
+        raft_become_follower(r, (uint64_t)i + 1, RAFT_NONE);
+        int ticks = 0;
+        while (r->role == RAFT_FOLLOWER && ticks < 100) {
+            raft_tick(r);
+            ticks++;
+        }
+        if (ticks < 10 || ticks > 19)
+            fail_msg("election after %d ticks; want 10..19 (election tick 10)", ticks);
+        else
+            seen[ticks - 10]++;
+        r->prng = &r->own_prng;
+        rt_free_raft(r);
+    }
+    for (int i = 0; i < 10; i++) {
+        if (seen[i] == 0)
+            fail_msg("no election timeout of %d ticks in 500 tries: not randomized", i + 10);
+    }
+}
+
+static void test_non_conflicting_timeouts(void **state)
+{
+    (void)state;
+    /* Five fresh followers with different seeds rarely time out together. */
+    int conflicts = 0;
+    for (int round = 0; round < 200; round++) {
+        raft_t *rs[5];
+        tkv_prng_t ps[5];
+        for (int i = 0; i < 5; i++) {
+            rs[i] = rt_raft((uint64_t)i + 1, 5, NULL);
+            prng_seed(&ps[i], (uint64_t)(round * 5 + i + 1000));
+            rs[i]->prng = &ps[i];
+            raft_become_follower(rs[i], 1, RAFT_NONE);
+        }
+        int first = 0, count = 0;
+        for (int t = 1; t < 30 && first == 0; t++) {
+            for (int i = 0; i < 5; i++) {
+                raft_tick(rs[i]);
+                if (rs[i]->role == RAFT_CANDIDATE) {
+                    first = t;
+                    count++;
+                }
+            }
+        }
+        if (first == 0)
+            fail_msg("round %d: no follower timed out within 30 ticks (election tick 10)", round);
+        conflicts += count > 1;
+        for (int i = 0; i < 5; i++) {
+            rs[i]->prng = &rs[i]->own_prng;
+            rt_free_raft(rs[i]);
+        }
+    }
+    if (conflicts > 200 * 4 / 10)
+        fail_msg("%d of 200 rounds had two nodes time out on the same tick", conflicts);
+}
+
+static void test_leader_election_with_failures(void **state)
+{
+    (void)state;
+    struct {
+        size_t n;
+        int black[5]; /* 1: node i+1 is a black hole */
+        raft_role_t want;
+    } cases[] = {
+        { 3, { 0, 0, 0 }, RAFT_LEADER },       { 3, { 0, 0, 1 }, RAFT_LEADER },
+        { 3, { 0, 1, 1 }, RAFT_CANDIDATE },    { 4, { 0, 1, 1, 0 }, RAFT_CANDIDATE },
+        { 5, { 0, 1, 1, 0, 0 }, RAFT_LEADER },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        raft_t *preset[5] = { NULL };
+        for (size_t i = 0; i < cases[c].n; i++)
+            preset[i] = cases[c].black[i] ? RT_BLACKHOLE : NULL;
+        rt_network_t *net = rt_net_new(cases[c].n, preset);
+        rt_net_hup(net, 1);
+        raft_t *r = rt_net_node(net, 1);
+        if (r->role != cases[c].want)
+            fail_msg("case %zu: node 1 is %s", c, raft_role_name(r->role));
+        assert_int_equal(r->term, 1);
+        rt_net_free(net);
+    }
+}
+
+static void test_leader_cycle(void **state)
+{
+    (void)state;
+    rt_network_t *net = rt_net_new(3, NULL);
+    for (uint64_t round = 0; round < 6; round++) {
+        uint64_t id = round % 3 + 1;
+        rt_net_hup(net, id);
+        for (uint64_t j = 1; j <= 3; j++) {
+            raft_t *r = rt_net_node(net, j);
+            assert_int_equal(r->role, j == id ? RAFT_LEADER : RAFT_FOLLOWER);
+            assert_int_equal(r->lead, id);
+            assert_int_equal(r->term, round + 1);
+        }
+    }
+    rt_net_free(net);
+}
+
+static void test_election_overwrite_newer_logs(void **state)
+{
+    (void)state;
+    /* Node 1 won term 1 and wrote an entry that only node 2 got; node 3 won
+     * term 2 and wrote an entry nobody got; nodes 4 and 5 voted for 3 at
+     * term 2 but have no entries. When node 1 finally wins (at term 3), its
+     * term-1 entry must replace node 3's uncommitted term-2 entry. */
+    uint64_t t1[] = { 1 }, t3[] = { 2 };
+    raft_t *preset[5];
+    preset[0] = rt_raft(1, 5, rt_storage_with_terms(t1, 1));
+    preset[1] = rt_raft(2, 5, rt_storage_with_terms(t1, 1));
+    preset[2] = rt_raft(3, 5, rt_storage_with_terms(t3, 1));
+    preset[3] = rt_raft(4, 5, NULL);
+    preset[4] = rt_raft(5, 5, NULL);
+    preset[0]->term = preset[1]->term = 1;
+    for (int i = 2; i < 5; i++) {
+        preset[i]->term = 2;
+        preset[i]->vote = 3;
+    }
+    rt_network_t *net = rt_net_new(5, preset);
+    /* At term 2, node 1 gets only node 2's vote. */
+    rt_net_hup(net, 1);
+    assert_int_equal(rt_net_node(net, 1)->role, RAFT_FOLLOWER);
+    assert_int_equal(rt_net_node(net, 1)->term, 2);
+    /* At term 3 nodes 4 and 5 are free to vote and do. */
+    rt_net_hup(net, 1);
+    raft_t *r = rt_net_node(net, 1);
+    assert_int_equal(r->role, RAFT_LEADER);
+    assert_int_equal(r->term, 3);
+    for (uint64_t i = 1; i <= 5; i++) {
+        raft_t *n = rt_net_node(net, i);
+        assert_int_equal(rt_last(n), 2);
+        assert_int_equal(rt_term_at(n, 1), 1); /* node 3's term-2 entry is gone */
+        assert_int_equal(rt_term_at(n, 2), 3);
+    }
+    rt_net_free(net);
+}
+
+static void test_vote_from_any_state(void **state)
+{
+    (void)state;
+    for (int role = 0; role < 3; role++) {
+        raft_t *r = rt_raft(1, 3, NULL);
+        r->term = 1;
+        if (role == 0)
+            raft_become_follower(r, r->term, 3);
+        if (role == 1)
+            raft_become_candidate(r);
+        if (role == 2)
+            rt_make_leader(r);
+        rt_clear(r);
+        uint64_t new_term = r->term + 1;
+        raft_message_t m = rt_msg(RAFT_MSG_REQUEST_VOTE, 2, 1, new_term);
+        m.index = 42;
+        m.log_term = new_term;
+        rt_step(r, m);
+        size_t n;
+        raft_message_t *msgs = rt_take(r, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE);
+        assert_false(msgs[0].reject);
+        assert_int_equal(r->role, RAFT_FOLLOWER);
+        assert_int_equal(r->term, new_term);
+        assert_int_equal(r->vote, 2);
+        rt_free_msgs(msgs, n);
+        rt_free_raft(r);
+    }
+}
+
+static void test_single_node_candidate(void **state)
+{
+    (void)state;
+    rt_network_t *net = rt_net_new(1, NULL);
+    rt_net_hup(net, 1);
+    raft_t *r = rt_net_node(net, 1);
+    assert_int_equal(r->role, RAFT_LEADER);
+    assert_int_equal(r->term, 1);
+    assert_int_equal(r->log.committed, 1); /* its no-op commits alone */
+    rt_net_free(net);
+}
+
+static void test_dueling_candidates(void **state)
+{
+    (void)state;
+    rt_network_t *net = rt_net_new(3, NULL);
+    rt_net_cut(net, 1, 3);
+    rt_net_hup(net, 1);
+    rt_net_hup(net, 3);
+    /* 1 won with 2's vote; 3 could not (2 had voted already). */
+    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
+    assert_int_equal(rt_net_node(net, 3)->role, RAFT_CANDIDATE);
+    rt_net_recover(net);
+    /* 3 campaigns again at term 2; its log is behind, so it loses, and the
+     * whole cluster ends at term 2 without a leader. */
+    rt_net_hup(net, 3);
+    for (uint64_t i = 1; i <= 3; i++) {
+        raft_t *r = rt_net_node(net, i);
+        assert_int_equal(r->role, RAFT_FOLLOWER);
+        assert_int_equal(r->term, 2);
+    }
+    assert_int_equal(rt_last(rt_net_node(net, 1)), 1);
+    assert_int_equal(rt_last(rt_net_node(net, 3)), 0);
+    rt_net_free(net);
+}
+
+static void test_candidate_concede(void **state)
+{
+    (void)state;
+    rt_network_t *net = rt_net_new(3, NULL);
+    rt_net_isolate(net, 1);
+    rt_net_hup(net, 1);
+    rt_net_hup(net, 3);
+    rt_net_recover(net);
+    /* 3 leads at term 1; 1 is a stale candidate at term 1 and concedes when
+     * 3's heartbeat arrives. */
+    rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 3, 3, 0));
+    rt_net_propose(net, 3, "force");
+    raft_t *a = rt_net_node(net, 1);
+    assert_int_equal(a->role, RAFT_FOLLOWER);
+    assert_int_equal(a->term, 1);
+    assert_int_equal(a->lead, 3);
+    for (uint64_t i = 1; i <= 3; i++) {
+        raft_t *r = rt_net_node(net, i);
+        assert_int_equal(rt_last(r), 2);
+        assert_int_equal(r->log.committed, 2);
+    }
+    rt_net_free(net);
+}
+
+static void test_old_messages_ignored(void **state)
+{
+    (void)state;
+    rt_network_t *net = rt_net_new(3, NULL);
+    rt_net_hup(net, 1);
+    rt_net_hup(net, 2);
+    rt_net_hup(net, 1); /* node 1 leads at term 3 */
+    /* An append from node 2 as leader of term 2 is stale. */
+    raft_message_t m = rt_msg(RAFT_MSG_APPEND, 2, 1, 2);
+    raft_entry_t e = { RAFT_ENTRY_NORMAL, 2, 3, NULL, 0 };
+    m.entries = &e;
+    m.n_entries = 1;
+    m.index = 2;
+    m.log_term = 2;
+    raft_t *r = rt_net_node(net, 1);
+    tkv_err_t err = raft_step(r, &m);
+    assert_int_equal(err, TKV_OK);
+    assert_int_equal(r->role, RAFT_LEADER);
+    assert_int_equal(r->term, 3);
+    assert_int_equal(rt_last(r), 3);
+    assert_int_equal(rt_term_at(r, 3), 3);
+    size_t n;
+    raft_message_t *out = rt_take(r, &n);
+    assert_int_equal(n, 0);
+    rt_free_msgs(out, n);
+    rt_net_free(net);
+}
+
+static void test_higher_term_steps_leader_down(void **state)
+{
+    (void)state;
+    raft_msg_type_t types[] = { RAFT_MSG_APPEND_RESPONSE, RAFT_MSG_HEARTBEAT_RESPONSE,
+                                RAFT_MSG_REQUEST_VOTE_RESPONSE, RAFT_MSG_HEARTBEAT };
+    for (size_t c = 0; c < 4; c++) {
+        raft_t *r = rt_raft(1, 3, NULL);
+        rt_make_leader(r);
+        rt_step(r, rt_msg(types[c], 2, 1, r->term + 3));
+        assert_int_equal(r->role, RAFT_FOLLOWER);
+        assert_int_equal(r->term, 4);
+        assert_int_equal(r->lead, types[c] == RAFT_MSG_HEARTBEAT ? 2 : RAFT_NONE);
+        rt_free_raft(r);
+    }
+}
+
+static void test_disruptive_follower(void **state)
+{
+    (void)state;
+    /* A follower cut off from the leader keeps campaigning and raising its
+     * term; when it comes back, its higher term deposes the leader, and the
+     * cluster elects a leader again at the new term. */
+    rt_network_t *net = rt_net_new(3, NULL);
+    rt_net_hup(net, 1);
+    raft_t *c = rt_net_node(net, 3);
+    rt_net_isolate(net, 3);
+    for (int i = 0; i < 3 * 2 * c->election_tick; i++)
+        raft_tick(c);
+    rt_clear(c);
+    uint64_t t = c->term;
+    assert_true(t >= 3);
+    assert_int_equal(c->role, RAFT_CANDIDATE);
+    rt_net_recover(net);
+    rt_net_hup(net, 3);
+    /* Its log is behind, so it cannot win, but node 1 lost leadership. */
+    assert_int_equal(rt_net_node(net, 1)->role, RAFT_FOLLOWER);
+    assert_int_equal(rt_net_node(net, 1)->term, t + 1);
+    rt_net_hup(net, 1);
+    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
+    assert_int_equal(c->lead, 1);
+    assert_int_equal(c->term, t + 2);
+    rt_net_free(net);
+}
+
+static void test_split_vote(void **state)
+{
+    (void)state;
+    /* In a cluster of four, two candidates with one vote each besides their
+     * own: nobody has three, nobody leads; a later election settles it. */
+    rt_network_t *net = rt_net_new(4, NULL);
+    rt_net_cut(net, 1, 4);
+    rt_net_cut(net, 2, 3);
+    rt_net_cut(net, 1, 3);
+    rt_net_cut(net, 2, 4);
+    rt_net_cut(net, 3, 4);
+    rt_net_hup(net, 1); /* votes: 1, 2 */
+    rt_net_hup(net, 3); /* it knows of term 1 only from nobody: votes 3 alone */
+    rt_net_hup(net, 4); /* 4 and... nobody */
+    for (uint64_t i = 1; i <= 4; i++)
+        assert_int_not_equal(rt_net_node(net, i)->role, RAFT_LEADER);
+    rt_net_recover(net);
+    rt_net_hup(net, 1);
+    int leaders = 0;
+    for (uint64_t i = 1; i <= 4; i++)
+        leaders += rt_net_node(net, i)->role == RAFT_LEADER;
+    assert_int_equal(leaders, 1);
+    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
+    rt_net_free(net);
+}
+
+static void test_become_leader_appends_noop(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    rt_make_leader(r);
+    assert_int_equal(rt_last(r), 1);
+    assert_int_equal(rt_term_at(r, 1), r->term);
+    raft_entry_t *ents;
+    size_t n;
+    assert_int_equal(rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n), TKV_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ents[0].len, 0);
+    assert_int_equal(ents[0].type, RAFT_ENTRY_NORMAL);
+    raft_entries_free(ents, n);
+    /* and it sends that entry to both followers */
+    size_t nm;
+    raft_message_t *msgs = rt_take(r, &nm);
+    int appends = 0;
+    for (size_t i = 0; i < nm; i++) {
+        if (msgs[i].type == RAFT_MSG_APPEND && msgs[i].n_entries == 1 &&
+            msgs[i].entries[0].index == 1)
+            appends++;
+    }
+    assert_int_equal(appends, 2);
+    rt_free_msgs(msgs, nm);
+    rt_free_raft(r);
+}
+
+const tkv_test_t raft_election_tests[] = {
+    { "project2a", "term_update_from_any_message", 2,
+      "a higher term in any message makes the node a follower in that term",
+      test_term_update_from_any_message },
+    { "project2a", "start_as_follower", 1,
+      "a new node starts as a follower at term 0 with a timeout in [et, 2*et)",
+      test_start_as_follower },
+    { "project2a", "leader_bcast_beat", 2, "a leader sends heartbeats every heartbeat_tick",
+      test_leader_bcast_beat },
+    { "project2a", "heartbeat_commit_capped_by_match", 2,
+      "heartbeats carry min(match, commit); only a leader acts on MsgBeat",
+      test_heartbeat_commit_capped_by_match },
+    { "project2a", "follower_start_election", 2,
+      "a follower that hears nothing for an election timeout campaigns at term+1",
+      test_follower_start_election },
+    { "project2a", "candidate_start_new_election", 2,
+      "a candidate whose election timed out starts a new one at term+1",
+      test_candidate_start_new_election },
+    { "project2a", "leader_election_in_one_round", 3,
+      "a candidate wins with a majority, loses with a majority of rejections, else waits",
+      test_leader_election_in_one_round },
+    { "project2a", "follower_vote", 2, "a follower votes for at most one candidate per term",
+      test_follower_vote },
+    { "project2a", "vote_request_up_to_date_rule", 3,
+      "votes go only to candidates whose log is at least as up to date (5.4.1)",
+      test_vote_request_up_to_date_rule },
+    { "project2a", "candidate_fallback", 2,
+      "a candidate that hears a leader of its term or later becomes its follower",
+      test_candidate_fallback },
+    { "project2a", "randomized_election_timeout", 2,
+      "election timeouts are drawn from [et, 2*et) and cover that range",
+      test_randomized_election_timeout },
+    { "project2a", "non_conflicting_timeouts", 2, "five followers rarely time out on the same tick",
+      test_non_conflicting_timeouts },
+    { "project2a", "leader_election_with_failures", 3,
+      "an election succeeds exactly when a majority is reachable",
+      test_leader_election_with_failures },
+    { "project2a", "leader_cycle", 2, "every node can in turn win an election", test_leader_cycle },
+    { "project2a", "election_overwrite_newer_logs", 3,
+      "a new leader overwrites uncommitted entries of later terms on other nodes",
+      test_election_overwrite_newer_logs },
+    { "project2a", "vote_from_any_state", 2,
+      "follower, candidate and leader all grant a vote for a higher term",
+      test_vote_from_any_state },
+    { "project2a", "single_node_candidate", 1, "a cluster of one elects itself at once",
+      test_single_node_candidate },
+    { "project2a", "dueling_candidates", 3,
+      "a second candidate with a shorter log cannot win; terms still converge",
+      test_dueling_candidates },
+    { "project2a", "candidate_concede", 2,
+      "a stale candidate concedes to a leader of its term and catches up", test_candidate_concede },
+    { "project2a", "old_messages_ignored", 2, "messages from an older term change nothing",
+      test_old_messages_ignored },
+    { "project2a", "higher_term_steps_leader_down", 2,
+      "a leader that sees a higher term in any response steps down",
+      test_higher_term_steps_leader_down },
+    { "project2a", "disruptive_follower", 2,
+      "a partitioned follower returning with a higher term forces a new election",
+      test_disruptive_follower },
+    { "project2a", "split_vote", 2, "a split vote elects nobody; a later election settles it",
+      test_split_vote },
+    { "project2a", "become_leader_appends_noop", 2,
+      "a new leader appends an empty entry of its term and sends it out",
+      test_become_leader_appends_noop },
+    { 0 },
+};

@@ -1,0 +1,355 @@
+/*
+ * Snapshots in the Raft core (2C): restoring from one, ignoring stale ones,
+ * a leader sending one when the entries a follower needs are compacted,
+ * and logs and RawNodes that start from one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/raft/raft_helpers.h"
+
+/* A snapshot at (index, term) of nodes `nodes` (borrowed). */
+static raft_snapshot_t snap_at(uint64_t index, uint64_t term, const uint64_t *nodes, size_t n)
+{
+    raft_snapshot_t s = { 0 };
+    s.metadata.index = index;
+    s.metadata.term = term;
+    s.metadata.conf_state.nodes = (uint64_t *)nodes;
+    s.metadata.conf_state.n_nodes = n;
+    return s;
+}
+
+static void step_snapshot(raft_t *r, uint64_t from, uint64_t term, raft_snapshot_t snap)
+{
+    raft_message_t m = rt_msg(RAFT_MSG_SNAPSHOT, from, r->id, term);
+    m.snapshot = snap; /* borrowed: raft_step copies */
+    assert_int_equal(raft_step(r, &m), TKV_OK);
+}
+
+static void test_restore_snapshot(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 2, NULL);
+    uint64_t nodes[] = { 1, 2, 3 };
+    step_snapshot(r, 2, 11, snap_at(11, 11, nodes, 3));
+    assert_int_equal(rt_last(r), 11);
+    assert_int_equal(rt_term_at(r, 11), 11);
+    assert_int_equal(rlog_first_index(&r->log), 12);
+    assert_int_equal(r->log.committed, 11);
+    assert_int_equal(r->prs.n, 3); /* membership from the snapshot */
+    assert_non_null(prs_find(&r->prs, 3));
+    assert_non_null(rlog_pending_snapshot(&r->log));
+    /* answers with its new last index */
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].type, RAFT_MSG_APPEND_RESPONSE);
+    assert_int_equal(msgs[0].index, 11);
+    assert_false(msgs[0].reject);
+    rt_free_msgs(msgs, n);
+    /* and accepts entries after it */
+    raft_message_t app = rt_msg(RAFT_MSG_APPEND, 2, 1, 11);
+    raft_entry_t e = { RAFT_ENTRY_NORMAL, 11, 12, NULL, 0 };
+    app.index = 11;
+    app.log_term = 11;
+    app.entries = &e;
+    app.n_entries = 1;
+    app.commit = 12;
+    rt_step(r, app);
+    assert_int_equal(rt_last(r), 12);
+    assert_int_equal(r->log.committed, 12);
+    rt_clear(r);
+    rt_free_raft(r);
+}
+
+static void test_restore_ignores_stale_snapshot(void **state)
+{
+    (void)state;
+    uint64_t terms[] = { 1, 1, 1 };
+    raft_t *r = rt_raft(1, 2, rt_storage_with_terms(terms, 3));
+    r->term = 1;
+    rlog_commit_to(&r->log, 3);
+    uint64_t nodes[] = { 1, 2 };
+    step_snapshot(r, 2, 1, snap_at(2, 1, nodes, 2));
+    assert_null(rlog_pending_snapshot(&r->log));
+    assert_int_equal(rt_last(r), 3);
+    assert_int_equal(rlog_first_index(&r->log), 1);
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].index, 3); /* tells the leader its commit */
+    rt_free_msgs(msgs, n);
+    rt_free_raft(r);
+}
+
+static void test_restore_matching_snapshot_fast_forwards(void **state)
+{
+    (void)state;
+    uint64_t terms[] = { 1, 1, 1 };
+    raft_t *r = rt_raft(1, 2, rt_storage_with_terms(terms, 3));
+    r->term = 1;
+    uint64_t nodes[] = { 1, 2 };
+    step_snapshot(r, 2, 1, snap_at(2, 1, nodes, 2));
+    /* we hold (2, 1) already: commit to it, keep the log */
+    assert_null(rlog_pending_snapshot(&r->log));
+    assert_int_equal(r->log.committed, 2);
+    assert_int_equal(rt_last(r), 3);
+    rt_clear(r);
+    rt_free_raft(r);
+}
+
+/* A leader of a 2-node cluster whose storage has entries 1..10 of term 1
+ * and has compacted them up to 5 behind a snapshot. */
+static raft_t *compacted_leader(void)
+{
+    uint64_t terms[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    mem_storage_t *ms = rt_storage_with_terms(terms, 10);
+    uint64_t nodes[] = { 1, 2 };
+    raft_conf_state_t cs = { nodes, 2 };
+    assert_int_equal(mem_storage_create_snapshot(ms, 5, &cs, "img", 3), TKV_OK);
+    assert_int_equal(mem_storage_compact(ms, 5), TKV_OK);
+    raft_t *r = rt_raft(1, 2, ms);
+    r->term = 1;
+    rt_make_leader(r);
+    rt_clear(r);
+    return r;
+}
+
+static void test_provide_snapshot(void **state)
+{
+    (void)state;
+    raft_t *r = compacted_leader();
+    /* The follower says it has nothing: it needs entries from 1. */
+    raft_message_t rej = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
+    rej.reject = 1;
+    rej.index = 10;
+    rej.reject_hint = 0;
+    rt_step(r, rej);
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].type, RAFT_MSG_SNAPSHOT);
+    assert_int_equal(msgs[0].snapshot.metadata.index, 5);
+    assert_int_equal(msgs[0].snapshot.metadata.term, 1);
+    assert_int_equal(msgs[0].snapshot.len, 3);
+    assert_memory_equal(msgs[0].snapshot.data, "img", 3);
+    assert_int_equal(msgs[0].snapshot.metadata.conf_state.n_nodes, 2);
+    rt_free_msgs(msgs, n);
+    assert_int_equal(prs_find(&r->prs, 2)->next, 6);
+    /* Acknowledged: the rest follows as entries. */
+    raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
+    ack.index = 5;
+    rt_step(r, ack);
+    msgs = rt_take(r, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].type, RAFT_MSG_APPEND);
+    assert_int_equal(msgs[0].index, 5);
+    assert_int_equal(msgs[0].n_entries, 6);
+    rt_free_msgs(msgs, n);
+    rt_free_raft(r);
+}
+
+static void test_snapshot_busy_is_retried(void **state)
+{
+    (void)state;
+    raft_t *r = compacted_leader();
+    mem_storage_set_snapshot_busy(rt_storage_of(r), 1);
+    raft_message_t rej = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
+    rej.reject = 1;
+    rej.index = 10;
+    rt_step(r, rej);
+    size_t n;
+    raft_message_t *msgs = rt_take(r, &n);
+    assert_int_equal(n, 0); /* nothing to send yet */
+    rt_free_msgs(msgs, n);
+    /* the next heartbeat response tries again, and now gets it */
+    rt_step(r, rt_msg(RAFT_MSG_HEARTBEAT_RESPONSE, 2, 1, r->term));
+    msgs = rt_take(r, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(msgs[0].type, RAFT_MSG_SNAPSHOT);
+    rt_free_msgs(msgs, n);
+    rt_free_raft(r);
+}
+
+static void test_restore_from_snapshot_message(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(2, 2, NULL);
+    raft_become_candidate(r);
+    uint64_t nodes[] = { 1, 2 };
+    step_snapshot(r, 1, 2, snap_at(11, 2, nodes, 2));
+    assert_int_equal(r->role, RAFT_FOLLOWER);
+    assert_int_equal(r->lead, 1);
+    assert_int_equal(r->term, 2);
+    assert_int_equal(r->log.committed, 11);
+    rt_clear(r);
+    rt_free_raft(r);
+}
+
+static void test_slow_node_restore(void **state)
+{
+    (void)state;
+    rt_network_t *net = rt_net_new(3, NULL);
+    rt_net_hup(net, 1);
+    rt_net_isolate(net, 3);
+    for (int i = 0; i < 100; i++)
+        rt_net_propose(net, 1, "x");
+    raft_t *lead = rt_net_node(net, 1);
+    rt_persist(lead);
+    uint64_t nodes[] = { 1, 2, 3 };
+    raft_conf_state_t cs = { nodes, 3 };
+    mem_storage_t *ms = rt_storage_of(lead);
+    assert_int_equal(lead->log.committed, 101);
+    assert_int_equal(mem_storage_create_snapshot(ms, 101, &cs, "img", 3), TKV_OK);
+    assert_int_equal(mem_storage_compact(ms, 101), TKV_OK);
+    rt_net_recover(net);
+    /* Heartbeats find node 3 behind; it gets the snapshot, then the rest. */
+    for (int i = 0; i < 3; i++)
+        rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
+    rt_net_propose(net, 1, "y");
+    raft_t *slow = rt_net_node(net, 3);
+    assert_int_equal(slow->log.committed, lead->log.committed);
+    assert_int_equal(rt_last(slow), 102);
+    assert_non_null(rlog_pending_snapshot(&slow->log));
+    rt_net_free(net);
+}
+
+static void test_log_compaction_boundaries(void **state)
+{
+    (void)state;
+    uint64_t terms[] = { 1, 2, 3, 4, 5 };
+    mem_storage_t *ms = rt_storage_with_terms(terms, 5);
+    assert_int_equal(mem_storage_compact(ms, 3), TKV_OK);
+    raft_log_t l;
+    assert_int_equal(rlog_init(&l, mem_storage_as_storage(ms)), TKV_OK);
+    assert_int_equal(rlog_first_index(&l), 4);
+    assert_int_equal(rlog_last_index(&l), 5);
+    assert_int_equal(l.committed, 3); /* what is compacted was committed */
+    uint64_t t;
+    assert_int_equal(rlog_term(&l, 2, &t), RAFT_ERR_COMPACTED);
+    assert_int_equal(rlog_term(&l, 3, &t), TKV_OK); /* the dummy keeps its term */
+    assert_int_equal(t, 3);
+    assert_int_equal(rlog_term(&l, 5, &t), TKV_OK);
+    assert_int_equal(t, 5);
+    assert_int_equal(rlog_term(&l, 6, &t), RAFT_ERR_UNAVAILABLE);
+    raft_entry_t *ents;
+    size_t n;
+    assert_int_equal(rlog_slice(&l, 3, 6, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED);
+    assert_int_equal(rlog_slice(&l, 4, 6, UINT64_MAX, &ents, &n), TKV_OK);
+    assert_int_equal(n, 2);
+    raft_entries_free(ents, n);
+    /* Restoring a snapshot moves the boundaries ahead of storage. */
+    uint64_t nodes[] = { 1 };
+    raft_snapshot_t s = snap_at(9, 6, nodes, 1);
+    rlog_restore(&l, &s);
+    assert_int_equal(rlog_first_index(&l), 10);
+    assert_int_equal(rlog_last_index(&l), 9);
+    assert_int_equal(rlog_term(&l, 9, &t), TKV_OK);
+    assert_int_equal(t, 6);
+    assert_int_equal(rlog_term(&l, 5, &t), RAFT_ERR_COMPACTED);
+    assert_int_equal(l.committed, 9);
+    rlog_free(&l);
+    mem_storage_free(ms);
+}
+
+static void test_rawnode_restart_from_snapshot(void **state)
+{
+    (void)state;
+    uint64_t nodes[] = { 1, 2 };
+    raft_snapshot_t s = snap_at(2, 1, nodes, 2);
+    mem_storage_t *ms = mem_storage_new();
+    assert_int_equal(mem_storage_apply_snapshot(ms, &s), TKV_OK);
+    raft_entry_t e = { RAFT_ENTRY_NORMAL, 1, 3, (uint8_t *)"foo", 3 };
+    assert_int_equal(mem_storage_append(ms, &e, 1), TKV_OK);
+    raft_hard_state_t hs = { 1, 0, 3 };
+    mem_storage_set_hard_state(ms, &hs);
+    raft_config_t cfg = { 0 };
+    cfg.id = 1;
+    cfg.election_tick = 10;
+    cfg.heartbeat_tick = 1;
+    cfg.storage = mem_storage_as_storage(ms);
+    rawnode_t *rn = NULL;
+    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    assert_int_equal(rn->raft->prs.n, 2); /* membership from the snapshot */
+    /* the state machine holds what the snapshot covers */
+    assert_int_equal(rn->raft->log.applied, 2);
+    assert_int_equal(rn->raft->log.committed, 3);
+    assert_true(rawnode_has_ready(rn));
+    raft_ready_t rd;
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_int_equal(rd.n_entries, 0);
+    assert_true(raft_snapshot_is_empty(&rd.snapshot));
+    assert_int_equal(rd.n_committed_entries, 1); /* only what follows the snapshot */
+    assert_int_equal(rd.committed_entries[0].index, 3);
+    rawnode_advance(rn, &rd);
+    raft_ready_free(&rd);
+    assert_false(rawnode_has_ready(rn));
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+static void test_rawnode_ready_carries_snapshot(void **state)
+{
+    (void)state;
+    mem_storage_t *ms = mem_storage_new();
+    raft_config_t cfg = { 0 };
+    cfg.id = 2;
+    cfg.peers = rt_ids(2);
+    cfg.n_peers = 2;
+    cfg.election_tick = 10;
+    cfg.heartbeat_tick = 1;
+    cfg.storage = mem_storage_as_storage(ms);
+    rawnode_t *rn = NULL;
+    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    uint64_t nodes[] = { 1, 2 };
+    raft_message_t m = rt_msg(RAFT_MSG_SNAPSHOT, 1, 2, 3);
+    m.snapshot = snap_at(7, 3, nodes, 2);
+    assert_int_equal(rawnode_step(rn, &m), TKV_OK);
+    raft_ready_t rd;
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_int_equal(rd.snapshot.metadata.index, 7);
+    assert_int_equal(rd.hard_state.commit, 7);
+    assert_int_equal(rd.n_committed_entries, 0); /* the snapshot is the state */
+    assert_int_equal(rd.n_messages, 1);
+    assert_int_equal(mem_storage_apply_snapshot(ms, &rd.snapshot), TKV_OK);
+    rawnode_advance(rn, &rd);
+    raft_ready_free(&rd);
+    assert_false(rawnode_has_ready(rn));
+    assert_int_equal(rn->raft->log.applied, 7);
+    assert_null(rlog_pending_snapshot(&rn->raft->log));
+    assert_int_equal(rlog_first_index(&rn->raft->log), 8);
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+const tkv_test_t raft_snapshot_tests[] = {
+    { "project2c", "restore_snapshot", 3,
+      "a follower restores a newer snapshot: log, commit and membership follow it",
+      test_restore_snapshot },
+    { "project2c", "restore_ignores_stale_snapshot", 2,
+      "a snapshot at or below the commit index changes nothing",
+      test_restore_ignores_stale_snapshot },
+    { "project2c", "restore_matching_snapshot_fast_forwards", 2,
+      "a snapshot whose last entry we hold only moves the commit index",
+      test_restore_matching_snapshot_fast_forwards },
+    { "project2c", "provide_snapshot", 3,
+      "a leader sends a snapshot when a follower needs compacted entries", test_provide_snapshot },
+    { "project2c", "snapshot_busy_is_retried", 1,
+      "a snapshot that storage cannot make yet is retried later", test_snapshot_busy_is_retried },
+    { "project2c", "restore_from_snapshot_message", 2,
+      "a candidate that receives a leader's snapshot becomes its follower",
+      test_restore_from_snapshot_message },
+    { "project2c", "slow_node_restore", 3,
+      "an isolated node catches up from a snapshot and the entries after it",
+      test_slow_node_restore },
+    { "project2c", "log_compaction_boundaries", 2,
+      "first index, term lookup and slicing at the compacted boundary",
+      test_log_compaction_boundaries },
+    { "project2c", "rawnode_restart_from_snapshot", 2,
+      "a RawNode restarts from a stored snapshot and hands out only later entries",
+      test_rawnode_restart_from_snapshot },
+    { "project2c", "rawnode_ready_carries_snapshot", 2,
+      "a received snapshot comes out in a Ready and advance makes it applied",
+      test_rawnode_ready_carries_snapshot },
+    { 0 },
+};

@@ -1,0 +1,196 @@
+/*
+ * RawNode and the Ready contract: what a Ready holds after each kind of
+ * event, and that advance() consumes exactly it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/raft/raft_helpers.h"
+
+static rawnode_t *new_rawnode(uint64_t id, const uint64_t *peers, size_t n, mem_storage_t *ms,
+                              uint64_t applied)
+{
+    raft_config_t cfg = { 0 };
+    cfg.id = id;
+    cfg.peers = peers;
+    cfg.n_peers = n;
+    cfg.election_tick = 10;
+    cfg.heartbeat_tick = 1;
+    cfg.storage = mem_storage_as_storage(ms);
+    cfg.applied = applied;
+    rawnode_t *rn = NULL;
+    if (rawnode_new(&cfg, &rn) != TKV_OK)
+        fail_msg("rawnode_new: %s", tkv_last_error());
+    return rn;
+}
+
+/* Does what the application does with a Ready: persist, then advance. */
+static void persist_and_advance(rawnode_t *rn, mem_storage_t *ms, raft_ready_t *rd)
+{
+    if (!raft_hard_state_is_empty(&rd->hard_state))
+        mem_storage_set_hard_state(ms, &rd->hard_state);
+    if (!raft_snapshot_is_empty(&rd->snapshot))
+        assert_int_equal(mem_storage_apply_snapshot(ms, &rd->snapshot), TKV_OK);
+    assert_int_equal(mem_storage_append(ms, rd->entries, rd->n_entries), TKV_OK);
+    rawnode_advance(rn, rd);
+    raft_ready_free(rd);
+}
+
+static void test_rawnode_start(void **state)
+{
+    (void)state;
+    mem_storage_t *ms = mem_storage_new();
+    uint64_t peers[] = { 1 };
+    rawnode_t *rn = new_rawnode(1, peers, 1, ms, 0);
+    assert_false(rawnode_has_ready(rn));
+    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    assert_true(rawnode_has_ready(rn));
+    raft_ready_t rd;
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_true(rd.has_soft_state);
+    assert_int_equal(rd.soft_state.role, RAFT_LEADER);
+    assert_int_equal(rd.soft_state.lead, 1);
+    assert_int_equal(rd.hard_state.term, 1);
+    assert_int_equal(rd.hard_state.vote, 1);
+    assert_int_equal(rd.hard_state.commit, 1);
+    assert_int_equal(rd.n_entries, 1); /* the no-op, to persist */
+    assert_int_equal(rd.entries[0].index, 1);
+    assert_int_equal(rd.n_committed_entries, 1); /* and to apply: a quorum of one */
+    persist_and_advance(rn, ms, &rd);
+    assert_false(rawnode_has_ready(rn));
+
+    assert_int_equal(rawnode_propose(rn, "foo", 3), TKV_OK);
+    assert_true(rawnode_has_ready(rn));
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_false(rd.has_soft_state);
+    assert_int_equal(rd.hard_state.commit, 2); /* changed: it is there */
+    assert_int_equal(rd.n_entries, 1);
+    assert_int_equal(rd.n_committed_entries, 1);
+    assert_memory_equal(rd.committed_entries[0].data, "foo", 3);
+    assert_int_equal(rd.n_messages, 0);
+    persist_and_advance(rn, ms, &rd);
+    assert_false(rawnode_has_ready(rn));
+    assert_int_equal(rn->raft->log.applied, 2);
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+static void test_rawnode_restart(void **state)
+{
+    (void)state;
+    uint64_t terms[] = { 1, 1 };
+    mem_storage_t *ms = rt_storage_with_terms(terms, 2);
+    raft_hard_state_t hs = { 1, 0, 1 };
+    mem_storage_set_hard_state(ms, &hs);
+    uint64_t peers[] = { 1 };
+    rawnode_t *rn = new_rawnode(1, peers, 1, ms, 0);
+    assert_true(rawnode_has_ready(rn));
+    raft_ready_t rd;
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    /* Nothing to persist: the hard state and entries come from storage. */
+    assert_true(raft_hard_state_is_empty(&rd.hard_state));
+    assert_int_equal(rd.n_entries, 0);
+    /* Committed but not applied: entry 1 only. */
+    assert_int_equal(rd.n_committed_entries, 1);
+    assert_int_equal(rd.committed_entries[0].index, 1);
+    assert_int_equal(rn->raft->term, 1);
+    persist_and_advance(rn, ms, &rd);
+    assert_false(rawnode_has_ready(rn));
+    rawnode_free(rn);
+
+    /* Restarting with applied = 1 hands out nothing again. */
+    rn = new_rawnode(1, peers, 1, ms, 1);
+    assert_false(rawnode_has_ready(rn));
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+static void test_rawnode_messages_after_persist(void **state)
+{
+    (void)state;
+    /* A candidate's vote requests and its self-vote come in the same Ready:
+     * the hard state holding the vote is there to persist first. */
+    mem_storage_t *ms = mem_storage_new();
+    rawnode_t *rn = new_rawnode(1, rt_ids(3), 3, ms, 0);
+    rawnode_campaign(rn);
+    raft_ready_t rd;
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_int_equal(rd.hard_state.term, 1);
+    assert_int_equal(rd.hard_state.vote, 1);
+    assert_int_equal(rd.n_messages, 2);
+    assert_int_equal(rd.messages[0].type, RAFT_MSG_REQUEST_VOTE);
+    assert_int_equal(rd.soft_state.role, RAFT_CANDIDATE);
+    persist_and_advance(rn, ms, &rd);
+    assert_false(rawnode_has_ready(rn));
+    /* A vote arrives: leader; the no-op and two appends come out. */
+    raft_message_t vote = rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 2, 1, 1);
+    assert_int_equal(rawnode_step(rn, &vote), TKV_OK);
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_true(rd.has_soft_state);
+    assert_int_equal(rd.soft_state.role, RAFT_LEADER);
+    assert_true(raft_hard_state_is_empty(&rd.hard_state)); /* unchanged */
+    assert_int_equal(rd.n_entries, 1);
+    assert_int_equal(rd.n_committed_entries, 0);
+    assert_int_equal(rd.n_messages, 2);
+    persist_and_advance(rn, ms, &rd);
+    /* the entry is now stable: storage has it, the log no longer holds it */
+    size_t n;
+    rlog_unstable_entries(&rn->raft->log, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(rlog_last_index(&rn->raft->log), 1);
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+static void test_rawnode_step_refuses_local(void **state)
+{
+    (void)state;
+    mem_storage_t *ms = mem_storage_new();
+    rawnode_t *rn = new_rawnode(1, rt_ids(3), 3, ms, 0);
+    raft_msg_type_t local[] = { RAFT_MSG_HUP, RAFT_MSG_BEAT, RAFT_MSG_PROPOSE };
+    for (int i = 0; i < 3; i++) {
+        raft_message_t m = rt_msg(local[i], 2, 1, 0);
+        assert_int_equal(rawnode_step(rn, &m), TKV_ERR_INVALID);
+    }
+    assert_int_equal(rn->raft->role, RAFT_FOLLOWER);
+    assert_int_equal(rn->raft->term, 0);
+    /* and a follower refuses proposals */
+    assert_int_equal(rawnode_propose(rn, "x", 1), TKV_ERR_NOT_LEADER);
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+static void test_rawnode_tick_elects(void **state)
+{
+    (void)state;
+    mem_storage_t *ms = mem_storage_new();
+    uint64_t peers[] = { 1 };
+    rawnode_t *rn = new_rawnode(1, peers, 1, ms, 0);
+    for (int i = 0; i < 20 && rn->raft->role != RAFT_LEADER; i++)
+        rawnode_tick(rn);
+    assert_int_equal(rn->raft->role, RAFT_LEADER);
+    raft_ready_t rd;
+    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    assert_int_equal(rd.soft_state.role, RAFT_LEADER);
+    persist_and_advance(rn, ms, &rd);
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+const tkv_test_t rawnode_tests[] = {
+    { "project2a", "rawnode_start", 3,
+      "a fresh RawNode campaigns, and Readys carry soft/hard state, entries, committed entries",
+      test_rawnode_start },
+    { "project2a", "rawnode_restart", 3,
+      "a restarted RawNode hands out committed-but-unapplied entries and nothing to persist",
+      test_rawnode_restart },
+    { "project2a", "rawnode_messages_with_state", 2,
+      "a Ready carries the vote to persist with the messages that depend on it",
+      test_rawnode_messages_after_persist },
+    { "project2a", "rawnode_step_refuses_local", 1,
+      "rawnode_step refuses local message types; followers refuse proposals",
+      test_rawnode_step_refuses_local },
+    { "project2a", "rawnode_tick_elects", 1, "ticking a single RawNode makes it leader",
+      test_rawnode_tick_elects },
+    { 0 },
+};

@@ -1,0 +1,463 @@
+/*
+ * The randomized cluster simulator (sim_net.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "tests/raft/sim_net.h"
+
+typedef struct {
+    raft_message_t m;
+    uint64_t deliver_at;
+} sim_msg_t;
+
+typedef struct {
+    rawnode_t *rn; /* NULL while crashed */
+    mem_storage_t *ms;
+    tkv_prng_t prng;
+    uint64_t applied; /* state machine: entries applied, in order */
+    int group;        /* partition group */
+    int was_leader;
+} sim_node_t;
+
+struct sim {
+    sim_config_t cfg;
+    uint64_t seed;
+    tkv_prng_t prng;
+    uint64_t now;
+    int step;
+    sim_node_t nodes[RT_MAX_NODES + 1];
+    sim_msg_t *q;
+    size_t nq, capq;
+    uint64_t proposals;
+    uint64_t snapshots; /* installed from a leader */
+    /* checker state */
+    uint64_t *leader_of; /* by term */
+    size_t leader_cap;
+    uint64_t *g_term, *g_hash, *g_commit_term; /* the committed log, 1-based */
+    size_t g_len, g_cap;
+};
+
+#define SIM_FAIL(s, ...)                                                                           \
+    do {                                                                                           \
+        char what_[256];                                                                           \
+        snprintf(what_, sizeof(what_), __VA_ARGS__);                                               \
+        fail_msg("seed %llu step %d: %s", (unsigned long long)(s)->seed, (s)->step, what_);        \
+    } while (0)
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void node_start(sim_t *s, uint64_t id)
+{
+    sim_node_t *nd = &s->nodes[id];
+    raft_config_t cfg = { 0 };
+    cfg.id = id;
+    cfg.peers = rt_ids(s->cfg.nodes);
+    cfg.n_peers = s->cfg.nodes;
+    cfg.election_tick = 10;
+    cfg.heartbeat_tick = 2;
+    cfg.storage = mem_storage_as_storage(nd->ms);
+    cfg.max_size_per_msg = 4096;
+    cfg.prng = &nd->prng;
+    cfg.applied = 0; /* the state machine is rebuilt from the log */
+    nd->applied = 0;
+    /* After a compaction the state machine restarts from the snapshot. */
+    raft_snapshot_t snap;
+    raft_storage_t st = mem_storage_as_storage(nd->ms);
+    if (st.ops->snapshot(nd->ms, &snap) == TKV_OK) {
+        cfg.applied = snap.metadata.index;
+        nd->applied = snap.metadata.index;
+        raft_snapshot_free(&snap);
+    }
+    nd->was_leader = 0;
+    if (rawnode_new(&cfg, &nd->rn) != TKV_OK)
+        SIM_FAIL(s, "node %llu did not start: %s", (unsigned long long)id, tkv_last_error());
+}
+
+sim_t *sim_new(uint64_t seed, const sim_config_t *cfg)
+{
+    sim_t *s = xcalloc(1, sizeof(*s));
+    s->cfg = *cfg;
+    s->seed = seed;
+    prng_seed(&s->prng, seed);
+    for (uint64_t id = 1; id <= cfg->nodes; id++) {
+        s->nodes[id].ms = mem_storage_new();
+        prng_seed(&s->nodes[id].prng, seed * 31 + id);
+        node_start(s, id);
+    }
+    return s;
+}
+
+void sim_free(sim_t *s)
+{
+    for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+        rawnode_free(s->nodes[id].rn);
+        mem_storage_free(s->nodes[id].ms);
+    }
+    for (size_t i = 0; i < s->nq; i++)
+        raft_message_free(&s->q[i].m);
+    free(s->q);
+    free(s->leader_of);
+    free(s->g_term);
+    free(s->g_hash);
+    free(s->g_commit_term);
+    free(s);
+}
+
+uint64_t sim_applied_max(const sim_t *s)
+{
+    if (getenv("SIM_STATS") != NULL) {
+        uint64_t maxterm = 0;
+        for (uint64_t id = 1; id <= s->cfg.nodes; id++)
+            if (s->nodes[id].rn && s->nodes[id].rn->raft->term > maxterm)
+                maxterm = s->nodes[id].rn->raft->term;
+        fprintf(stderr,
+                "seed %llu nodes %zu: applied %zu, proposals %llu, max term %llu, "
+                "snapshots installed %llu\n",
+                (unsigned long long)s->seed, s->cfg.nodes, s->g_len,
+                (unsigned long long)s->proposals, (unsigned long long)maxterm,
+                (unsigned long long)s->snapshots);
+    }
+    return s->g_len;
+}
+
+static void enqueue(sim_t *s, const raft_message_t *m, int faults)
+{
+    if (faults && prng_chance(&s->prng, (uint64_t)s->cfg.drop_pct, 100))
+        return;
+    int copies = faults && prng_chance(&s->prng, (uint64_t)s->cfg.dup_pct, 100) ? 2 : 1;
+    for (int c = 0; c < copies; c++) {
+        if (s->nq == s->capq) {
+            s->capq = s->capq ? s->capq * 2 : 256;
+            s->q = xrealloc(s->q, s->capq * sizeof(sim_msg_t));
+        }
+        raft_message_copy(&s->q[s->nq].m, m);
+        uint64_t delay = faults ? prng_below(&s->prng, (uint64_t)s->cfg.max_delay + 1) : 0;
+        s->q[s->nq].deliver_at = s->now + delay;
+        s->nq++;
+    }
+}
+
+/* ---- checks ---- */
+
+static void check_leader(sim_t *s, uint64_t id)
+{
+    raft_t *r = s->nodes[id].rn->raft;
+    if (r->role != RAFT_LEADER)
+        return;
+    if (r->term >= s->leader_cap) {
+        size_t cap = s->leader_cap ? s->leader_cap : 64;
+        while (cap <= r->term)
+            cap *= 2;
+        s->leader_of = xrealloc(s->leader_of, cap * sizeof(uint64_t));
+        memset(s->leader_of + s->leader_cap, 0, (cap - s->leader_cap) * sizeof(uint64_t));
+        s->leader_cap = cap;
+    }
+    if (s->leader_of[r->term] != 0 && s->leader_of[r->term] != id)
+        SIM_FAIL(s, "election safety: nodes %llu and %llu both lead term %llu",
+                 (unsigned long long)s->leader_of[r->term], (unsigned long long)id,
+                 (unsigned long long)r->term);
+    s->leader_of[r->term] = id;
+    if (s->nodes[id].was_leader)
+        return;
+    s->nodes[id].was_leader = 1;
+    /* Leader completeness: every entry committed in an earlier term. */
+    uint64_t first = rlog_first_index(&r->log);
+    for (uint64_t i = first; i <= s->g_len; i++) {
+        if (s->g_commit_term[i] >= r->term)
+            continue;
+        uint64_t t = rlog_term_or_zero(&r->log, i);
+        if (t != s->g_term[i])
+            SIM_FAIL(s,
+                     "leader completeness: leader %llu of term %llu has term %llu at %llu, "
+                     "committed with term %llu",
+                     (unsigned long long)id, (unsigned long long)r->term, (unsigned long long)t,
+                     (unsigned long long)i, (unsigned long long)s->g_term[i]);
+    }
+}
+
+static void apply_entry(sim_t *s, uint64_t id, const raft_entry_t *e)
+{
+    sim_node_t *nd = &s->nodes[id];
+    if (e->index != nd->applied + 1)
+        SIM_FAIL(s, "node %llu applied %llu after %llu", (unsigned long long)id,
+                 (unsigned long long)e->index, (unsigned long long)nd->applied);
+    nd->applied = e->index;
+    uint64_t h = hash_bytes(e->data, e->len);
+    if (e->index <= s->g_len) {
+        if (s->g_term[e->index] != e->term || s->g_hash[e->index] != h)
+            SIM_FAIL(s,
+                     "state machine safety: node %llu applied (%llu, term %llu), others "
+                     "applied term %llu there",
+                     (unsigned long long)id, (unsigned long long)e->index,
+                     (unsigned long long)e->term, (unsigned long long)s->g_term[e->index]);
+        return;
+    }
+    if (s->g_len + 1 == s->g_cap || s->g_cap == 0) {
+        s->g_cap = s->g_cap ? s->g_cap * 2 : 256;
+        s->g_term = xrealloc(s->g_term, s->g_cap * sizeof(uint64_t));
+        s->g_hash = xrealloc(s->g_hash, s->g_cap * sizeof(uint64_t));
+        s->g_commit_term = xrealloc(s->g_commit_term, s->g_cap * sizeof(uint64_t));
+    }
+    s->g_len++;
+    s->g_term[s->g_len] = e->term;
+    s->g_hash[s->g_len] = h;
+    s->g_commit_term[s->g_len] = nd->rn->raft->term;
+}
+
+static void check_log_matching(sim_t *s)
+{
+    raft_entry_t *logs[RT_MAX_NODES + 1] = { NULL };
+    size_t lens[RT_MAX_NODES + 1] = { 0 };
+    uint64_t firsts[RT_MAX_NODES + 1] = { 0 };
+    for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+        if (s->nodes[id].rn == NULL)
+            continue;
+        raft_log_t *l = &s->nodes[id].rn->raft->log;
+        firsts[id] = rlog_first_index(l);
+        if (rlog_slice(l, firsts[id], rlog_last_index(l) + 1, UINT64_MAX, &logs[id], &lens[id]) !=
+            TKV_OK)
+            SIM_FAIL(s, "node %llu: cannot read its own log: %s", (unsigned long long)id,
+                     tkv_last_error());
+    }
+    for (uint64_t a = 1; a <= s->cfg.nodes; a++) {
+        for (uint64_t b = a + 1; b <= s->cfg.nodes; b++) {
+            if (logs[a] == NULL || logs[b] == NULL)
+                continue;
+            uint64_t lo = firsts[a] > firsts[b] ? firsts[a] : firsts[b];
+            uint64_t ha = firsts[a] + lens[a], hb = firsts[b] + lens[b];
+            uint64_t hi = ha < hb ? ha : hb; /* exclusive */
+            /* the highest index where both agree on the term... */
+            uint64_t top = 0;
+            for (uint64_t i = hi; i > lo; i--) {
+                if (logs[a][i - 1 - firsts[a]].term == logs[b][i - 1 - firsts[b]].term) {
+                    top = i - 1;
+                    break;
+                }
+            }
+            /* ...and everything before it must be identical */
+            for (uint64_t i = lo; top != 0 && i <= top; i++) {
+                const raft_entry_t *x = &logs[a][i - firsts[a]], *y = &logs[b][i - firsts[b]];
+                if (x->term != y->term || x->len != y->len ||
+                    (x->len && memcmp(x->data, y->data, x->len) != 0))
+                    SIM_FAIL(s,
+                             "log matching: nodes %llu and %llu agree at %llu but differ "
+                             "at %llu",
+                             (unsigned long long)a, (unsigned long long)b, (unsigned long long)top,
+                             (unsigned long long)i);
+            }
+        }
+    }
+    for (uint64_t id = 1; id <= s->cfg.nodes; id++)
+        raft_entries_free(logs[id], lens[id]);
+}
+
+/* ---- driving ---- */
+
+static void maybe_compact(sim_t *s, uint64_t id)
+{
+    sim_node_t *nd = &s->nodes[id];
+    if (s->cfg.compact_every == 0)
+        return;
+    uint64_t first = 0;
+    raft_storage_t st = mem_storage_as_storage(nd->ms);
+    st.ops->first_index(nd->ms, &first);
+    uint64_t last = 0;
+    st.ops->last_index(nd->ms, &last);
+    uint64_t upto = nd->applied < last ? nd->applied : last;
+    if (upto < first + (uint64_t)s->cfg.compact_every)
+        return;
+    raft_conf_state_t cs = { (uint64_t *)rt_ids(s->cfg.nodes), s->cfg.nodes };
+    /* The "state machine image" is just the index it covers. */
+    char img[32];
+    int len = snprintf(img, sizeof(img), "sm@%llu", (unsigned long long)upto);
+    if (mem_storage_create_snapshot(nd->ms, upto, &cs, img, (size_t)len) == TKV_OK)
+        mem_storage_compact(nd->ms, upto);
+}
+
+static void handle_readies(sim_t *s, uint64_t id)
+{
+    sim_node_t *nd = &s->nodes[id];
+    while (nd->rn != NULL && rawnode_has_ready(nd->rn)) {
+        raft_ready_t rd;
+        if (rawnode_ready(nd->rn, &rd) != TKV_OK)
+            SIM_FAIL(s, "node %llu ready: %s", (unsigned long long)id, tkv_last_error());
+        if (!raft_hard_state_is_empty(&rd.hard_state))
+            mem_storage_set_hard_state(nd->ms, &rd.hard_state);
+        if (!raft_snapshot_is_empty(&rd.snapshot)) {
+            if (mem_storage_apply_snapshot(nd->ms, &rd.snapshot) != TKV_OK)
+                SIM_FAIL(s, "node %llu: snapshot %llu not newer than stored",
+                         (unsigned long long)id, (unsigned long long)rd.snapshot.metadata.index);
+            /* The snapshot's image replaces the state machine. */
+            uint64_t idx = rd.snapshot.metadata.index;
+            if (idx > s->g_len)
+                SIM_FAIL(s, "node %llu installed snapshot %llu beyond anything applied",
+                         (unsigned long long)id, (unsigned long long)idx);
+            nd->applied = idx;
+            s->snapshots++;
+        }
+        if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
+            SIM_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
+        for (size_t i = 0; i < rd.n_messages; i++)
+            enqueue(s, &rd.messages[i], 1);
+        for (size_t i = 0; i < rd.n_committed_entries; i++)
+            apply_entry(s, id, &rd.committed_entries[i]);
+        rawnode_advance(nd->rn, &rd);
+        raft_ready_free(&rd);
+        maybe_compact(s, id);
+        if (nd->rn->raft->role != RAFT_LEADER)
+            nd->was_leader = 0;
+        check_leader(s, id);
+    }
+}
+
+static void deliver(sim_t *s, size_t at, int check_partition)
+{
+    sim_msg_t sm = s->q[at];
+    s->q[at] = s->q[--s->nq]; /* order is not kept: the network reorders */
+    uint64_t to = sm.m.to;
+    if (to >= 1 && to <= s->cfg.nodes && s->nodes[to].rn != NULL &&
+        (!check_partition || s->nodes[to].group == s->nodes[sm.m.from].group)) {
+        rawnode_step(s->nodes[to].rn, &sm.m);
+        handle_readies(s, to);
+    }
+    raft_message_free(&sm.m);
+}
+
+static uint64_t random_node(sim_t *s)
+{
+    return 1 + prng_below(&s->prng, s->cfg.nodes);
+}
+
+static void propose(sim_t *s, uint64_t id)
+{
+    sim_node_t *nd = &s->nodes[id];
+    if (nd->rn == NULL)
+        return;
+    char data[48];
+    int len = snprintf(data, sizeof(data), "put k%llu v%llu", (unsigned long long)s->proposals,
+                       (unsigned long long)s->seed);
+    s->proposals++;
+    rawnode_propose(nd->rn, data, (size_t)len); /* fails unless leader: fine */
+    handle_readies(s, id);
+}
+
+void sim_run_chaos(sim_t *s, int steps)
+{
+    for (int i = 0; i < steps; i++, s->step++) {
+        s->now++;
+        uint64_t roll = prng_below(&s->prng, 1000);
+        uint64_t id = random_node(s);
+        if (roll < 300) {
+            if (s->nodes[id].rn != NULL) {
+                rawnode_tick(s->nodes[id].rn);
+                handle_readies(s, id);
+            }
+        } else if (roll < 850) {
+            for (int k = 0; k < 3 && s->nq > 0; k++) {
+                size_t at = (size_t)prng_below(&s->prng, s->nq);
+                if (s->q[at].deliver_at <= s->now)
+                    deliver(s, at, 1);
+            }
+        } else if (roll < 950) {
+            /* mostly where a client would send it: to a leader */
+            for (uint64_t j = 1; j <= s->cfg.nodes && prng_chance(&s->prng, 4, 5); j++) {
+                if (s->nodes[j].rn != NULL && s->nodes[j].rn->raft->role == RAFT_LEADER)
+                    id = j;
+            }
+            propose(s, id);
+        } else if (roll < 954) {
+            /* a new partition half of the time, else a healed network */
+            int groups = prng_chance(&s->prng, 1, 2) ? 1 : (int)prng_below(&s->prng, 3) + 2;
+            for (uint64_t j = 1; j <= s->cfg.nodes; j++)
+                s->nodes[j].group = (int)prng_below(&s->prng, (uint64_t)groups);
+        } else if (roll < 954 + (uint64_t)s->cfg.crash_pct10) {
+            size_t down = 0;
+            for (uint64_t j = 1; j <= s->cfg.nodes; j++)
+                down += s->nodes[j].rn == NULL;
+            /* Keep a majority up most of the time, so there is progress to
+             * check; minorities crash freely. */
+            if (s->nodes[id].rn != NULL && down + 1 < (s->cfg.nodes + 1) / 2 + 1) {
+                rawnode_free(s->nodes[id].rn); /* unpersisted state is lost */
+                s->nodes[id].rn = NULL;
+            }
+        } else if (roll < 970) {
+            if (s->nodes[id].rn == NULL) {
+                node_start(s, id);
+                handle_readies(s, id);
+            }
+        }
+        /* a network that is not drained does not grow without bound */
+        while (s->nq > 4000)
+            deliver(s, (size_t)prng_below(&s->prng, s->nq), 1);
+        if (s->step % 25 == 0)
+            check_log_matching(s);
+        if (getenv("SIM_TRACE") != NULL && s->step % 200 == 0) {
+            fprintf(stderr, "step %d q %zu:", s->step, s->nq);
+            for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
+                raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
+                if (r == NULL)
+                    fprintf(stderr, " [down]");
+                else
+                    fprintf(stderr, " [%c t%llu g%d c%llu l%llu]", "FCL"[r->role],
+                            (unsigned long long)r -> term, s -> nodes[j].group,
+                            (unsigned long long)r->log.committed,
+                            (unsigned long long)rlog_last_index(&r->log));
+            }
+            fprintf(stderr, "\n");
+        }
+    }
+    check_log_matching(s);
+}
+
+void sim_converge(sim_t *s, int max_rounds)
+{
+    for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+        s->nodes[id].group = 0;
+        if (s->nodes[id].rn == NULL) {
+            node_start(s, id);
+            handle_readies(s, id);
+        }
+    }
+    s->cfg.drop_pct = s->cfg.dup_pct = s->cfg.max_delay = 0;
+    int proposed = 0;
+    uint64_t target = 0;
+    for (int round = 0; round < max_rounds; round++, s->step++) {
+        s->now++;
+        for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+            rawnode_tick(s->nodes[id].rn);
+            handle_readies(s, id);
+        }
+        while (s->nq > 0)
+            deliver(s, 0, 0);
+        for (uint64_t id = 1; id <= s->cfg.nodes && !proposed; id++) {
+            raft_t *r = s->nodes[id].rn->raft;
+            if (r->role == RAFT_LEADER && r->log.committed == rlog_last_index(&r->log)) {
+                propose(s, id);
+                target = rlog_last_index(&r->log);
+                proposed = 1;
+            }
+        }
+        while (s->nq > 0)
+            deliver(s, 0, 0);
+        if (!proposed)
+            continue;
+        int done = 1;
+        for (uint64_t id = 1; id <= s->cfg.nodes; id++)
+            done &= s->nodes[id].applied >= target;
+        if (done) {
+            check_log_matching(s);
+            return;
+        }
+    }
+    SIM_FAIL(s, "no progress: a healed cluster did not commit a new proposal in %d rounds",
+             max_rounds);
+}

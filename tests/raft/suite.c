@@ -1,0 +1,35 @@
+/*
+ * The Raft core's tests: project2a (elections, replication, log, RawNode,
+ * randomized safety), project2c (snapshots), project3a (leader transfer,
+ * membership) and frame (memory storage, protobuf conversion).
+ */
+#include "tests/harness/test.h"
+
+extern const tkv_test_t raft_election_tests[];
+extern const tkv_test_t raft_replication_tests[];
+extern const tkv_test_t raft_log_tests[];
+extern const tkv_test_t rawnode_tests[];
+extern const tkv_test_t raft_random_tests[];
+extern const tkv_test_t raft_snapshot_tests[];
+extern const tkv_test_t raft_membership_tests[];
+extern const tkv_test_t memory_storage_tests[];
+extern const tkv_test_t raft_pb_tests[];
+
+const tkv_test_t *const *tkv_suite(void)
+{
+    /* clang-format off */
+    static const tkv_test_t *const tables[] = {
+        raft_election_tests,
+        raft_replication_tests,
+        raft_log_tests,
+        rawnode_tests,
+        raft_random_tests,
+        raft_snapshot_tests,
+        raft_membership_tests,
+        memory_storage_tests,
+        raft_pb_tests,
+        NULL,
+    };
+    /* clang-format on */
+    return tables;
+}

@@ -1,0 +1,19 @@
+/*
+ * The project 4 test binary: MVCC (4A), the Kv* commands (4B, 4C), the
+ * randomized model check, and frame tests of the encodings and latches.
+ */
+#include "tests/harness/test.h"
+
+extern const tkv_test_t txn_frame_tests[];
+extern const tkv_test_t mvcc_tests[];
+extern const tkv_test_t commands4b_tests[];
+extern const tkv_test_t commands4c_tests[];
+extern const tkv_test_t model_tests[];
+
+const tkv_test_t *const *tkv_suite(void)
+{
+    static const tkv_test_t *const tables[] = {
+        txn_frame_tests, mvcc_tests, commands4b_tests, commands4c_tests, model_tests, NULL,
+    };
+    return tables;
+}

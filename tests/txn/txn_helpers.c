@@ -1,0 +1,367 @@
+/*
+ * Test helpers for project 4 (txn_helpers.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "project1-standalone/standalone_storage.h"
+#include "tests/txn/txn_helpers.h"
+
+txn_fixture_t *txn_fixture_new(void)
+{
+    txn_fixture_t *f = xcalloc(1, sizeof(*f));
+    tkv_tmpdir(f->dir, sizeof(f->dir));
+    assert_int_equal(standalone_storage_new(f->dir, &f->s), TKV_OK);
+    assert_int_equal(storage_start(f->s), TKV_OK);
+    f->l = latches_new();
+    return f;
+}
+
+void txn_fixture_free(txn_fixture_t *f)
+{
+    if (f == NULL)
+        return;
+    if (f->s != NULL) {
+        storage_stop(f->s);
+        storage_free(f->s);
+    }
+    latches_free(f->l);
+    tkv_rmdir(f->dir);
+    free(f);
+}
+
+int txn_setup(void **state)
+{
+    *state = txn_fixture_new();
+    return 0;
+}
+
+int txn_teardown(void **state)
+{
+    txn_fixture_free(*state);
+    *state = NULL;
+    return 0;
+}
+
+tkv_slice_t K(uint8_t b)
+{
+    static uint8_t bytes[256];
+    static int ready;
+    if (!ready) {
+        for (int i = 0; i < 256; i++)
+            bytes[i] = (uint8_t)i;
+        ready = 1;
+    }
+    return slice_of(&bytes[b], 1);
+}
+
+tkv_slice_t S(const char *s)
+{
+    return slice_of_str(s);
+}
+
+static void put_versioned(storage_t *s, const char *cf, tkv_slice_t key, uint64_t ts,
+                          tkv_slice_t value)
+{
+    tkv_buf_t enc = TKV_BUF_INIT;
+    mvcc_encode_key(&enc, key, ts);
+    assert_int_equal(storage_put(s, cf, buf_slice(&enc), value), TKV_OK);
+    buf_free(&enc);
+}
+
+void th_put_value(storage_t *s, tkv_slice_t key, uint64_t start_ts, tkv_slice_t value)
+{
+    put_versioned(s, CF_DEFAULT, key, start_ts, value);
+}
+
+void th_put_lock(storage_t *s, tkv_slice_t key, tkv_slice_t primary, uint64_t start_ts,
+                 uint64_t ttl, mvcc_kind_t kind)
+{
+    mvcc_lock_t l;
+    mvcc_lock_init(&l);
+    l.kind = kind;
+    l.start_ts = start_ts;
+    l.ttl = ttl;
+    buf_set(&l.primary, primary.data, primary.len);
+    tkv_buf_t val = TKV_BUF_INIT;
+    mvcc_lock_encode(&l, &val);
+    assert_int_equal(storage_put(s, CF_LOCK, key, buf_slice(&val)), TKV_OK);
+    buf_free(&val);
+    mvcc_lock_free(&l);
+}
+
+void th_put_write(storage_t *s, tkv_slice_t key, uint64_t commit_ts, uint64_t start_ts,
+                  mvcc_kind_t kind)
+{
+    mvcc_write_t w = { kind, start_ts };
+    tkv_buf_t val = TKV_BUF_INIT;
+    mvcc_write_encode(&w, &val);
+    put_versioned(s, CF_WRITE, key, commit_ts, buf_slice(&val));
+    buf_free(&val);
+}
+
+void th_put_raw(storage_t *s, const char *cf, tkv_slice_t key, tkv_slice_t value)
+{
+    assert_int_equal(storage_put(s, cf, key, value), TKV_OK);
+}
+
+size_t th_count(storage_t *s, const char *cf)
+{
+    storage_reader_t *r = NULL;
+    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    storage_iter_t *it = reader_iter_cf(r, cf);
+    size_t n = 0;
+    for (storage_iter_seek(it, slice_of(NULL, 0)); storage_iter_valid(it); storage_iter_next(it))
+        n++;
+    storage_iter_free(it);
+    reader_close(r);
+    return n;
+}
+
+void th_assert_lens(storage_t *s, size_t n_default, size_t n_lock, size_t n_write)
+{
+    assert_int_equal(th_count(s, CF_DEFAULT), n_default);
+    assert_int_equal(th_count(s, CF_LOCK), n_lock);
+    assert_int_equal(th_count(s, CF_WRITE), n_write);
+}
+
+/* Reads a raw entry; 1 if present. */
+static int get_raw(storage_t *s, const char *cf, tkv_slice_t key, tkv_buf_t *val)
+{
+    storage_reader_t *r = NULL;
+    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    tkv_err_t err = reader_get_cf(r, cf, key, val);
+    reader_close(r);
+    if (err == TKV_ERR_NOT_FOUND)
+        return 0;
+    assert_int_equal(err, TKV_OK);
+    return 1;
+}
+
+static int get_versioned(storage_t *s, const char *cf, tkv_slice_t key, uint64_t ts, tkv_buf_t *val)
+{
+    tkv_buf_t enc = TKV_BUF_INIT;
+    mvcc_encode_key(&enc, key, ts);
+    int found = get_raw(s, cf, buf_slice(&enc), val);
+    buf_free(&enc);
+    return found;
+}
+
+void th_assert_value(storage_t *s, tkv_slice_t key, uint64_t start_ts, tkv_slice_t value)
+{
+    tkv_buf_t val = TKV_BUF_INIT;
+    assert_true(get_versioned(s, CF_DEFAULT, key, start_ts, &val));
+    assert_int_equal(val.len, value.len);
+    if (value.len > 0)
+        assert_memory_equal(val.data, value.data, value.len);
+    buf_free(&val);
+}
+
+void th_assert_no_value(storage_t *s, tkv_slice_t key, uint64_t start_ts)
+{
+    tkv_buf_t val = TKV_BUF_INIT;
+    assert_false(get_versioned(s, CF_DEFAULT, key, start_ts, &val));
+    buf_free(&val);
+}
+
+void th_assert_lock(storage_t *s, tkv_slice_t key, tkv_slice_t primary, uint64_t start_ts,
+                    uint64_t ttl, mvcc_kind_t kind)
+{
+    tkv_buf_t val = TKV_BUF_INIT;
+    assert_true(get_raw(s, CF_LOCK, key, &val));
+    mvcc_lock_t l;
+    mvcc_lock_init(&l);
+    assert_int_equal(mvcc_lock_decode(buf_slice(&val), &l), TKV_OK);
+    assert_int_equal(l.start_ts, start_ts);
+    assert_int_equal(l.ttl, ttl);
+    assert_int_equal(l.kind, kind);
+    assert_true(slice_equal(buf_slice(&l.primary), primary));
+    mvcc_lock_free(&l);
+    buf_free(&val);
+}
+
+void th_assert_no_lock(storage_t *s, tkv_slice_t key)
+{
+    tkv_buf_t val = TKV_BUF_INIT;
+    assert_false(get_raw(s, CF_LOCK, key, &val));
+    buf_free(&val);
+}
+
+void th_assert_write(storage_t *s, tkv_slice_t key, uint64_t commit_ts, uint64_t start_ts,
+                     mvcc_kind_t kind)
+{
+    tkv_buf_t val = TKV_BUF_INIT;
+    assert_true(get_versioned(s, CF_WRITE, key, commit_ts, &val));
+    mvcc_write_t w;
+    assert_int_equal(mvcc_write_decode(buf_slice(&val), &w), TKV_OK);
+    assert_int_equal(w.start_ts, start_ts);
+    assert_int_equal(w.kind, kind);
+    buf_free(&val);
+}
+
+void th_assert_no_write(storage_t *s, tkv_slice_t key, uint64_t commit_ts)
+{
+    tkv_buf_t val = TKV_BUF_INIT;
+    assert_false(get_versioned(s, CF_WRITE, key, commit_ts, &val));
+    buf_free(&val);
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static ProtobufCBinaryData pb(tkv_slice_t s)
+{
+    ProtobufCBinaryData b = { s.len, (uint8_t *)s.data };
+    return b;
+}
+
+Kvrpcpb__GetResponse *th_get(txn_fixture_t *f, tkv_slice_t key, uint64_t ts)
+{
+    Kvrpcpb__GetRequest req = KVRPCPB__GET_REQUEST__INIT;
+    req.key = pb(key);
+    req.version = ts;
+    Kvrpcpb__GetResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__get_response__init(resp);
+    tkv_err_t err = kv_get(f->s, f->l, &req, resp);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+Kvrpcpb__PrewriteResponse *th_prewrite(txn_fixture_t *f, size_t n, const tkv_slice_t *keys,
+                                       const tkv_slice_t *values, const Kvrpcpb__Op *ops,
+                                       tkv_slice_t primary, uint64_t start_ts, uint64_t ttl)
+{
+    Kvrpcpb__PrewriteRequest req = KVRPCPB__PREWRITE_REQUEST__INIT;
+    Kvrpcpb__Mutation *ms = xcalloc(n ? n : 1, sizeof(*ms));
+    Kvrpcpb__Mutation **mp = xcalloc(n ? n : 1, sizeof(*mp));
+    for (size_t i = 0; i < n; i++) {
+        kvrpcpb__mutation__init(&ms[i]);
+        ms[i].op = ops != NULL ? ops[i] : KVRPCPB__OP__OP_PUT;
+        ms[i].key = pb(keys[i]);
+        if (values != NULL)
+            ms[i].value = pb(values[i]);
+        mp[i] = &ms[i];
+    }
+    req.n_mutations = n;
+    req.mutations = mp;
+    req.primary_lock = pb(primary);
+    req.start_version = start_ts;
+    req.lock_ttl = ttl;
+    Kvrpcpb__PrewriteResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__prewrite_response__init(resp);
+    tkv_err_t err = kv_prewrite(f->s, f->l, &req, resp);
+    free(ms);
+    free(mp);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+Kvrpcpb__PrewriteResponse *th_prewrite_put(txn_fixture_t *f, tkv_slice_t key, tkv_slice_t value,
+                                           uint64_t start_ts)
+{
+    return th_prewrite(f, 1, &key, &value, NULL, key, start_ts, 0);
+}
+
+static ProtobufCBinaryData *pb_keys(size_t n, const tkv_slice_t *keys)
+{
+    ProtobufCBinaryData *out = xcalloc(n ? n : 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[i] = pb(keys[i]);
+    return out;
+}
+
+Kvrpcpb__CommitResponse *th_commit(txn_fixture_t *f, size_t n, const tkv_slice_t *keys,
+                                   uint64_t start_ts, uint64_t commit_ts)
+{
+    Kvrpcpb__CommitRequest req = KVRPCPB__COMMIT_REQUEST__INIT;
+    req.n_keys = n;
+    req.keys = pb_keys(n, keys);
+    req.start_version = start_ts;
+    req.commit_version = commit_ts;
+    Kvrpcpb__CommitResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__commit_response__init(resp);
+    tkv_err_t err = kv_commit(f->s, f->l, &req, resp);
+    free(req.keys);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+Kvrpcpb__ScanResponse *th_scan(txn_fixture_t *f, tkv_slice_t start, uint32_t limit, uint64_t ts)
+{
+    Kvrpcpb__ScanRequest req = KVRPCPB__SCAN_REQUEST__INIT;
+    req.start_key = pb(start);
+    req.limit = limit;
+    req.version = ts;
+    Kvrpcpb__ScanResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__scan_response__init(resp);
+    tkv_err_t err = kv_scan(f->s, f->l, &req, resp);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+Kvrpcpb__CheckTxnStatusResponse *th_check(txn_fixture_t *f, tkv_slice_t primary, uint64_t lock_ts,
+                                          uint64_t current_ts)
+{
+    Kvrpcpb__CheckTxnStatusRequest req = KVRPCPB__CHECK_TXN_STATUS_REQUEST__INIT;
+    req.primary_key = pb(primary);
+    req.lock_ts = lock_ts;
+    req.current_ts = current_ts;
+    Kvrpcpb__CheckTxnStatusResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__check_txn_status_response__init(resp);
+    tkv_err_t err = kv_check_txn_status(f->s, f->l, &req, resp);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+Kvrpcpb__BatchRollbackResponse *th_rollback(txn_fixture_t *f, size_t n, const tkv_slice_t *keys,
+                                            uint64_t start_ts)
+{
+    Kvrpcpb__BatchRollbackRequest req = KVRPCPB__BATCH_ROLLBACK_REQUEST__INIT;
+    req.n_keys = n;
+    req.keys = pb_keys(n, keys);
+    req.start_version = start_ts;
+    Kvrpcpb__BatchRollbackResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__batch_rollback_response__init(resp);
+    tkv_err_t err = kv_batch_rollback(f->s, f->l, &req, resp);
+    free(req.keys);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+Kvrpcpb__ResolveLockResponse *th_resolve(txn_fixture_t *f, uint64_t start_ts, uint64_t commit_ts)
+{
+    Kvrpcpb__ResolveLockRequest req = KVRPCPB__RESOLVE_LOCK_REQUEST__INIT;
+    req.start_version = start_ts;
+    req.commit_version = commit_ts;
+    Kvrpcpb__ResolveLockResponse *resp = xmalloc(sizeof(*resp));
+    kvrpcpb__resolve_lock_response__init(resp);
+    tkv_err_t err = kv_resolve_lock(f->s, f->l, &req, resp);
+    if (err != TKV_OK)
+        th_free(resp);
+    assert_int_equal(err, TKV_OK);
+    return resp;
+}
+
+void th_free(void *resp)
+{
+    if (resp != NULL)
+        protobuf_c_message_free_unpacked(resp, NULL);
+}
+
+void th_assert_bytes(ProtobufCBinaryData b, tkv_slice_t want)
+{
+    assert_int_equal(b.len, want.len);
+    if (want.len > 0)
+        assert_memory_equal(b.data, want.data, want.len);
+}
