@@ -91,7 +91,7 @@ static void repartition(sim_t *sim, void *arg)
     tkv_prng_t *rng = sim_prng(sim);
     for (int i = 0; i < n && i < 16; i++)
         groups[i] = (int)prng_below(rng, 2);
-    net_partition(sim_cluster_net(pt->c), groups, n);
+    sim_net_partition(sim_cluster_net(pt->c), groups, n);
     sim_schedule(sim, 100 + prng_below(rng, 300), repartition, pt, NULL);
 }
 
@@ -191,8 +191,8 @@ void generic_run(uint64_t seed, void *arg)
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     if (g->unreliable) {
-        net_opts_t no = net_opts_unreliable();
-        net_set_opts(net, &no);
+        sim_net_opts_t no = sim_net_opts_unreliable();
+        sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
     kv_clients_opts_t ko = { g->clients, 0 };
@@ -213,7 +213,7 @@ void generic_run(uint64_t seed, void *arg)
         sim_run_for(sim, g->round_ms);
         pt.on = 0;
         cr.on = 0;
-        net_heal(net);
+        sim_net_heal(net);
         if (g->crash)
             for (int i = 1; i <= g->nodes; i++) {
                 tkv_err_t err = sim_cluster_restart(c, i);
@@ -224,8 +224,8 @@ void generic_run(uint64_t seed, void *arg)
         sim_run_for(sim, 100);
     }
     /* A last stretch without faults: every client must get through. */
-    net_opts_t rel = net_opts_reliable();
-    net_set_opts(net, &rel);
+    sim_net_opts_t rel = sim_net_opts_reliable();
+    sim_net_set_opts(net, &rel);
     sim_run_for(sim, 1000);
     kv_clients_stop(k);
     uint64_t done = kv_clients_done(k);
@@ -237,7 +237,7 @@ void generic_run(uint64_t seed, void *arg)
                 (unsigned long long)seed, (unsigned long long)done, history_len(h),
                 (unsigned long long)sim_now(sim));
     if (getenv("TKV_VERBOSE")) {
-        net_stats_t st = net_stats(net);
+        sim_net_stats_t st = sim_net_stats(net);
         trace_t *tr = sim_cluster_trace(c);
         fprintf(stderr,
                 "  messages: %llu sent, %llu lost at random, %llu to partitions, %llu to down "

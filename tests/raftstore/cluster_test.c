@@ -89,8 +89,8 @@ static uint64_t digest_of_run(uint64_t seed)
 {
     sim_store_opts_t so;
     sim_cluster_t *c = cluster_new(3, 2, seed, 10, &so);
-    net_opts_t no = net_opts_unreliable();
-    net_set_opts(sim_cluster_net(c), &no);
+    sim_net_opts_t no = sim_net_opts_unreliable();
+    sim_net_set_opts(sim_cluster_net(c), &no);
     history_t *h = history_new();
     kv_clients_opts_t ko = { 2, 0 };
     kv_clients_t *k = kv_clients_start(c, h, &ko);

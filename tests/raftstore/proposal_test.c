@@ -124,12 +124,12 @@ static void test_deposed_leader_answers_stale(void **state)
     int leader = 0;
     sim_cluster_t *c = three_nodes(&so, &leader);
     sim_t *sim = sim_cluster_sim(c);
-    net_isolate(sim_cluster_net(c), leader);
+    sim_net_isolate(sim_cluster_net(c), leader);
     answer_t a = { 0 };
     propose_put(c, leader, "lost", "v", &a);
     sim_run_for(sim, 2000);       /* the others elect a new leader */
     assert_int_equal(a.calls, 0); /* it cannot commit, and does not pretend to */
-    net_heal(sim_cluster_net(c));
+    sim_net_heal(sim_cluster_net(c));
     assert_true(sim_run_while(sim, unanswered, &a, sim_now(sim) + 2000));
     assert_int_equal(a.stale, 1);
     sim_run_for(sim, 500);
@@ -145,7 +145,7 @@ static void test_crash_answers_waiting_proposals(void **state)
     sim_store_opts_t so;
     int leader = 0;
     sim_cluster_t *c = three_nodes(&so, &leader);
-    net_isolate(sim_cluster_net(c), leader);
+    sim_net_isolate(sim_cluster_net(c), leader);
     answer_t a = { 0 };
     propose_put(c, leader, "k", "v", &a);
     sim_run_for(sim_cluster_sim(c), 100);
@@ -218,7 +218,7 @@ static void one_partition(uint64_t seed, void *arg)
     for (int i = 1; i <= 5; i++)
         if (i != minority[0] && i != minority[1])
             majority[nm++] = i;
-    net_partition2(sim_cluster_net(c), minority, 2, majority, 3);
+    sim_net_partition2(sim_cluster_net(c), minority, 2, majority, 3);
     answer_t old = { 0 };
     propose_put(c, leader, "k", "minority", &old);
     sim_run_for(sim, 2000);
@@ -233,7 +233,7 @@ static void one_partition(uint64_t seed, void *arg)
     for (int i = 0; i < 2; i++)
         assert_true(value_is(c, minority[i], "k", "v0")); /* the minority is behind */
 
-    net_heal(sim_cluster_net(c));
+    sim_net_heal(sim_cluster_net(c));
     sim_run_for(sim, 2000);
     assert_int_equal(old.calls, 1);
     assert_int_equal(old.stale, 1);

@@ -69,14 +69,14 @@ static void one_snapshot(uint64_t seed, void *arg)
     sim_t *sim = sim_cluster_sim(c);
     static int nodes = 3;
     if (o->drop_snapshots) {
-        net_set_classifier(sim_cluster_net(c), sim_classify_raft, &nodes);
-        net_drop_class(sim_cluster_net(c), ERAFTPB__MESSAGE_TYPE__MSG_SNAPSHOT, 1, 2);
+        sim_net_set_classifier(sim_cluster_net(c), sim_classify_raft, &nodes);
+        sim_net_drop_class(sim_cluster_net(c), ERAFTPB__MESSAGE_TYPE__MSG_SNAPSHOT, 1, 2);
     }
     int leader = cluster_leader(c, 5000);
     if (leader == 0)
         fail_msg("no leader after 5 s");
     int lagging = leader % 3 + 1;
-    net_isolate(sim_cluster_net(c), lagging);
+    sim_net_isolate(sim_cluster_net(c), lagging);
     uint64_t lag_last = peer_of(c, lagging)->ps->last_index;
 
     history_t *h = history_new();
@@ -96,7 +96,7 @@ static void one_snapshot(uint64_t seed, void *arg)
         fail_msg("the leader's raft DB still holds entry %llu, truncated at %llu",
                  (unsigned long long)lowest, (unsigned long long)lp->ps->truncated_index);
 
-    net_heal(sim_cluster_net(c));
+    sim_net_heal(sim_cluster_net(c));
     catchup_t cu = { c, lagging, leader };
     if (!sim_run_while(sim, behind, &cu, sim_now(sim) + 5000))
         fail_msg("store %d did not catch up with the leader in 5 s (applied %llu of %llu)", lagging,
