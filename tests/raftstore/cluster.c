@@ -13,7 +13,14 @@
 sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
                            sim_store_opts_t *so)
 {
+    return cluster_new_regions(nodes, clients, seed, max_raft_log, 1, so);
+}
+
+sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                   int regions, sim_store_opts_t *so)
+{
     memset(so, 0, sizeof(*so));
+    so->regions = regions;
     so->peer = peer_config_default();
     so->peer.sync = 0; /* a simulated crash closes the DB: nothing unsynced is lost */
     so->peer.raft_log_gc_tick = 10;

@@ -31,6 +31,9 @@ void generic_run(uint64_t seed, void *arg);
  * `so` must outlive the cluster. */
 sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
                            sim_store_opts_t *so);
+/* The same with `regions` regions (sim_store_opts_t.regions). */
+sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                   int regions, sim_store_opts_t *so);
 /* The node whose region-1 peer leads, waiting up to `ms` virtual ms; 0 if none. */
 int cluster_leader(sim_cluster_t *c, uint64_t ms);
 /* Log entries of region 1 in the store's raft DB, and the lowest index. */

@@ -48,7 +48,7 @@ static void transport_send(void *arg, uint64_t to_store, const uint8_t *data, si
     sim_node_send(n->env, (int)to_store, data, len);
 }
 
-static Metapb__Region *initial_region(int nodes)
+static Metapb__Region *initial_region(int nodes, uint64_t id, const char *start, const char *end)
 {
     Metapb__RegionEpoch ep = METAPB__REGION_EPOCH__INIT;
     ep.conf_ver = 1;
@@ -57,12 +57,16 @@ static Metapb__Region *initial_region(int nodes)
     Metapb__Peer **pp = calloc((size_t)nodes, sizeof(Metapb__Peer *));
     for (int i = 0; i < nodes; i++) {
         metapb__peer__init(&peers[i]);
-        peers[i].id = (uint64_t)i + 1;
+        peers[i].id = (id - 1) * 100 + (uint64_t)i + 1; /* peer ids unique across regions */
         peers[i].store_id = (uint64_t)i + 1;
         pp[i] = &peers[i];
     }
     Metapb__Region r = METAPB__REGION__INIT;
-    r.id = 1;
+    r.id = id;
+    r.start_key.data = (uint8_t *)start;
+    r.start_key.len = strlen(start);
+    r.end_key.data = (uint8_t *)end;
+    r.end_key.len = strlen(end);
     r.region_epoch = &ep;
     r.n_peers = (size_t)nodes;
     r.peers = pp;
@@ -87,8 +91,14 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
     cfg.transport.arg = n;
     cfg.prng = env->prng;
     tkv_err_t err = store_open(&cfg, &n->store);
+    int two = o != NULL && o->regions == 2;
     if (err == TKV_OK && store_peer(n->store, 1) == NULL) {
-        Metapb__Region *r = initial_region(env->nodes);
+        Metapb__Region *r = initial_region(env->nodes, 1, "", two ? "m" : "");
+        err = store_bootstrap_region(n->store, r);
+        pb_free(r);
+    }
+    if (err == TKV_OK && two && store_peer(n->store, 2) == NULL) {
+        Metapb__Region *r = initial_region(env->nodes, 2, "m", "");
         err = store_bootstrap_region(n->store, r);
         pb_free(r);
     }

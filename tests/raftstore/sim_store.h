@@ -25,6 +25,10 @@
 /* What a test hands the cluster in sim_cluster_opts_t.user. */
 typedef struct {
     peer_config_t peer;
+    /* 0 or 1: region 1 over everything. 2: region 1 over keys below "m"
+     * and region 2 from "m" on, both on every store (the store is built for
+     * many regions; this checks they stay apart). */
+    int regions;
 } sim_store_opts_t;
 
 extern const sim_node_ops_t sim_store_ops;
