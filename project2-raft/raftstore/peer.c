@@ -203,6 +203,10 @@ void peer_propose(peer_t *p, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
     pr->cb = cb;
     peer_handle_ready(p);
     /* LAB 2B STUB
+    // Only a leader proposes: otherwise answer NotLeader (cmd_resp_not_leader,
+    // peer_leader() as the hint). Pack the request (pb_pack), rawnode_propose it,
+    // and remember {index, term, cb}: the new entry is the last of the leader's
+    // log (rlog_last_index). Then handle the Ready it produced.
     (void)term;
     answer(cb, cmd_resp_error(term, "peer_propose: not implemented"));
     LAB 2B END */
@@ -291,6 +295,10 @@ tkv_err_t peer_handle_ready(peer_t *p)
     p->in_ready = 0;
     return err;
     /* LAB 2B STUB
+    // While the core has a Ready: save it (peer_storage_save_ready), then send its
+    // messages (send_message), then apply its committed entries
+    // (peer_apply_entries), then rawnode_advance. A storage error: mark_broken.
+    // A leader that stepped down answers its waiting proposals (peer_fail_proposals).
     (void)send_message;
     (void)mark_broken;
     return tkv_not_implemented("peer_handle_ready");

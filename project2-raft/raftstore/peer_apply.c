@@ -121,6 +121,8 @@ static uint64_t apply_compact_log(peer_t *p, const RaftCmdpb__AdminRequest *admi
     p->ps->truncated_term = c->compact_term;
     return c->compact_index;
     /* LAB 2C STUB
+    // Move the truncated state to (compact_index, compact_term) when it is newer;
+    // return the index so the caller deletes the log up to it after the write.
     (void)p;
     (void)admin;
     (void)entry_index;
@@ -194,6 +196,11 @@ static tkv_err_t apply_one(peer_t *p, const raft_entry_t *e)
     pb_free(req);
     return err;
     /* LAB 2B STUB
+    // Decode the entry (an empty one is a new leader's no-op), stage its writes
+    // in a kv batch with the new apply state (peer_storage_put_apply_state), write
+    // it, then answer the proposal waiting for this index: the result if its term
+    // matches the entry's, StaleCommand otherwise; earlier proposals that never
+    // got their slot are stale too. Reads (Get, Snap) read after the write.
     (void)p;
     (void)e;
     (void)admin_response;
@@ -240,6 +247,9 @@ void peer_maybe_compact_log(peer_t *p)
     p->n_compact_proposed++;
     peer_propose(p, &req, none);
     /* LAB 2C STUB
+    // On the leader, once applied_index - truncated_index exceeds
+    // cfg.raft_log_gc_count_limit, propose an admin CompactLog request at the
+    // applied index and its term (no callback needed).
     (void)p;
     LAB 2C END */
 }

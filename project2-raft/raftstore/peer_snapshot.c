@@ -176,6 +176,11 @@ tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t 
              (unsigned long long)term);
     return err;
     /* LAB 2C STUB
+    // Decode the RaftSnapshotData. In ONE kv DB batch: delete the region's old
+    // data in every CF, write the snapshot's, and the new apply state (applied and
+    // truncated at the snapshot) and region state (PEER_APPLYING); write it. Then
+    // into raft_wb: delete the whole old log (peer_storage_delete_log), and set
+    // last index/term to the snapshot's.
     (void)ps;
     (void)snap;
     (void)raft_wb;

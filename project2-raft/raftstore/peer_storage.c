@@ -439,6 +439,8 @@ tkv_err_t peer_storage_append(peer_storage_t *ps, const raft_entry_t *ents, size
     ps->last_term = ents[n - 1].term;
     return TKV_OK;
     /* LAB 2B STUB
+    // Put each entry under keys_raft_log_key (raft_pb_encode_entry), delete the
+    // stored entries past the new last index, and update last_index/last_term.
     (void)ps;
     (void)ents;
     (void)n;
@@ -488,6 +490,10 @@ tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd, in
     eng_batch_free(wb);
     return err;
     /* LAB 2B STUB
+    // One raft DB batch: the snapshot (2C, peer_storage_apply_snapshot), the
+    // entries (peer_storage_append), the hard state, then the RaftLocalState
+    // (put_raft_state). Write it only if something changed, a vote included.
+    // After a snapshot install, write its region state back to PEER_NORMAL.
     (void)ps;
     (void)rd;
     return tkv_not_implemented("peer_storage_save_ready");
@@ -508,6 +514,8 @@ tkv_err_t peer_storage_gc_log(peer_storage_t *ps, uint64_t upto)
     eng_batch_free(wb);
     return err;
     /* LAB 2C STUB
+    // Delete every stored entry up to and including `upto` (peer_storage_delete_log)
+    // in one raft DB write.
     (void)ps;
     (void)upto;
     return TKV_OK;
