@@ -54,6 +54,51 @@ static void propose_put(sim_cluster_t *c, int node, const char *key, const char 
     store_propose(sim_store_of(c, node), &cmd, cb);
 }
 
+typedef struct {
+    int calls, ok;
+    char *error;     /* the first error message, malloc'd */
+    tkv_buf_t value; /* the first Get response's value */
+} cmd_answer_t;
+
+static void on_cmd_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
+{
+    cmd_answer_t *a = arg;
+    a->calls++;
+    const Errorpb__Error *e = resp->header ? resp->header->error : NULL;
+    if (e == NULL)
+        a->ok++;
+    else if (a->error == NULL)
+        a->error = strdup(e->message);
+    for (size_t i = 0; i < resp->n_responses; i++)
+        if (resp->responses[i]->get != NULL)
+            buf_set(&a->value, resp->responses[i]->get->value.data,
+                    resp->responses[i]->get->value.len);
+    if (snap != NULL)
+        eng_snapshot_free(snap);
+    pb_free(resp);
+}
+
+static int cmd_unanswered(void *arg)
+{
+    return ((cmd_answer_t *)arg)->calls == 0;
+}
+
+/* Proposes one command of up to three requests on `node` and waits for it. */
+static void run_cmd(sim_cluster_t *c, int node, RaftCmdpb__Request **rs, size_t n, cmd_answer_t *a)
+{
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.requests = rs;
+    cmd.n_requests = n;
+    peer_cb_t cb = { on_cmd_answer, a };
+    store_propose(sim_store_of(c, node), &cmd, cb);
+    sim_t *sim = sim_cluster_sim(c);
+    if (!sim_run_while(sim, cmd_unanswered, a, sim_now(sim) + 2000))
+        fail_msg("a command on store %d got no answer in 2 s", node);
+}
+
 static int has_key(sim_cluster_t *c, int node, const char *key)
 {
     tkv_buf_t v = TKV_BUF_INIT;
@@ -249,6 +294,71 @@ static void test_one_partition(void **state)
     tkv_for_each_seed(402, one_partition, NULL);
 }
 
+static void test_commands_apply_whole_and_reads_see_writes(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    RaftCmdpb__PutRequest p1 = RAFT_CMDPB__PUT_REQUEST__INIT, p2 = RAFT_CMDPB__PUT_REQUEST__INIT;
+    p1.key.data = (uint8_t *)"x";
+    p1.key.len = 1;
+    p1.value.data = (uint8_t *)"1";
+    p1.value.len = 1;
+    p2 = p1;
+    p2.cf = "no_such_cf";
+    RaftCmdpb__Request put_ok = RAFT_CMDPB__REQUEST__INIT, put_bad = RAFT_CMDPB__REQUEST__INIT;
+    put_ok.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+    put_ok.put = &p1;
+    put_bad.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+    put_bad.put = &p2;
+    /* A command with a bad request fails whole, on every store alike. */
+    RaftCmdpb__Request *bad[2] = { &put_ok, &put_bad };
+    cmd_answer_t a = { 0 };
+    run_cmd(c, leader, bad, 2, &a);
+    assert_int_equal(a.ok, 0);
+    assert_non_null(a.error);
+    assert_non_null(strstr(a.error, "column family"));
+    free(a.error);
+    sim_run_for(sim_cluster_sim(c), 300);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "x"));
+
+    /* Put then Get in one command: the Get sees the Put. */
+    RaftCmdpb__GetRequest g = RAFT_CMDPB__GET_REQUEST__INIT;
+    g.key.data = (uint8_t *)"x";
+    g.key.len = 1;
+    RaftCmdpb__Request get = RAFT_CMDPB__REQUEST__INIT;
+    get.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+    get.get = &g;
+    RaftCmdpb__Request *put_get[2] = { &put_ok, &get };
+    cmd_answer_t b = { 0 };
+    run_cmd(c, leader, put_get, 2, &b);
+    assert_int_equal(b.ok, 1);
+    assert_int_equal(b.value.len, 1);
+    assert_memory_equal(b.value.data, "1", 1);
+    buf_free(&b.value);
+
+    /* Delete, then a Get in the next command finds nothing. */
+    RaftCmdpb__DeleteRequest d = RAFT_CMDPB__DELETE_REQUEST__INIT;
+    d.key.data = (uint8_t *)"x";
+    d.key.len = 1;
+    RaftCmdpb__Request del = RAFT_CMDPB__REQUEST__INIT;
+    del.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_DELETE;
+    del.delete_ = &d;
+    RaftCmdpb__Request *dels[1] = { &del }, *gets[1] = { &get };
+    cmd_answer_t e = { 0 }, f = { 0 };
+    run_cmd(c, leader, dels, 1, &e);
+    assert_int_equal(e.ok, 1);
+    run_cmd(c, leader, gets, 1, &f);
+    assert_int_equal(f.ok, 1);
+    assert_int_equal(f.value.len, 0);
+    sim_run_for(sim_cluster_sim(c), 300);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "x"));
+    sim_cluster_free(c);
+}
+
 #define T(name, pts, desc)                                                                         \
     {                                                                                              \
         "project2b", #name, pts, desc, test_##name, 60                                             \
@@ -257,6 +367,8 @@ static void test_one_partition(void **state)
 const tkv_test_t proposal_tests[] = {
     T(leader_answers_after_apply, 3,
       "a proposal is answered once, after its entry is committed and applied"),
+    T(commands_apply_whole_and_reads_see_writes, 3,
+      "a command applies whole or not at all on every store; a Get sees the writes before it"),
     T(follower_answers_not_leader_with_hint, 2,
       "a follower refuses a proposal at once with NotLeader naming the leader"),
     T(deposed_leader_answers_stale, 3,
