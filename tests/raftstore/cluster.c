@@ -202,7 +202,7 @@ void generic_run(uint64_t seed, void *arg)
         sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
-    kv_clients_opts_t ko = { g->clients, 0 };
+    kv_clients_opts_t ko = { g->clients, 0, 3 };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     partitioner_t pt = { c, 0 };
     crasher_t cr = { c, 0 };

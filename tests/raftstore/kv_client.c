@@ -22,8 +22,9 @@ typedef struct {
     int busy;
     size_t op;
     hist_kind_t kind;
-    int seq;       /* next append number */
-    tkv_buf_t req; /* the encoded command of the current operation */
+    int seq;        /* next append number */
+    int shared_seq; /* next value number for shared-key puts */
+    tkv_buf_t req;  /* the encoded command of the current operation */
 } client_t;
 
 struct kv_clients {
@@ -31,11 +32,27 @@ struct kv_clients {
     sim_t *sim;
     history_t *h;
     int n, nodes, stopped;
+    int shared_keys;
     uint64_t timeout_ms, next_id, done;
     client_t *cl;
 };
 
 static void send_attempt(client_t *cl);
+static void start_op(sim_t *sim, void *arg);
+
+/* A put of a shared key whose outcome is unknown is not retried: a second
+ * attempt could apply after others overwrote the first one's value, and no
+ * single instant would explain the history. It stays pending (it may have
+ * applied, or may still) and the client moves on. Appends to the client's
+ * own key are retried: applying "K/<seq>" twice is invisible. */
+static int give_up_if_unsure(client_t *cl)
+{
+    if (cl->kind != HIST_PUT)
+        return 0;
+    cl->busy = 0;
+    sim_schedule(cl->k->sim, 10, start_op, cl, NULL);
+    return 1;
+}
 
 static void on_timeout(sim_t *sim, void *arg)
 {
@@ -45,7 +62,8 @@ static void on_timeout(sim_t *sim, void *arg)
     if (cl->k->stopped || !cl->busy)
         return;
     cl->target = cl->target % cl->k->nodes + 1; /* try the next node */
-    send_attempt(cl);
+    if (!give_up_if_unsure(cl))
+        send_attempt(cl);
 }
 
 static void send_attempt(client_t *cl)
@@ -80,8 +98,13 @@ static void start_op(sim_t *sim, void *arg)
     kv_clients_t *k = cl->k;
     if (k->stopped || cl->busy)
         return;
-    /* Alternate: an append, then a read half of the time. */
-    int read = cl->seq > 0 && cl->kind == HIST_APPEND && prng_chance(sim_prng(k->sim), 1, 2);
+    tkv_prng_t *rng = sim_prng(k->sim);
+    /* A third of the time (if asked), a plain put or get of a key every
+     * client shares: the linearizability checker then sees clients
+     * observing each other. Otherwise an append to the client's own key,
+     * then a read of it half of the time. */
+    int shared = k->shared_keys > 0 && prng_chance(rng, 1, 3);
+    int read = !shared && cl->seq > 0 && cl->kind == HIST_APPEND && prng_chance(rng, 1, 2);
     RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
     hdr.region_id = 1;
     RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
@@ -93,7 +116,28 @@ static void start_op(sim_t *sim, void *arg)
     RaftCmdpb__GetRequest get = RAFT_CMDPB__GET_REQUEST__INIT;
     char key[64], value[64];
     cmd.requests = rs;
-    if (read) {
+    if (shared) {
+        snprintf(key, sizeof(key), "s%d", (int)prng_below(rng, (uint64_t)k->shared_keys));
+        if (prng_chance(rng, 1, 2)) {
+            snprintf(value, sizeof(value), "c%d.%d", cl->idx, cl->shared_seq++);
+            r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+            put.key.data = (uint8_t *)key;
+            put.key.len = strlen(key);
+            put.value.data = (uint8_t *)value;
+            put.value.len = strlen(value);
+            r0.put = &put;
+            cl->kind = HIST_PUT;
+            cl->op = history_invoke_str(k->h, cl->idx, HIST_PUT, key, value, sim_now(k->sim));
+        } else {
+            r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+            get.key.data = (uint8_t *)key;
+            get.key.len = strlen(key);
+            r0.get = &get;
+            cl->kind = HIST_GET;
+            cl->op = history_invoke_str(k->h, cl->idx, HIST_GET, key, NULL, sim_now(k->sim));
+        }
+        cmd.n_requests = 1;
+    } else if (read) {
         snprintf(key, sizeof(key), "%s/", cl->key);
         r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_SNAP;
         r0.snap = &snap;
@@ -147,9 +191,12 @@ static void on_reply(void *ctx, int from, const uint8_t *bytes, size_t len)
             cl->target = (int)err->not_leader->leader->store_id;
         else if (!err->stale_command)
             cl->target = from % k->nodes + 1;
+        int unsure = err->stale_command != NULL;
+        pb_free(resp);
+        if (unsure && give_up_if_unsure(cl))
+            return;
         /* Back off a little so an election can finish. */
         sim_schedule(k->sim, 10, on_retry, cl, NULL);
-        pb_free(resp);
         return;
     }
     if (cl->kind == HIST_GET) {
@@ -178,6 +225,7 @@ kv_clients_t *kv_clients_start(sim_cluster_t *c, history_t *h, const kv_clients_
     k->n = o->clients;
     k->nodes = sim_cluster_nodes(c);
     k->timeout_ms = o->timeout_ms ? o->timeout_ms : 250;
+    k->shared_keys = o->shared_keys;
     k->cl = calloc((size_t)k->n, sizeof(client_t));
     for (int i = 0; i < k->n; i++) {
         client_t *cl = &k->cl[i];

@@ -10,7 +10,9 @@
  * attempts (timeouts, NotLeader, StaleCommand); it is recorded once, from
  * its first send to the answer that succeeded, and an operation still
  * unanswered when the clients stop stays pending (its outcome unknown).
- * Retrying a put is harmless: the same key gets the same value.
+ * Retrying a put is harmless: the same key gets the same value. With
+ * shared keys, clients also overwrite and read keys they all share, so a
+ * stale read shows up as a history no order can explain.
  *
  * Ownership: kv_clients_start() returns clients the caller frees with
  * kv_clients_free() AFTER freeing the cluster (events in the simulator point
@@ -25,6 +27,9 @@
 typedef struct {
     int clients;         /* clients 0..clients-1, using the cluster's client endpoints */
     uint64_t timeout_ms; /* give up on a node after this long (0: 250) */
+    /* Keys "s0".."s<n-1>" every client also puts and gets (a third of the
+     * operations); 0: none. Values are "c<client>.<n>", never empty. */
+    int shared_keys;
 } kv_clients_opts_t;
 
 typedef struct kv_clients kv_clients_t;
