@@ -329,7 +329,9 @@ static tkv_err_t ops_entries(void *self, uint64_t lo, uint64_t hi, uint64_t max_
     tkv_buf_t start = TKV_BUF_INIT;
     keys_raft_log_key(&start, ps->region_id, lo);
     eng_iter_t *it = eng_iter_new(ps->raft_db, NULL, NULL);
-    raft_entry_t *ents = xcalloc((size_t)(hi - lo), sizeof(raft_entry_t));
+    /* Grown as needed: a size limit usually cuts a long range short. */
+    size_t cap = hi - lo < 64 ? (size_t)(hi - lo) : 64;
+    raft_entry_t *ents = xcalloc(cap, sizeof(raft_entry_t));
     size_t count = 0;
     uint64_t size = 0;
     tkv_err_t err = TKV_OK;
@@ -339,6 +341,11 @@ static tkv_err_t ops_entries(void *self, uint64_t lo, uint64_t hi, uint64_t max_
         if (keys_decode_raft_log_key(eng_iter_key(it), &rid, &idx) != TKV_OK ||
             rid != ps->region_id || idx != lo + count)
             break; /* a hole: reported below */
+        if (count == cap) {
+            cap *= 2;
+            ents = xrealloc(ents, cap * sizeof(raft_entry_t));
+            memset(ents + count, 0, (cap - count) * sizeof(raft_entry_t));
+        }
         tkv_slice_t v = eng_iter_value(it);
         err = raft_pb_decode_entry(v.data, v.len, &ents[count]);
         if (err != TKV_OK)

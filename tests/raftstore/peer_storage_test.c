@@ -79,6 +79,14 @@ static void test_appended_entries_read_back_in_order(void **state)
     raft_entries_free(ents, n);
 }
 
+static void test_long_log_reads_back_whole(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 506, 6, 0);
+    ps_expect_entries(f->ps, 6, 506, 6);
+    ps_expect_entries(f->ps, 300, 301, 6);
+}
+
 static void test_append_overwrites_conflicting_tail(void **state)
 {
     ps_fixture_t *f = *state;
@@ -297,6 +305,8 @@ const tkv_test_t peer_storage_tests[] = {
       "a bootstrapped region's log is empty at index 5, term 5, with its peers as voters"),
     T("project2b", appended_entries_read_back_in_order, 3,
       "entries saved from a Ready read back through the Raft storage interface"),
+    T("project2b", long_log_reads_back_whole, 1,
+      "five hundred entries saved in one Ready read back in one call"),
     T("project2b", append_overwrites_conflicting_tail, 3,
       "appending a shorter conflicting log replaces the tail and deletes what lies past it"),
     T("project2b", restart_recovers_log_and_hard_state, 3,
