@@ -1,0 +1,231 @@
+/*
+ * A store (store.h): its databases, its identity, and the table of peers it
+ * routes messages, ticks and commands to.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "project2-raft/raftstore/cmd_resp.h"
+#include "project2-raft/raftstore/keys.h"
+#include "project2-raft/raftstore/pb_util.h"
+#include "project2-raft/raftstore/store.h"
+
+struct store {
+    uint64_t id;
+    char *dir;
+    peer_config_t peer_cfg;
+    peer_transport_t transport;
+    tkv_prng_t own_prng, *prng;
+    eng_t *raft_db, *kv_db;
+    peer_t **peers; /* one per region, in no particular order */
+    size_t n_peers;
+};
+
+static tkv_err_t make_dir(const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return tkv_errorf(TKV_ERR_IO, "cannot create directory %s: %s", path, strerror(errno));
+    return TKV_OK;
+}
+
+/* The store ident says which store a data directory belongs to: opening
+ * another store's data would silently merge two replicas into one. */
+static tkv_err_t check_ident(store_t *s)
+{
+    tkv_buf_t key = TKV_BUF_INIT;
+    keys_store_ident(&key);
+    RaftServerpb__StoreIdent *ident = NULL;
+    tkv_err_t err = eng_get_msg(s->kv_db, buf_slice(&key), &raft_serverpb__store_ident__descriptor,
+                                (ProtobufCMessage **)&ident);
+    if (err == TKV_ERR_NOT_FOUND) {
+        RaftServerpb__StoreIdent fresh = RAFT_SERVERPB__STORE_IDENT__INIT;
+        fresh.store_id = s->id;
+        err = eng_put_msg(s->kv_db, buf_slice(&key), &fresh.base);
+    } else if (err == TKV_OK && ident->store_id != s->id) {
+        err = tkv_errorf(TKV_ERR_INVALID, "%s belongs to store %llu, not %llu", s->dir,
+                         (unsigned long long)ident->store_id, (unsigned long long)s->id);
+    }
+    pb_free(ident);
+    buf_free(&key);
+    return err;
+}
+
+static tkv_err_t add_peer(store_t *s, uint64_t region_id)
+{
+    peer_t *p = NULL;
+    tkv_err_t err = peer_create(&s->peer_cfg, s->id, s->raft_db, s->kv_db, region_id, s->transport,
+                                s->prng, &p);
+    if (err != TKV_OK)
+        return err;
+    s->peers = xrealloc(s->peers, (s->n_peers + 1) * sizeof(peer_t *));
+    s->peers[s->n_peers++] = p;
+    return TKV_OK;
+}
+
+/* Every region with a region state in the kv DB gets its peer back. */
+static tkv_err_t load_peers(store_t *s)
+{
+    tkv_buf_t prefix = TKV_BUF_INIT;
+    keys_region_meta_prefix(&prefix);
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    eng_iter_t *it = eng_iter_new(s->kv_db, NULL, NULL);
+    for (eng_iter_seek(it, buf_slice(&prefix)); eng_iter_valid(it); eng_iter_next(it)) {
+        tkv_slice_t k = eng_iter_key(it);
+        if (k.len < prefix.len || memcmp(k.data, prefix.data, prefix.len) != 0)
+            break;
+        uint64_t rid = 0;
+        if (keys_decode_region_state_key(k, &rid) != TKV_OK)
+            continue;
+        ids = xrealloc(ids, (n + 1) * sizeof(uint64_t));
+        ids[n++] = rid;
+    }
+    tkv_err_t err = eng_iter_status(it);
+    eng_iter_free(it);
+    buf_free(&prefix);
+    for (size_t i = 0; i < n && err == TKV_OK; i++)
+        err = add_peer(s, ids[i]);
+    free(ids);
+    return err;
+}
+
+tkv_err_t store_open(const store_config_t *cfg, store_t **out)
+{
+    *out = NULL;
+    if (cfg->store_id == 0 || cfg->data_dir == NULL)
+        return tkv_errorf(TKV_ERR_INVALID, "a store needs an id and a data directory");
+    store_t *s = xcalloc(1, sizeof(*s));
+    s->id = cfg->store_id;
+    s->dir = strdup(cfg->data_dir);
+    s->peer_cfg = cfg->peer;
+    s->transport = cfg->transport;
+    prng_seed(&s->own_prng, cfg->store_id);
+    s->prng = cfg->prng ? cfg->prng : &s->own_prng;
+    char path[4096];
+    tkv_err_t err = make_dir(s->dir);
+    if (err == TKV_OK) {
+        snprintf(path, sizeof(path), "%s/raft", s->dir);
+        err = eng_open(path, &s->raft_db);
+    }
+    if (err == TKV_OK) {
+        snprintf(path, sizeof(path), "%s/kv", s->dir);
+        err = eng_open(path, &s->kv_db);
+    }
+    if (err == TKV_OK)
+        err = check_ident(s);
+    if (err == TKV_OK)
+        err = load_peers(s);
+    if (err != TKV_OK) {
+        store_close(s);
+        return err;
+    }
+    *out = s;
+    return TKV_OK;
+}
+
+void store_close(store_t *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_peers; i++)
+        peer_free(s->peers[i]);
+    free(s->peers);
+    if (s->kv_db != NULL)
+        eng_close(s->kv_db);
+    if (s->raft_db != NULL)
+        eng_close(s->raft_db);
+    free(s->dir);
+    free(s);
+}
+
+tkv_err_t store_bootstrap_region(store_t *s, const Metapb__Region *region)
+{
+    if (pb_region_peer_on_store(region, s->id) == NULL)
+        return tkv_errorf(TKV_ERR_INVALID, "region %llu has no peer on store %llu",
+                          (unsigned long long)region->id, (unsigned long long)s->id);
+    tkv_err_t err = peer_storage_bootstrap(s->raft_db, s->kv_db, region);
+    if (err != TKV_OK)
+        return err;
+    return add_peer(s, region->id);
+}
+
+peer_t *store_peer(store_t *s, uint64_t region_id)
+{
+    if (region_id == 0)
+        return s->n_peers == 1 ? s->peers[0] : NULL;
+    for (size_t i = 0; i < s->n_peers; i++)
+        if (s->peers[i]->region_id == region_id)
+            return s->peers[i];
+    return NULL;
+}
+
+tkv_err_t store_step(store_t *s, const uint8_t *data, size_t len)
+{
+    RaftServerpb__RaftMessage *msg = raft_serverpb__raft_message__unpack(NULL, len, data);
+    if (msg == NULL)
+        return tkv_errorf(TKV_ERR_CORRUPT, "store %llu: %zu bytes are not a RaftMessage",
+                          (unsigned long long)s->id, len);
+    tkv_err_t err = TKV_OK;
+    peer_t *p = store_peer(s, msg->region_id);
+    if (msg->to_peer == NULL || msg->to_peer->store_id != s->id)
+        err = tkv_errorf(TKV_ERR_INVALID, "store %llu: message for another store",
+                         (unsigned long long)s->id);
+    else if (p == NULL || msg->region_id == 0)
+        /* Creating a peer from a message (a region this store was just added
+         * to) comes with membership changes, in project 3. */
+        err = tkv_errorf(TKV_ERR_NOT_FOUND, "store %llu: no peer of region %llu",
+                         (unsigned long long)s->id, (unsigned long long)msg->region_id);
+    else
+        err = peer_step(p, msg);
+    pb_free(msg);
+    return err;
+}
+
+void store_tick(store_t *s)
+{
+    for (size_t i = 0; i < s->n_peers; i++)
+        peer_tick(s->peers[i]);
+}
+
+void store_propose(store_t *s, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
+{
+    uint64_t rid = req->header != NULL ? req->header->region_id : 0;
+    peer_t *p = store_peer(s, rid);
+    if (p == NULL) {
+        RaftCmdpb__RaftCmdResponse *resp = cmd_resp_region_not_found(rid);
+        if (cb.fn != NULL)
+            cb.fn(cb.arg, resp, NULL);
+        else
+            pb_free(resp);
+        return;
+    }
+    peer_propose(p, req, cb);
+}
+
+tkv_err_t store_campaign(store_t *s, uint64_t region_id)
+{
+    peer_t *p = store_peer(s, region_id);
+    if (p == NULL)
+        return tkv_errorf(TKV_ERR_NOT_FOUND, "store %llu: no peer of region %llu",
+                          (unsigned long long)s->id, (unsigned long long)region_id);
+    return peer_campaign(p);
+}
+
+uint64_t store_id(const store_t *s)
+{
+    return s->id;
+}
+
+eng_t *store_kv_db(store_t *s)
+{
+    return s->kv_db;
+}
+
+eng_t *store_raft_db(store_t *s)
+{
+    return s->raft_db;
+}

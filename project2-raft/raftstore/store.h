@@ -1,0 +1,70 @@
+/*
+ * A store: one node's share of the cluster, hosting a peer for each region
+ * it holds a replica of (for projects 2B and 2C one region; the table is
+ * built for many).
+ *
+ * Like the peers it hosts, a store does no I/O of its own except its two
+ * leveldb databases, under one data directory:
+ *
+ *     <data_dir>/raft   raft DB: logs and hard states (keys.h)
+ *     <data_dir>/kv     kv DB: user data, apply and region states, store ident
+ *
+ * Its driver (the simulator in tests, the server runtime in binaries) feeds
+ * it with store_step() for each message from another store, store_tick()
+ * on a timer, and store_propose() for client commands; the store answers
+ * through the transport (messages out) and callbacks (command results).
+ * A crash is store_close() without any flushing: everything that matters is
+ * already in the databases, and store_open() rebuilds the rest.
+ *
+ * Ownership: store_open() returns a store the caller closes with
+ * store_close(), which answers every waiting callback (StaleCommand) and
+ * closes the databases. The config's strings are copied; the transport and
+ * PRNG are borrowed for the store's lifetime.
+ */
+#ifndef TKV_RAFTSTORE_STORE_H
+#define TKV_RAFTSTORE_STORE_H
+
+#include "project2-raft/raftstore/peer.h"
+
+typedef struct {
+    uint64_t store_id; /* never 0 */
+    const char *data_dir;
+    peer_config_t peer;
+    peer_transport_t transport; /* where store_step()'s counterparts are sent */
+    tkv_prng_t *prng;           /* election timeouts; NULL: seeded with store_id */
+} store_config_t;
+
+typedef struct store store_t;
+
+/* Opens (creating if needed) the databases under cfg->data_dir, checks that
+ * they belong to this store id, and starts a peer for every region found.
+ * TKV_ERR_INVALID when the directory belongs to another store. */
+tkv_err_t store_open(const store_config_t *cfg, store_t **out);
+void store_close(store_t *s);
+
+/* Writes a brand-new region's initial state and starts its peer. Every
+ * store named in the region does this once, before the cluster runs (as
+ * TinyKV's test cluster and its scheduler bootstrap do). */
+tkv_err_t store_bootstrap_region(store_t *s, const Metapb__Region *region);
+
+/* A raft_serverpb.RaftMessage from another store (bytes borrowed). Bad
+ * bytes, or a message for a region or peer this store does not host, are
+ * refused with an error and change nothing. */
+tkv_err_t store_step(store_t *s, const uint8_t *data, size_t len);
+/* One unit of logical time for every peer. */
+void store_tick(store_t *s);
+/* Routes a command to its region's peer (header.region_id; 0 means the
+ * store's only region). `cb` is called exactly once: RegionNotFound if this
+ * store has no such region. */
+void store_propose(store_t *s, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb);
+/* Starts an election for a region now. */
+tkv_err_t store_campaign(store_t *s, uint64_t region_id);
+
+/* ---- for drivers and tests (borrowed) ---- */
+uint64_t store_id(const store_t *s);
+eng_t *store_kv_db(store_t *s);
+eng_t *store_raft_db(store_t *s);
+/* The peer of region_id (0: the only region), or NULL. */
+peer_t *store_peer(store_t *s, uint64_t region_id);
+
+#endif

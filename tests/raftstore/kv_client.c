@@ -1,0 +1,271 @@
+/*
+ * Simulated clients (kv_client.h): a small state machine per client, driven
+ * by simulator events (send, timeout, retry) and replies.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/codec.h"
+#include "project2-raft/raftstore/pb_util.h"
+#include "proto/raft_cmdpb.pb-c.h"
+#include "tests/harness/client_check.h"
+#include "tests/raftstore/kv_client.h"
+
+typedef struct {
+    struct kv_clients *k;
+    int idx, ep;
+    char key[16];
+    int target;      /* the node we believe leads */
+    uint64_t req_id; /* of the attempt in flight; replies to others are ignored */
+    uint64_t timer;
+    int busy;
+    size_t op;
+    hist_kind_t kind;
+    int seq;        /* next append number */
+    int shared_seq; /* next value number for shared-key puts */
+    tkv_buf_t req;  /* the encoded command of the current operation */
+} client_t;
+
+struct kv_clients {
+    sim_cluster_t *c;
+    sim_t *sim;
+    history_t *h;
+    int n, nodes, stopped;
+    int shared_keys;
+    uint64_t timeout_ms, next_id, done;
+    client_t *cl;
+};
+
+static void send_attempt(client_t *cl);
+static void start_op(sim_t *sim, void *arg);
+
+/* A put of a shared key whose outcome is unknown is not retried: a second
+ * attempt could apply after others overwrote the first one's value, and no
+ * single instant would explain the history. It stays pending (it may have
+ * applied, or may still) and the client moves on. Appends to the client's
+ * own key are retried: applying "K/<seq>" twice is invisible. */
+static int give_up_if_unsure(client_t *cl)
+{
+    if (cl->kind != HIST_PUT)
+        return 0;
+    cl->busy = 0;
+    sim_schedule(cl->k->sim, 10, start_op, cl, NULL);
+    return 1;
+}
+
+static void on_timeout(sim_t *sim, void *arg)
+{
+    (void)sim;
+    client_t *cl = arg;
+    cl->timer = 0;
+    if (cl->k->stopped || !cl->busy)
+        return;
+    cl->target = cl->target % cl->k->nodes + 1; /* try the next node */
+    if (!give_up_if_unsure(cl))
+        send_attempt(cl);
+}
+
+static void send_attempt(client_t *cl)
+{
+    kv_clients_t *k = cl->k;
+    if (k->stopped)
+        return;
+    cl->req_id = ++k->next_id;
+    tkv_buf_t frame = TKV_BUF_INIT;
+    codec_put_u64(&frame, cl->req_id);
+    buf_append(&frame, cl->req.data, cl->req.len);
+    sim_cluster_client_send(k->c, cl->idx, cl->target, frame.data, frame.len);
+    buf_free(&frame);
+    if (cl->timer)
+        sim_cancel(k->sim, cl->timer);
+    cl->timer = sim_schedule(k->sim, k->timeout_ms, on_timeout, cl, NULL);
+}
+
+static void on_retry(sim_t *sim, void *arg)
+{
+    (void)sim;
+    client_t *cl = arg;
+    if (!cl->k->stopped && cl->busy)
+        send_attempt(cl);
+}
+
+/* Encodes the command for the next operation and records its invocation. */
+static void start_op(sim_t *sim, void *arg)
+{
+    (void)sim;
+    client_t *cl = arg;
+    kv_clients_t *k = cl->k;
+    if (k->stopped || cl->busy)
+        return;
+    tkv_prng_t *rng = sim_prng(k->sim);
+    /* A third of the time (if asked), a plain put or get of a key every
+     * client shares: the linearizability checker then sees clients
+     * observing each other. Otherwise an append to the client's own key,
+     * then a read of it half of the time. */
+    int shared = k->shared_keys > 0 && prng_chance(rng, 1, 3);
+    int read = !shared && cl->seq > 0 && cl->kind == HIST_APPEND && prng_chance(rng, 1, 2);
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    RaftCmdpb__Request r0 = RAFT_CMDPB__REQUEST__INIT, r1 = RAFT_CMDPB__REQUEST__INIT;
+    RaftCmdpb__Request *rs[2] = { &r0, &r1 };
+    RaftCmdpb__PutRequest put = RAFT_CMDPB__PUT_REQUEST__INIT;
+    RaftCmdpb__SnapRequest snap = RAFT_CMDPB__SNAP_REQUEST__INIT;
+    RaftCmdpb__GetRequest get = RAFT_CMDPB__GET_REQUEST__INIT;
+    char key[64], value[64];
+    cmd.requests = rs;
+    if (shared) {
+        snprintf(key, sizeof(key), "s%d", (int)prng_below(rng, (uint64_t)k->shared_keys));
+        if (prng_chance(rng, 1, 2)) {
+            snprintf(value, sizeof(value), "c%d.%d", cl->idx, cl->shared_seq++);
+            r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+            put.key.data = (uint8_t *)key;
+            put.key.len = strlen(key);
+            put.value.data = (uint8_t *)value;
+            put.value.len = strlen(value);
+            r0.put = &put;
+            cl->kind = HIST_PUT;
+            cl->op = history_invoke_str(k->h, cl->idx, HIST_PUT, key, value, sim_now(k->sim));
+        } else {
+            r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+            get.key.data = (uint8_t *)key;
+            get.key.len = strlen(key);
+            r0.get = &get;
+            cl->kind = HIST_GET;
+            cl->op = history_invoke_str(k->h, cl->idx, HIST_GET, key, NULL, sim_now(k->sim));
+        }
+        cmd.n_requests = 1;
+    } else if (read) {
+        snprintf(key, sizeof(key), "%s/", cl->key);
+        r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_SNAP;
+        r0.snap = &snap;
+        r1.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+        get.key.data = (uint8_t *)key;
+        get.key.len = strlen(key);
+        r1.get = &get;
+        cmd.n_requests = 2;
+        cl->kind = HIST_GET;
+        cl->op = history_invoke_str(k->h, cl->idx, HIST_GET, cl->key, NULL, sim_now(k->sim));
+    } else {
+        snprintf(key, sizeof(key), "%s/%08d", cl->key, cl->seq);
+        client_append_value(cl->idx, cl->seq, value, sizeof(value));
+        cl->seq++;
+        r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+        put.key.data = (uint8_t *)key;
+        put.key.len = strlen(key);
+        put.value.data = (uint8_t *)value;
+        put.value.len = strlen(value);
+        r0.put = &put;
+        cmd.n_requests = 1;
+        cl->kind = HIST_APPEND;
+        cl->op = history_invoke_str(k->h, cl->idx, HIST_APPEND, cl->key, value, sim_now(k->sim));
+    }
+    pb_pack(&cmd.base, &cl->req);
+    /* Now and then start at a random node, as a client with a stale leader
+     * cache would: a deposed leader must not answer it from stale state. */
+    if (prng_chance(sim_prng(k->sim), 1, 4))
+        cl->target = 1 + (int)prng_below(sim_prng(k->sim), (uint64_t)k->nodes);
+    cl->busy = 1;
+    send_attempt(cl);
+}
+
+static void on_reply(void *ctx, int from, const uint8_t *bytes, size_t len)
+{
+    client_t *cl = ctx;
+    kv_clients_t *k = cl->k;
+    if (k->stopped || !cl->busy || len < 8 || codec_get_u64(bytes) != cl->req_id)
+        return; /* late answer to an attempt we gave up on */
+    RaftCmdpb__RaftCmdResponse *resp =
+        raft_cmdpb__raft_cmd_response__unpack(NULL, len - 8, bytes + 8);
+    if (resp == NULL)
+        return;
+    if (cl->timer) {
+        sim_cancel(k->sim, cl->timer);
+        cl->timer = 0;
+    }
+    const Errorpb__Error *err = resp->header ? resp->header->error : NULL;
+    if (err != NULL) {
+        if (err->not_leader && err->not_leader->leader && err->not_leader->leader->store_id)
+            cl->target = (int)err->not_leader->leader->store_id;
+        else if (!err->stale_command)
+            cl->target = from % k->nodes + 1;
+        int unsure = err->stale_command != NULL;
+        pb_free(resp);
+        if (unsure && give_up_if_unsure(cl))
+            return;
+        /* Back off a little so an election can finish. */
+        sim_schedule(k->sim, 10, on_retry, cl, NULL);
+        return;
+    }
+    if (cl->kind == HIST_GET) {
+        const ProtobufCBinaryData *v = NULL;
+        for (size_t i = 0; i < resp->n_responses; i++)
+            if (resp->responses[i]->cmd_type == RAFT_CMDPB__CMD_TYPE__CMD_GET &&
+                resp->responses[i]->get)
+                v = &resp->responses[i]->get->value;
+        size_t vlen = v ? v->len : 0;
+        history_complete(k->h, cl->op, sim_now(k->sim), vlen > 0, v ? v->data : NULL, vlen);
+    } else {
+        history_complete(k->h, cl->op, sim_now(k->sim), 0, NULL, 0);
+    }
+    pb_free(resp);
+    cl->busy = 0;
+    k->done++;
+    sim_schedule(k->sim, prng_below(sim_prng(k->sim), 5), start_op, cl, NULL);
+}
+
+kv_clients_t *kv_clients_start(sim_cluster_t *c, history_t *h, const kv_clients_opts_t *o)
+{
+    kv_clients_t *k = calloc(1, sizeof(*k));
+    k->c = c;
+    k->sim = sim_cluster_sim(c);
+    k->h = h;
+    k->n = o->clients;
+    k->nodes = sim_cluster_nodes(c);
+    k->timeout_ms = o->timeout_ms ? o->timeout_ms : 250;
+    k->shared_keys = o->shared_keys;
+    k->cl = calloc((size_t)k->n, sizeof(client_t));
+    for (int i = 0; i < k->n; i++) {
+        client_t *cl = &k->cl[i];
+        cl->k = k;
+        cl->idx = i;
+        cl->ep = sim_cluster_client_ep(c, i);
+        snprintf(cl->key, sizeof(cl->key), "%d", i);
+        cl->target = 1 + i % k->nodes;
+        sim_cluster_on_client(c, i, on_reply, cl);
+        sim_schedule(k->sim, 0, start_op, cl, NULL);
+    }
+    return k;
+}
+
+void kv_clients_stop(kv_clients_t *k)
+{
+    k->stopped = 1;
+    for (int i = 0; i < k->n; i++)
+        if (k->cl[i].timer) {
+            sim_cancel(k->sim, k->cl[i].timer);
+            k->cl[i].timer = 0;
+        }
+}
+
+void kv_clients_free(kv_clients_t *k)
+{
+    if (k == NULL)
+        return;
+    for (int i = 0; i < k->n; i++)
+        buf_free(&k->cl[i].req);
+    free(k->cl);
+    free(k);
+}
+
+uint64_t kv_clients_done(const kv_clients_t *k)
+{
+    return k->done;
+}
+
+const char *kv_client_key(const kv_clients_t *k, int i)
+{
+    return k->cl[i].key;
+}

@@ -1,0 +1,327 @@
+/*
+ * Peer storage, unit by unit: the log and states it keeps in the raft DB and
+ * kv DB, as the Raft core reads them, across restarts, truncation and
+ * snapshots.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "project2-raft/raftstore/keys.h"
+#include "project2-raft/raftstore/pb_util.h"
+#include "tests/raftstore/ps_fixture.h"
+
+static uint64_t term_of(peer_storage_t *ps, uint64_t i)
+{
+    uint64_t t = 0;
+    tkv_err_t err = peer_storage_term(ps, i, &t);
+    if (err != TKV_OK)
+        fail_msg("term of %llu: %s: %s", (unsigned long long)i, tkv_strerror(err),
+                 tkv_last_error());
+    return t;
+}
+
+static int raft_db_has_entry(ps_fixture_t *f, uint64_t i)
+{
+    tkv_buf_t k = TKV_BUF_INIT, v = TKV_BUF_INIT;
+    keys_raft_log_key(&k, 1, i);
+    tkv_err_t err = eng_get(f->raft_db, NULL, buf_slice(&k), &v);
+    buf_free(&k);
+    buf_free(&v);
+    return err == TKV_OK;
+}
+
+static void test_new_region_starts_empty_at_init_index(void **state)
+{
+    ps_fixture_t *f = *state;
+    raft_storage_t s = peer_storage_as_raft_storage(f->ps);
+    uint64_t first = 0, last = 0;
+    assert_int_equal(s.ops->first_index(s.self, &first), TKV_OK);
+    assert_int_equal(s.ops->last_index(s.self, &last), TKV_OK);
+    assert_int_equal(first, RAFT_INIT_LOG_INDEX + 1);
+    assert_int_equal(last, RAFT_INIT_LOG_INDEX);
+    assert_int_equal(term_of(f->ps, RAFT_INIT_LOG_INDEX), RAFT_INIT_LOG_TERM);
+    raft_hard_state_t hs;
+    raft_conf_state_t cs;
+    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    assert_int_equal(hs.term, RAFT_INIT_LOG_TERM);
+    assert_int_equal(hs.commit, RAFT_INIT_LOG_INDEX);
+    assert_int_equal(cs.n_nodes, 3);
+    assert_int_equal(cs.nodes[0] + cs.nodes[1] + cs.nodes[2], 6);
+    raft_conf_state_free(&cs);
+    uint64_t t = 0;
+    assert_int_equal(s.ops->term(s.self, 4, &t), RAFT_ERR_COMPACTED);
+    assert_int_equal(s.ops->term(s.self, 6, &t), RAFT_ERR_UNAVAILABLE);
+    /* A region bootstraps once. */
+    Metapb__Region *r = ps_test_region();
+    assert_int_equal(peer_storage_bootstrap(f->raft_db, f->kv_db, r), TKV_ERR_INVALID);
+    pb_free(r);
+}
+
+static void test_appended_entries_read_back_in_order(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 11, 6, 0);
+    raft_storage_t s = peer_storage_as_raft_storage(f->ps);
+    uint64_t last = 0;
+    s.ops->last_index(s.self, &last);
+    assert_int_equal(last, 10);
+    ps_expect_entries(f->ps, 6, 11, 6);
+    ps_expect_entries(f->ps, 8, 10, 6);
+    assert_int_equal(term_of(f->ps, 9), 6);
+    assert_int_equal(term_of(f->ps, 10), 6);
+    raft_entry_t *ents = NULL;
+    size_t n = 0;
+    assert_int_equal(s.ops->entries(s.self, 5, 8, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED);
+    assert_int_equal(s.ops->entries(s.self, 6, 12, UINT64_MAX, &ents, &n), RAFT_ERR_UNAVAILABLE);
+    /* A size limit still returns at least one entry. */
+    assert_int_equal(s.ops->entries(s.self, 6, 11, 1, &ents, &n), TKV_OK);
+    assert_int_equal(n, 1);
+    raft_entries_free(ents, n);
+}
+
+static void test_long_log_reads_back_whole(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 506, 6, 0);
+    ps_expect_entries(f->ps, 6, 506, 6);
+    ps_expect_entries(f->ps, 300, 301, 6);
+}
+
+static void test_append_overwrites_conflicting_tail(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 11, 6, 0);
+    /* A new leader's log agrees up to 7 and is shorter: 8 and 9 replace
+     * ours, 10 must disappear, from memory and from disk. */
+    ps_save_entries(f->ps, 8, 10, 7, 0);
+    raft_storage_t s = peer_storage_as_raft_storage(f->ps);
+    uint64_t last = 0;
+    s.ops->last_index(s.self, &last);
+    assert_int_equal(last, 9);
+    ps_expect_entries(f->ps, 6, 8, 6);
+    ps_expect_entries(f->ps, 8, 10, 7);
+    assert_false(raft_db_has_entry(f, 10));
+    ps_reopen(f);
+    s = peer_storage_as_raft_storage(f->ps);
+    s.ops->last_index(s.self, &last);
+    assert_int_equal(last, 9);
+    assert_int_equal(term_of(f->ps, 9), 7);
+    ps_expect_entries(f->ps, 8, 10, 7);
+}
+
+static void test_restart_recovers_log_and_hard_state(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 21, 8, 15);
+    ps_reopen(f);
+    raft_storage_t s = peer_storage_as_raft_storage(f->ps);
+    raft_hard_state_t hs;
+    raft_conf_state_t cs;
+    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    raft_conf_state_free(&cs);
+    assert_int_equal(hs.term, 8);
+    assert_int_equal(hs.commit, 15);
+    uint64_t first = 0, last = 0;
+    s.ops->first_index(s.self, &first);
+    s.ops->last_index(s.self, &last);
+    assert_int_equal(first, 6);
+    assert_int_equal(last, 20);
+    ps_expect_entries(f->ps, 6, 21, 8);
+}
+
+static void test_hard_state_and_entries_are_saved_together(void **state)
+{
+    ps_fixture_t *f = *state;
+    /* Each Ready is one raft DB write: after a restart either both the
+     * entries and the commit that covers them are there, or neither. Here
+     * the write happened, so both are. */
+    ps_save_entries(f->ps, 6, 8, 6, 7);
+    ps_reopen(f);
+    assert_int_equal(f->ps->hard_state.commit, 7);
+    assert_int_equal(f->ps->last_index, 7);
+    assert_int_equal(f->ps->last_term, 6);
+}
+
+static void test_vote_alone_is_persisted(void **state)
+{
+    ps_fixture_t *f = *state;
+    raft_ready_t rd;
+    memset(&rd, 0, sizeof(rd));
+    rd.hard_state.term = 9;
+    rd.hard_state.vote = 2;
+    rd.hard_state.commit = RAFT_INIT_LOG_INDEX;
+    int snap = 0;
+    assert_int_equal(peer_storage_save_ready(f->ps, &rd, &snap), TKV_OK);
+    ps_reopen(f);
+    raft_storage_t s = peer_storage_as_raft_storage(f->ps);
+    raft_hard_state_t hs;
+    raft_conf_state_t cs;
+    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    raft_conf_state_free(&cs);
+    assert_int_equal(hs.term, 9);
+    assert_int_equal(hs.vote, 2);
+}
+
+/* ---- 2C ---------------------------------------------------------------------- */
+
+/* What applying CompactLog does to the apply state (the peer's job). */
+static void truncate_to(ps_fixture_t *f, uint64_t index)
+{
+    uint64_t term = term_of(f->ps, index);
+    f->ps->applied_index = f->ps->applied_index > index ? f->ps->applied_index : index;
+    f->ps->truncated_index = index;
+    f->ps->truncated_term = term;
+    eng_batch_t *wb = eng_batch_new();
+    peer_storage_put_apply_state(f->ps, wb);
+    assert_int_equal(eng_write(f->kv_db, wb, 0), TKV_OK);
+    eng_batch_free(wb);
+}
+
+static void test_log_gc_deletes_truncated_entries(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 21, 6, 20);
+    truncate_to(f, 15);
+    assert_int_equal(peer_storage_gc_log(f->ps, 15), TKV_OK);
+    for (uint64_t i = 6; i <= 15; i++)
+        if (raft_db_has_entry(f, i))
+            fail_msg("entry %llu is still in the raft DB after GC to 15", (unsigned long long)i);
+    assert_true(raft_db_has_entry(f, 16));
+    assert_int_equal(peer_storage_first_index(f->ps), 16);
+    assert_int_equal(term_of(f->ps, 15), 6);
+    uint64_t t = 0;
+    assert_int_equal(peer_storage_term(f->ps, 14, &t), RAFT_ERR_COMPACTED);
+    ps_expect_entries(f->ps, 16, 21, 6);
+    ps_reopen(f);
+    assert_int_equal(peer_storage_first_index(f->ps), 16);
+    ps_expect_entries(f->ps, 16, 21, 6);
+}
+
+static void test_restart_finishes_an_interrupted_log_gc(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 21, 6, 20);
+    truncate_to(f, 12); /* apply state says truncated; the crash came before GC */
+    assert_true(raft_db_has_entry(f, 10));
+    ps_reopen(f);
+    assert_false(raft_db_has_entry(f, 10));
+    assert_false(raft_db_has_entry(f, 12));
+    assert_true(raft_db_has_entry(f, 13));
+    ps_expect_entries(f->ps, 13, 21, 6);
+}
+
+static void put_data(eng_t *kv, const char *cf, const char *k, const char *v)
+{
+    assert_int_equal(eng_put(kv, cf, slice_of_str(k), slice_of_str(v)), TKV_OK);
+}
+
+static int has_data(eng_t *kv, const char *cf, const char *k, const char *want)
+{
+    tkv_buf_t v = TKV_BUF_INIT;
+    tkv_err_t err = eng_get(kv, cf, slice_of_str(k), &v);
+    int ok = err == TKV_OK && v.len == strlen(want) && memcmp(v.data, want, v.len) == 0;
+    buf_free(&v);
+    return ok;
+}
+
+static void test_snapshot_replaces_data_log_and_state(void **state)
+{
+    ps_fixture_t *f = *state;
+    /* The leader's side, in a second pair of databases. */
+    ps_fixture_t *leader = NULL;
+    ps_setup((void **)&leader);
+    ps_save_entries(leader->ps, 6, 31, 7, 30);
+    put_data(leader->kv_db, CF_DEFAULT, "a", "1");
+    put_data(leader->kv_db, CF_WRITE, "b", "2");
+    put_data(leader->kv_db, CF_LOCK, "c", "3");
+    leader->ps->applied_index = 30;
+    raft_snapshot_t snap;
+    assert_int_equal(peer_storage_generate_snapshot(leader->ps, &snap), TKV_OK);
+    assert_int_equal(snap.metadata.index, 30);
+    assert_int_equal(snap.metadata.term, 7);
+    assert_int_equal(snap.metadata.conf_state.n_nodes, 3);
+    ps_teardown((void **)&leader);
+
+    /* The follower has an old, diverging log and data the snapshot drops. */
+    ps_save_entries(f->ps, 6, 12, 6, 8);
+    put_data(f->kv_db, CF_DEFAULT, "stale", "x");
+    raft_ready_t rd;
+    memset(&rd, 0, sizeof(rd));
+    rd.snapshot = snap;
+    rd.hard_state.term = 7;
+    rd.hard_state.commit = 30;
+    int applied = 0;
+    assert_int_equal(peer_storage_save_ready(f->ps, &rd, &applied), TKV_OK);
+    assert_int_equal(applied, 1);
+    raft_snapshot_free(&snap);
+    for (int round = 0; round < 2; round++) {
+        assert_true(has_data(f->kv_db, CF_DEFAULT, "a", "1"));
+        assert_true(has_data(f->kv_db, CF_WRITE, "b", "2"));
+        assert_true(has_data(f->kv_db, CF_LOCK, "c", "3"));
+        assert_false(has_data(f->kv_db, CF_DEFAULT, "stale", "x"));
+        for (uint64_t i = 6; i < 12; i++)
+            assert_false(raft_db_has_entry(f, i));
+        assert_int_equal(peer_storage_first_index(f->ps), 31);
+        assert_int_equal(f->ps->last_index, 30);
+        assert_int_equal(f->ps->applied_index, 30);
+        assert_int_equal(term_of(f->ps, 30), 7);
+        assert_int_equal(f->ps->hard_state.commit, 30);
+        ps_reopen(f); /* and the same after a restart */
+    }
+    /* The log continues after the snapshot. */
+    ps_save_entries(f->ps, 31, 33, 7, 32);
+    ps_expect_entries(f->ps, 31, 33, 7);
+}
+
+static void test_crash_during_snapshot_install_is_repaired(void **state)
+{
+    ps_fixture_t *f = *state;
+    ps_save_entries(f->ps, 6, 12, 6, 8);
+    /* The kv DB got the snapshot (PEER_APPLYING, apply state at 40) but the
+     * raft DB write never happened. */
+    f->ps->applied_index = f->ps->truncated_index = 40;
+    f->ps->truncated_term = 9;
+    eng_batch_t *wb = eng_batch_new();
+    peer_storage_put_apply_state(f->ps, wb);
+    peer_storage_put_region_state(f->ps, RAFT_SERVERPB__PEER_STATE__PEER_APPLYING, wb);
+    assert_int_equal(eng_write(f->kv_db, wb, 0), TKV_OK);
+    eng_batch_free(wb);
+    ps_reopen(f);
+    assert_int_equal(f->ps->last_index, 40);
+    assert_int_equal(f->ps->last_term, 9);
+    assert_true(f->ps->hard_state.commit >= 40);
+    assert_int_equal(peer_storage_first_index(f->ps), 41);
+    for (uint64_t i = 6; i < 12; i++)
+        assert_false(raft_db_has_entry(f, i));
+}
+
+#define T(suite, name, pts, desc)                                                                  \
+    {                                                                                              \
+        suite, #name, pts, desc, test_##name, 0, ps_setup, ps_teardown                             \
+    }
+
+const tkv_test_t peer_storage_tests[] = {
+    T("frame", new_region_starts_empty_at_init_index, 0,
+      "a bootstrapped region's log is empty at index 5, term 5, with its peers as voters"),
+    T("project2b", appended_entries_read_back_in_order, 3,
+      "entries saved from a Ready read back through the Raft storage interface"),
+    T("project2b", long_log_reads_back_whole, 1,
+      "five hundred entries saved in one Ready read back in one call"),
+    T("project2b", append_overwrites_conflicting_tail, 3,
+      "appending a shorter conflicting log replaces the tail and deletes what lies past it"),
+    T("project2b", restart_recovers_log_and_hard_state, 3,
+      "after a restart the log, last index and hard state are what was saved"),
+    T("project2b", hard_state_and_entries_are_saved_together, 2,
+      "a Ready's entries and hard state reach the raft DB in the same write"),
+    T("project2b", vote_alone_is_persisted, 2,
+      "a Ready with only a new term and vote still reaches the raft DB"),
+    T("project2c", log_gc_deletes_truncated_entries, 3,
+      "log GC removes every entry up to the truncated index from the raft DB"),
+    T("project2c", restart_finishes_an_interrupted_log_gc, 2,
+      "entries left behind by a crash before log GC are removed on restart"),
+    T("project2c", snapshot_replaces_data_log_and_state, 5,
+      "installing a snapshot replaces the region's data, drops the old log, survives restart"),
+    T("project2c", crash_during_snapshot_install_is_repaired, 2,
+      "a snapshot written to the kv DB but not the raft DB is completed on restart"),
+    { 0 },
+};

@@ -1,0 +1,381 @@
+/*
+ * How a peer answers proposals (project 2B): only the leader proposes, every
+ * callback is called exactly once, and an answer says clearly whether the
+ * command applied (OK), did not (NotLeader), or may have (StaleCommand).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "project2-raft/raftstore/pb_util.h"
+#include "tests/raftstore/cluster.h"
+
+typedef struct {
+    int calls;
+    int ok, not_leader, stale;
+    uint64_t leader_store; /* NotLeader's hint */
+} answer_t;
+
+static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
+{
+    answer_t *a = arg;
+    a->calls++;
+    const Errorpb__Error *e = resp->header ? resp->header->error : NULL;
+    if (e == NULL)
+        a->ok++;
+    else if (e->not_leader) {
+        a->not_leader++;
+        if (e->not_leader->leader)
+            a->leader_store = e->not_leader->leader->store_id;
+    } else if (e->stale_command)
+        a->stale++;
+    if (snap != NULL)
+        eng_snapshot_free(snap);
+    pb_free(resp);
+}
+
+static void propose_put(sim_cluster_t *c, int node, const char *key, const char *val, answer_t *a)
+{
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__PutRequest put = RAFT_CMDPB__PUT_REQUEST__INIT;
+    put.key.data = (uint8_t *)key;
+    put.key.len = strlen(key);
+    put.value.data = (uint8_t *)val;
+    put.value.len = strlen(val);
+    RaftCmdpb__Request r = RAFT_CMDPB__REQUEST__INIT;
+    r.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+    r.put = &put;
+    RaftCmdpb__Request *rs[1] = { &r };
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.requests = rs;
+    cmd.n_requests = 1;
+    peer_cb_t cb = { on_answer, a };
+    store_propose(sim_store_of(c, node), &cmd, cb);
+}
+
+typedef struct {
+    int calls, ok;
+    char *error;     /* the first error message, malloc'd */
+    tkv_buf_t value; /* the first Get response's value */
+} cmd_answer_t;
+
+static void on_cmd_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
+{
+    cmd_answer_t *a = arg;
+    a->calls++;
+    const Errorpb__Error *e = resp->header ? resp->header->error : NULL;
+    if (e == NULL)
+        a->ok++;
+    else if (a->error == NULL)
+        a->error = strdup(e->message);
+    for (size_t i = 0; i < resp->n_responses; i++)
+        if (resp->responses[i]->get != NULL)
+            buf_set(&a->value, resp->responses[i]->get->value.data,
+                    resp->responses[i]->get->value.len);
+    if (snap != NULL)
+        eng_snapshot_free(snap);
+    pb_free(resp);
+}
+
+static int cmd_unanswered(void *arg)
+{
+    return ((cmd_answer_t *)arg)->calls == 0;
+}
+
+/* Proposes one command of up to three requests on `node` and waits for it. */
+static void run_cmd(sim_cluster_t *c, int node, RaftCmdpb__Request **rs, size_t n, cmd_answer_t *a)
+{
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.requests = rs;
+    cmd.n_requests = n;
+    peer_cb_t cb = { on_cmd_answer, a };
+    store_propose(sim_store_of(c, node), &cmd, cb);
+    sim_t *sim = sim_cluster_sim(c);
+    if (!sim_run_while(sim, cmd_unanswered, a, sim_now(sim) + 2000))
+        fail_msg("a command on store %d got no answer in 2 s", node);
+}
+
+static int has_key(sim_cluster_t *c, int node, const char *key)
+{
+    tkv_buf_t v = TKV_BUF_INIT;
+    tkv_err_t err = eng_get(store_kv_db(sim_store_of(c, node)), CF_DEFAULT, slice_of_str(key), &v);
+    buf_free(&v);
+    return err == TKV_OK;
+}
+
+static int unanswered(void *arg)
+{
+    return ((answer_t *)arg)->calls == 0;
+}
+
+static sim_cluster_t *three_nodes(sim_store_opts_t *so, int *leader)
+{
+    sim_cluster_t *c = cluster_new(3, 0, 401, 0, so);
+    *leader = cluster_leader(c, 5000);
+    if (*leader == 0)
+        fail_msg("no leader after 5 s");
+    return c;
+}
+
+static void test_leader_answers_after_apply(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    answer_t a = { 0 };
+    propose_put(c, leader, "k", "v", &a);
+    /* A 3-store region needs a follower's acknowledgement: not yet answered. */
+    assert_int_equal(a.calls, 0);
+    assert_true(
+        sim_run_while(sim_cluster_sim(c), unanswered, &a, 1000 + sim_now(sim_cluster_sim(c))));
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.ok, 1);
+    assert_true(has_key(c, leader, "k")); /* applied before answering */
+    sim_run_for(sim_cluster_sim(c), 500);
+    assert_int_equal(a.calls, 1); /* exactly once */
+    for (int i = 1; i <= 3; i++)
+        assert_true(has_key(c, i, "k"));
+    sim_cluster_free(c);
+}
+
+static void test_follower_answers_not_leader_with_hint(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    sim_run_for(sim_cluster_sim(c), 200); /* followers hear of the leader */
+    int follower = leader % 3 + 1;
+    answer_t a = { 0 };
+    propose_put(c, follower, "k", "v", &a);
+    assert_int_equal(a.calls, 1); /* at once: nothing was proposed */
+    assert_int_equal(a.not_leader, 1);
+    assert_int_equal(a.leader_store, (uint64_t)leader);
+    sim_run_for(sim_cluster_sim(c), 500);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "k"));
+    sim_cluster_free(c);
+}
+
+static void test_deposed_leader_answers_stale(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    sim_t *sim = sim_cluster_sim(c);
+    sim_net_isolate(sim_cluster_net(c), leader);
+    answer_t a = { 0 };
+    propose_put(c, leader, "lost", "v", &a);
+    sim_run_for(sim, 2000);       /* the others elect a new leader */
+    assert_int_equal(a.calls, 0); /* it cannot commit, and does not pretend to */
+    sim_net_heal(sim_cluster_net(c));
+    assert_true(sim_run_while(sim, unanswered, &a, sim_now(sim) + 2000));
+    assert_int_equal(a.stale, 1);
+    sim_run_for(sim, 500);
+    assert_int_equal(a.calls, 1);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "lost")); /* never replicated: overwritten */
+    sim_cluster_free(c);
+}
+
+static void test_crash_answers_waiting_proposals(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    sim_net_isolate(sim_cluster_net(c), leader);
+    answer_t a = { 0 };
+    propose_put(c, leader, "k", "v", &a);
+    sim_run_for(sim_cluster_sim(c), 100);
+    assert_int_equal(a.calls, 0);
+    sim_cluster_crash(c, leader);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.stale, 1);
+    sim_cluster_free(c);
+}
+
+static void test_unknown_region_is_reported(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 99;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    answer_t a = { 0 };
+    peer_cb_t cb = { on_answer, &a };
+    store_propose(sim_store_of(c, leader), &cmd, cb);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.ok + a.not_leader + a.stale, 0);
+    /* Garbage from the network is refused without harm. */
+    const uint8_t junk[] = { 0xff, 0x01, 0x02 };
+    assert_int_not_equal(store_step(sim_store_of(c, leader), junk, sizeof(junk)), TKV_OK);
+    sim_cluster_free(c);
+}
+
+static int value_is(sim_cluster_t *c, int node, const char *key, const char *want)
+{
+    tkv_buf_t v = TKV_BUF_INIT;
+    tkv_err_t err = eng_get(store_kv_db(sim_store_of(c, node)), CF_DEFAULT, slice_of_str(key), &v);
+    int ok = err == TKV_OK && v.len == strlen(want) && memcmp(v.data, want, v.len) == 0;
+    buf_free(&v);
+    return ok;
+}
+
+/* The leader of the majority side among nodes[0..n), or 0. */
+static int leader_among(sim_cluster_t *c, const int *nodes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        peer_t *p = store_peer(sim_store_of(c, nodes[i]), 1);
+        if (peer_is_leader(p))
+            return nodes[i];
+    }
+    return 0;
+}
+
+/* TinyKV's TestOnePartition2B: the leader and one follower cut off from the
+ * other three. The minority cannot commit; the majority elects a leader and
+ * goes on; after healing, everyone has the majority's value and the old
+ * leader's proposal is answered StaleCommand, never OK. */
+static void one_partition(uint64_t seed, void *arg)
+{
+    (void)arg;
+    sim_store_opts_t so;
+    sim_cluster_t *c = cluster_new(5, 0, seed, 0, &so);
+    sim_t *sim = sim_cluster_sim(c);
+    int leader = cluster_leader(c, 5000);
+    assert_int_not_equal(leader, 0);
+    answer_t first = { 0 };
+    propose_put(c, leader, "k", "v0", &first);
+    assert_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000));
+    assert_int_equal(first.ok, 1);
+
+    int minority[2] = { leader, leader % 5 + 1 }, majority[3], nm = 0;
+    for (int i = 1; i <= 5; i++)
+        if (i != minority[0] && i != minority[1])
+            majority[nm++] = i;
+    sim_net_partition2(sim_cluster_net(c), minority, 2, majority, 3);
+    answer_t old = { 0 };
+    propose_put(c, leader, "k", "minority", &old);
+    sim_run_for(sim, 2000);
+    assert_int_equal(old.ok, 0); /* two of five cannot commit */
+    int new_leader = leader_among(c, majority, 3);
+    if (new_leader == 0)
+        fail_msg("the majority side elected no leader in 2 s");
+    answer_t maj = { 0 };
+    propose_put(c, new_leader, "k", "majority", &maj);
+    assert_true(sim_run_while(sim, unanswered, &maj, sim_now(sim) + 2000));
+    assert_int_equal(maj.ok, 1);
+    for (int i = 0; i < 2; i++)
+        assert_true(value_is(c, minority[i], "k", "v0")); /* the minority is behind */
+
+    sim_net_heal(sim_cluster_net(c));
+    sim_run_for(sim, 2000);
+    assert_int_equal(old.calls, 1);
+    assert_int_equal(old.stale, 1);
+    for (int i = 1; i <= 5; i++)
+        if (!value_is(c, i, "k", "majority"))
+            fail_msg("store %d does not hold the majority's value after healing", i);
+    sim_cluster_free(c);
+}
+
+static void test_one_partition(void **state)
+{
+    (void)state;
+    tkv_for_each_seed(402, one_partition, NULL);
+}
+
+static void test_commands_apply_whole_and_reads_see_writes(void **state)
+{
+    (void)state;
+    sim_store_opts_t so;
+    int leader = 0;
+    sim_cluster_t *c = three_nodes(&so, &leader);
+    RaftCmdpb__PutRequest p1 = RAFT_CMDPB__PUT_REQUEST__INIT, p2 = RAFT_CMDPB__PUT_REQUEST__INIT;
+    p1.key.data = (uint8_t *)"x";
+    p1.key.len = 1;
+    p1.value.data = (uint8_t *)"1";
+    p1.value.len = 1;
+    p2 = p1;
+    p2.cf = "no_such_cf";
+    RaftCmdpb__Request put_ok = RAFT_CMDPB__REQUEST__INIT, put_bad = RAFT_CMDPB__REQUEST__INIT;
+    put_ok.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+    put_ok.put = &p1;
+    put_bad.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+    put_bad.put = &p2;
+    /* A command with a bad request fails whole, on every store alike. */
+    RaftCmdpb__Request *bad[2] = { &put_ok, &put_bad };
+    cmd_answer_t a = { 0 };
+    run_cmd(c, leader, bad, 2, &a);
+    assert_int_equal(a.ok, 0);
+    assert_non_null(a.error);
+    assert_non_null(strstr(a.error, "column family"));
+    free(a.error);
+    sim_run_for(sim_cluster_sim(c), 300);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "x"));
+
+    /* Put then Get in one command: the Get sees the Put. */
+    RaftCmdpb__GetRequest g = RAFT_CMDPB__GET_REQUEST__INIT;
+    g.key.data = (uint8_t *)"x";
+    g.key.len = 1;
+    RaftCmdpb__Request get = RAFT_CMDPB__REQUEST__INIT;
+    get.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+    get.get = &g;
+    RaftCmdpb__Request *put_get[2] = { &put_ok, &get };
+    cmd_answer_t b = { 0 };
+    run_cmd(c, leader, put_get, 2, &b);
+    assert_int_equal(b.ok, 1);
+    assert_int_equal(b.value.len, 1);
+    assert_memory_equal(b.value.data, "1", 1);
+    buf_free(&b.value);
+
+    /* Delete, then a Get in the next command finds nothing. */
+    RaftCmdpb__DeleteRequest d = RAFT_CMDPB__DELETE_REQUEST__INIT;
+    d.key.data = (uint8_t *)"x";
+    d.key.len = 1;
+    RaftCmdpb__Request del = RAFT_CMDPB__REQUEST__INIT;
+    del.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_DELETE;
+    del.delete_ = &d;
+    RaftCmdpb__Request *dels[1] = { &del }, *gets[1] = { &get };
+    cmd_answer_t e = { 0 }, f = { 0 };
+    run_cmd(c, leader, dels, 1, &e);
+    assert_int_equal(e.ok, 1);
+    run_cmd(c, leader, gets, 1, &f);
+    assert_int_equal(f.ok, 1);
+    assert_int_equal(f.value.len, 0);
+    sim_run_for(sim_cluster_sim(c), 300);
+    for (int i = 1; i <= 3; i++)
+        assert_false(has_key(c, i, "x"));
+    sim_cluster_free(c);
+}
+
+#define T(name, pts, desc)                                                                         \
+    {                                                                                              \
+        "project2b", #name, pts, desc, test_##name, 60                                             \
+    }
+
+const tkv_test_t proposal_tests[] = {
+    T(leader_answers_after_apply, 3,
+      "a proposal is answered once, after its entry is committed and applied"),
+    T(commands_apply_whole_and_reads_see_writes, 3,
+      "a command applies whole or not at all on every store; a Get sees the writes before it"),
+    T(follower_answers_not_leader_with_hint, 2,
+      "a follower refuses a proposal at once with NotLeader naming the leader"),
+    T(deposed_leader_answers_stale, 3,
+      "a leader cut off and deposed answers its waiting proposal StaleCommand"),
+    T(one_partition, 4,
+      "a leader in a minority partition commits nothing; the majority goes on without it"),
+    T(crash_answers_waiting_proposals, 2, "stopping a store answers every waiting proposal"),
+    T(unknown_region_is_reported, 1, "a command for an unknown region gets RegionNotFound"),
+    { 0 },
+};

@@ -1,0 +1,22 @@
+/*
+ * The replicated store's suites: peer storage units (project2b/2c) and, on
+ * top, whole clusters on the simulator.
+ */
+#include "tests/harness/test.h"
+
+extern const tkv_test_t keys_tests[];
+extern const tkv_test_t peer_storage_tests[];
+extern const tkv_test_t cluster_tests[];
+extern const tkv_test_t snapshot_tests[];
+extern const tkv_test_t proposal_tests[];
+extern const tkv_test_t raft_storage_tests[];
+extern const tkv_test_t regions_tests[];
+
+const tkv_test_t *const *tkv_suite(void)
+{
+    static const tkv_test_t *const tables[] = {
+        keys_tests,     peer_storage_tests, proposal_tests,     cluster_tests,
+        snapshot_tests, regions_tests,      raft_storage_tests, NULL,
+    };
+    return tables;
+}
