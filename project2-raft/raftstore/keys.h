@@ -2,7 +2,7 @@
  * The store's local key layout: where a store keeps what it knows about
  * itself and its regions, beside the user's data.
  *
- * A store has two leveldb databases (see docs/project2b-raftstore.md):
+ * A store has two leveldb databases (see docs/project2-raft.md (the store half)):
  *
  *   raft DB  the Raft log and the hard state: written on every Ready, read
  *            back only by Raft itself;
