@@ -1,6 +1,7 @@
 /*
- * Small protobuf-c helpers the store needs in many places: deep copies of
- * messages and of the metapb types it keeps around.
+ * Helpers over the metapb types the store keeps around: copies of regions
+ * and peer lookups. The generic message helpers (pb_dup, pb_pack, pb_free)
+ * are in common/pb.h, which this header includes.
  *
  * Ownership: every pointer returned is a fresh unpacked tree the caller frees
  * with protobuf_c_message_free_unpacked(&msg->base, NULL).
@@ -11,18 +12,10 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/buf.h"
+#include "common/pb.h"
 #include "proto/metapb.pb-c.h"
 
-/* A deep copy of `msg` (pack, then unpack: protobuf-c has no copy). NULL only
- * when msg is NULL. */
-ProtobufCMessage *pb_dup(const ProtobufCMessage *msg);
 Metapb__Region *pb_region_dup(const Metapb__Region *r);
-
-/* Packs `msg` into `out`, replacing what it held. */
-void pb_pack(const ProtobufCMessage *msg, tkv_buf_t *out);
-
-/* Frees a message tree, ignoring NULL. */
-void pb_free(void *msg);
 
 /* The peer of `region` with this id, or on this store (borrowed); NULL if none. */
 const Metapb__Peer *pb_region_find_peer(const Metapb__Region *region, uint64_t peer_id);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/pb.h"
 #include "project3-multiraft/scheduler/cluster.h"
 #include "project3-multiraft/scheduler/sched_keys.h"
 
@@ -24,18 +25,6 @@ sched_config_t sched_config_default(void)
 {
     sched_config_t cfg = { 30ULL * 60 * 1000, 3 };
     return cfg;
-}
-
-/* A deep copy of any message (pack + unpack). Caller frees with
- * protobuf_c_message_free_unpacked(). */
-static ProtobufCMessage *msg_copy(const ProtobufCMessage *m)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *bytes = xmalloc(n ? n : 1);
-    protobuf_c_message_pack(m, bytes);
-    ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, bytes);
-    free(bytes);
-    return copy;
 }
 
 static void store_free(sched_store_t *s)
@@ -288,7 +277,7 @@ static void store_key(tkv_buf_t *key, uint64_t id)
 
 static void store_apply(sched_cluster_t *c, const Metapb__Store *store)
 {
-    Metapb__Store *copy = (Metapb__Store *)msg_copy(&store->base);
+    Metapb__Store *copy = (Metapb__Store *)pb_dup(&store->base);
     sched_store_t *old = cluster_get_store(c, store->id);
     if (old != NULL) {
         protobuf_c_message_free_unpacked(&old->meta->base, NULL);
@@ -326,7 +315,7 @@ tkv_err_t cluster_store_heartbeat(sched_cluster_t *c, const Schedulerpb__StoreSt
                           (unsigned long long)stats->store_id);
     if (s->stats != NULL)
         protobuf_c_message_free_unpacked(&s->stats->base, NULL);
-    s->stats = (Schedulerpb__StoreStats *)msg_copy(&stats->base);
+    s->stats = (Schedulerpb__StoreStats *)pb_dup(&stats->base);
     s->last_heartbeat_ms = clock_now_ms(c->clock);
     return TKV_OK;
 }
@@ -460,7 +449,7 @@ tkv_err_t cluster_bootstrap(sched_cluster_t *c, uint64_t id, const Metapb__Store
     buf_free(&key);
     if (e != TKV_OK)
         return e;
-    c->meta = (Metapb__Cluster *)msg_copy(&meta.base);
+    c->meta = (Metapb__Cluster *)pb_dup(&meta.base);
     store_apply(c, store);
     sched_region_t *r = region_copy(&hb);
     rtree_insert(c->regions, r);

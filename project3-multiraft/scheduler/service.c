@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/pb.h"
 #include "project3-multiraft/scheduler/balance_region.h"
 #include "project3-multiraft/scheduler/id_alloc.h"
 #include "project3-multiraft/scheduler/service.h"
@@ -83,16 +84,6 @@ sched_opctl_t *sched_server_operators(sched_server_t *s)
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static ProtobufCMessage *msg_copy(const ProtobufCMessage *m)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *bytes = xmalloc(n ? n : 1);
-    protobuf_c_message_pack(m, bytes);
-    ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, bytes);
-    free(bytes);
-    return copy;
-}
 
 /* Sets resp's header (the field every response has first): our cluster id,
  * and an error when `type` is not ERR_OK. */
@@ -265,9 +256,9 @@ static tkv_err_t handle_get_store(void *ctx, const ProtobufCMessage *rq, Protobu
             set_header(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
                        msg);
         } else {
-            resp->store = (Metapb__Store *)msg_copy(&st->meta->base);
+            resp->store = (Metapb__Store *)pb_dup(&st->meta->base);
             if (st->stats != NULL) {
-                resp->stats = (Schedulerpb__StoreStats *)msg_copy(&st->stats->base);
+                resp->stats = (Schedulerpb__StoreStats *)pb_dup(&st->stats->base);
                 resp->stats->region_count = (uint32_t)st->region_count;
             }
         }
@@ -313,7 +304,7 @@ static tkv_err_t handle_get_all_stores(void *ctx, const ProtobufCMessage *rq, Pr
             const Metapb__Store *m = cluster_store_at(s->cluster, i)->meta;
             if (req->exclude_tombstone_stores && m->state == METAPB__STORE_STATE__STORE_TOMBSTONE)
                 continue;
-            resp->stores[resp->n_stores++] = (Metapb__Store *)msg_copy(&m->base);
+            resp->stores[resp->n_stores++] = (Metapb__Store *)pb_dup(&m->base);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -401,9 +392,9 @@ static void fill_region(Schedulerpb__GetRegionResponse *resp, const sched_region
 {
     if (r == NULL)
         return;
-    resp->region = (Metapb__Region *)msg_copy(&r->region->base);
+    resp->region = (Metapb__Region *)pb_dup(&r->region->base);
     if (r->leader != NULL)
-        resp->leader = (Metapb__Peer *)msg_copy(&r->leader->base);
+        resp->leader = (Metapb__Peer *)pb_dup(&r->leader->base);
 }
 
 static tkv_err_t handle_get_region(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
