@@ -1,7 +1,8 @@
 /*
  * The transactional API through tinykv-server's TCP service: a client runs a
  * whole Percolator transaction over the wire (prewrite, commit, read at
- * timestamps, scan) and sees conflicts as key errors.
+ * timestamps) and sees conflicts as key errors. It uses 4B's commands only,
+ * so a handout that strips 4C alone still passes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,17 +89,6 @@ static void test_transaction_over_the_wire(void **state)
     check_get(f->client, "acct-a", 15, NULL); /* before the commit ts */
     check_get(f->client, "acct-a", 25, "90");
     check_get(f->client, "acct-b", 25, "110");
-
-    Kvrpcpb__ScanRequest scan = KVRPCPB__SCAN_REQUEST__INIT;
-    scan.start_key.data = (uint8_t *)"acct-";
-    scan.start_key.len = 5;
-    scan.limit = 10;
-    scan.version = 30;
-    Kvrpcpb__ScanResponse *sr = (Kvrpcpb__ScanResponse *)call(f->client, "KvScan", &scan.base);
-    assert_int_equal(sr->n_pairs, 2);
-    assert_memory_equal(sr->pairs[0]->key.data, "acct-a", 6);
-    assert_memory_equal(sr->pairs[1]->value.data, "110", 3);
-    protobuf_c_message_free_unpacked(&sr->base, NULL);
 
     /* A transaction that started before that commit must not overwrite it. */
     prewrite(f->client, "acct-a", "0", 18, 1);
