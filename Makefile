@@ -63,6 +63,8 @@ CMD_BINS  := $(patsubst cmd/%.c,$(O)/bin/%,$(wildcard cmd/*.c))
 TOOL_BINS := $(patsubst tools/%.c,$(O)/bin/%,$(wildcard tools/*.c))
 
 GRADER  := $(O)/bin/grade
+# JOBS=n: how many tests the grader runs at once (default: one per core).
+GRADE_FLAGS += $(if $(JOBS),--jobs $(JOBS))
 HANDOUT := $(O)/bin/handout
 
 SUITES := frame project1 project2a project2b project2c project3a project3b project3c \
