@@ -137,199 +137,118 @@ static int admit(sched_server_t *s, const Schedulerpb__RequestHeader *req,
     return 1;
 }
 
-static tkv_err_t wrong_type(const char *method)
-{
-    return tkv_errorf(TKV_ERR_INVALID, "%s: request or response of the wrong message type", method);
-}
-
-static int is_msg(const ProtobufCMessage *m, const ProtobufCMessageDescriptor *desc)
-{
-    return m != NULL && m->descriptor == desc;
-}
-
 /* ---- handlers --------------------------------------------------------------- */
 
-static tkv_err_t handle_tso(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_tso(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__tso_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__tso_response__descriptor))
-        return wrong_type("Tso");
-    sched_server_t *s = ctx;
     const Schedulerpb__TsoRequest *req = (const void *)rq;
     Schedulerpb__TsoResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 0)) {
-        int64_t phys = 0, logi = 0;
-        tkv_err_t e = tso_get(s->tso, req->count, &phys, &logi);
-        if (e != TKV_OK) {
-            set_error(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                      e);
-        } else {
-            resp->count = req->count;
-            resp->timestamp = xmalloc(sizeof(*resp->timestamp));
-            schedulerpb__timestamp__init(resp->timestamp);
-            resp->timestamp->physical = phys;
-            resp->timestamp->logical = logi;
-        }
+    int64_t phys = 0, logi = 0;
+    tkv_err_t e = tso_get(s->tso, req->count, &phys, &logi);
+    if (e != TKV_OK) {
+        set_error(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN, e);
+    } else {
+        resp->count = req->count;
+        resp->timestamp = xmalloc(sizeof(*resp->timestamp));
+        schedulerpb__timestamp__init(resp->timestamp);
+        resp->timestamp->physical = phys;
+        resp->timestamp->logical = logi;
     }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
 }
 
-static tkv_err_t handle_bootstrap(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_bootstrap(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__bootstrap_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__bootstrap_response__descriptor))
-        return wrong_type("Bootstrap");
-    sched_server_t *s = ctx;
     const Schedulerpb__BootstrapRequest *req = (const void *)rq;
     Schedulerpb__BootstrapResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 0)) {
-        if (cluster_is_bootstrapped(s->cluster)) {
-            set_header(&resp->header, cluster_id(s->cluster),
-                       SCHEDULERPB__ERROR_TYPE__ERR_ALREADY_BOOTSTRAPPED,
-                       "the cluster is already bootstrapped");
-        } else {
-            /* The cluster takes the id its first store asks for (1 if none). */
-            uint64_t id = (req->header && req->header->cluster_id) ? req->header->cluster_id : 1;
-            tkv_err_t e = cluster_bootstrap(s->cluster, id, req->store, req->region);
-            if (e != TKV_OK)
-                set_error(&resp->header, 0, SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN, e);
-            else
-                resp->header->cluster_id = id;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
-}
-
-static tkv_err_t handle_is_bootstrapped(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
-{
-    if (!is_msg(rq, &schedulerpb__is_bootstrapped_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__is_bootstrapped_response__descriptor))
-        return wrong_type("IsBootstrapped");
-    sched_server_t *s = ctx;
-    const Schedulerpb__IsBootstrappedRequest *req = (const void *)rq;
-    Schedulerpb__IsBootstrappedResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 0))
-        resp->bootstrapped = cluster_is_bootstrapped(s->cluster);
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
-}
-
-static tkv_err_t handle_alloc_id(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
-{
-    if (!is_msg(rq, &schedulerpb__alloc_id_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__alloc_id_response__descriptor))
-        return wrong_type("AllocId");
-    sched_server_t *s = ctx;
-    const Schedulerpb__AllocIdRequest *req = (const void *)rq;
-    Schedulerpb__AllocIdResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 0)) {
-        tkv_err_t e = idalloc_next(s->ids, &resp->id);
+    if (cluster_is_bootstrapped(s->cluster)) {
+        set_header(&resp->header, cluster_id(s->cluster),
+                   SCHEDULERPB__ERROR_TYPE__ERR_ALREADY_BOOTSTRAPPED,
+                   "the cluster is already bootstrapped");
+    } else {
+        /* The cluster takes the id its first store asks for (1 if none). */
+        uint64_t id = (req->header && req->header->cluster_id) ? req->header->cluster_id : 1;
+        tkv_err_t e = cluster_bootstrap(s->cluster, id, req->store, req->region);
         if (e != TKV_OK)
-            set_error(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                      e);
+            set_error(&resp->header, 0, SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN, e);
+        else
+            resp->header->cluster_id = id;
     }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
 }
 
-static tkv_err_t handle_get_store(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_is_bootstrapped(sched_server_t *s, const ProtobufCMessage *rq,
+                                  ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__get_store_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__get_store_response__descriptor))
-        return wrong_type("GetStore");
-    sched_server_t *s = ctx;
+    (void)rq;
+    Schedulerpb__IsBootstrappedResponse *resp = (void *)rp;
+    resp->bootstrapped = cluster_is_bootstrapped(s->cluster);
+}
+
+static void serve_alloc_id(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+    (void)rq;
+    Schedulerpb__AllocIdResponse *resp = (void *)rp;
+    tkv_err_t e = idalloc_next(s->ids, &resp->id);
+    if (e != TKV_OK)
+        set_error(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN, e);
+}
+
+static void serve_get_store(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
     const Schedulerpb__GetStoreRequest *req = (const void *)rq;
     Schedulerpb__GetStoreResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1)) {
-        const sched_store_t *st = cluster_get_store(s->cluster, req->store_id);
-        if (st == NULL) {
-            char msg[64];
-            snprintf(msg, sizeof(msg), "store %llu is not known",
-                     (unsigned long long)req->store_id);
-            set_header(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                       msg);
-        } else {
-            resp->store = (Metapb__Store *)pb_dup(&st->meta->base);
-            if (st->stats != NULL) {
-                resp->stats = (Schedulerpb__StoreStats *)pb_dup(&st->stats->base);
-                resp->stats->region_count = (uint32_t)st->region_count;
-            }
+    const sched_store_t *st = cluster_get_store(s->cluster, req->store_id);
+    if (st == NULL) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "store %llu is not known", (unsigned long long)req->store_id);
+        set_header(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
+                   msg);
+    } else {
+        resp->store = (Metapb__Store *)pb_dup(&st->meta->base);
+        if (st->stats != NULL) {
+            resp->stats = (Schedulerpb__StoreStats *)pb_dup(&st->stats->base);
+            resp->stats->region_count = (uint32_t)st->region_count;
         }
     }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
 }
 
-static tkv_err_t handle_put_store(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_put_store(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__put_store_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__put_store_response__descriptor))
-        return wrong_type("PutStore");
-    sched_server_t *s = ctx;
     const Schedulerpb__PutStoreRequest *req = (const void *)rq;
     Schedulerpb__PutStoreResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1)) {
-        tkv_err_t e = cluster_put_store(s->cluster, req->store);
-        if (e != TKV_OK)
-            set_error(&resp->header, cluster_id(s->cluster),
-                      e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STORE_TOMBSTONE
-                                         : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                      e);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
+    tkv_err_t e = cluster_put_store(s->cluster, req->store);
+    if (e != TKV_OK)
+        set_error(&resp->header, cluster_id(s->cluster),
+                  e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STORE_TOMBSTONE
+                                     : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
+                  e);
 }
 
-static tkv_err_t handle_get_all_stores(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_get_all_stores(sched_server_t *s, const ProtobufCMessage *rq,
+                                 ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__get_all_stores_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__get_all_stores_response__descriptor))
-        return wrong_type("GetAllStores");
-    sched_server_t *s = ctx;
     const Schedulerpb__GetAllStoresRequest *req = (const void *)rq;
     Schedulerpb__GetAllStoresResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1)) {
-        size_t n = cluster_store_count(s->cluster);
-        resp->stores = xmalloc((n ? n : 1) * sizeof(*resp->stores));
-        for (size_t i = 0; i < n; i++) {
-            const Metapb__Store *m = cluster_store_at(s->cluster, i)->meta;
-            if (req->exclude_tombstone_stores && m->state == METAPB__STORE_STATE__STORE_TOMBSTONE)
-                continue;
-            resp->stores[resp->n_stores++] = (Metapb__Store *)pb_dup(&m->base);
-        }
+    size_t n = cluster_store_count(s->cluster);
+    resp->stores = xmalloc((n ? n : 1) * sizeof(*resp->stores));
+    for (size_t i = 0; i < n; i++) {
+        const Metapb__Store *m = cluster_store_at(s->cluster, i)->meta;
+        if (req->exclude_tombstone_stores && m->state == METAPB__STORE_STATE__STORE_TOMBSTONE)
+            continue;
+        resp->stores[resp->n_stores++] = (Metapb__Store *)pb_dup(&m->base);
     }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
 }
 
-static tkv_err_t handle_store_heartbeat(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_store_heartbeat(sched_server_t *s, const ProtobufCMessage *rq,
+                                  ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__store_heartbeat_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__store_heartbeat_response__descriptor))
-        return wrong_type("StoreHeartbeat");
-    sched_server_t *s = ctx;
     const Schedulerpb__StoreHeartbeatRequest *req = (const void *)rq;
     Schedulerpb__StoreHeartbeatResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1)) {
-        tkv_err_t e = cluster_store_heartbeat(s->cluster, req->stats);
-        if (e != TKV_OK)
-            set_error(&resp->header, cluster_id(s->cluster),
-                      e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STORE_TOMBSTONE
-                                         : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                      e);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
+    tkv_err_t e = cluster_store_heartbeat(s->cluster, req->stats);
+    if (e != TKV_OK)
+        set_error(&resp->header, cluster_id(s->cluster),
+                  e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STORE_TOMBSTONE
+                                     : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
+                  e);
 }
 
 /* Runs the balancer when its interval has passed; an operator it makes
@@ -354,36 +273,27 @@ static void maybe_balance(sched_server_t *s)
                  (unsigned long long)op->to_store);
 }
 
-static tkv_err_t handle_region_heartbeat(void *ctx, const ProtobufCMessage *rq,
-                                         ProtobufCMessage *rp)
+static void serve_region_heartbeat(sched_server_t *s, const ProtobufCMessage *rq,
+                                   ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__region_heartbeat_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__region_heartbeat_response__descriptor))
-        return wrong_type("RegionHeartbeat");
-    sched_server_t *s = ctx;
     const Schedulerpb__RegionHeartbeatRequest *req = (const void *)rq;
     Schedulerpb__RegionHeartbeatResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1)) {
-        /* Checked here too, so no student code ever sees a heartbeat
-         * without a region or an epoch. */
-        tkv_err_t e = (req->region == NULL || req->region->region_epoch == NULL)
-                          ? tkv_errorf(TKV_ERR_INVALID, "region heartbeat without region or epoch")
-                          : cluster_process_region_heartbeat(s->cluster, req);
-        if (e != TKV_OK) {
-            set_error(&resp->header, cluster_id(s->cluster),
-                      e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STALE_EPOCH
-                                         : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                      e);
-        } else {
-            maybe_balance(s);
-            const sched_region_t *r = cluster_get_region(s->cluster, req->region->id);
-            if (r != NULL)
-                opctl_dispatch(s->ops, r, clock_now_ms(s->clock), resp);
-        }
+    /* Checked here too, so no student code ever sees a heartbeat
+     * without a region or an epoch. */
+    tkv_err_t e = (req->region == NULL || req->region->region_epoch == NULL)
+                      ? tkv_errorf(TKV_ERR_INVALID, "region heartbeat without region or epoch")
+                      : cluster_process_region_heartbeat(s->cluster, req);
+    if (e != TKV_OK) {
+        set_error(&resp->header, cluster_id(s->cluster),
+                  e == TKV_ERR_STALE ? SCHEDULERPB__ERROR_TYPE__ERR_STALE_EPOCH
+                                     : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
+                  e);
+    } else {
+        maybe_balance(s);
+        const sched_region_t *r = cluster_get_region(s->cluster, req->region->id);
+        if (r != NULL)
+            opctl_dispatch(s->ops, r, clock_now_ms(s->clock), resp);
     }
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
 }
 
 /* Fills a GetRegionResponse from `r` (NULL: no region holds it, which is an
@@ -397,92 +307,136 @@ static void fill_region(Schedulerpb__GetRegionResponse *resp, const sched_region
         resp->leader = (Metapb__Peer *)pb_dup(&r->leader->base);
 }
 
-static tkv_err_t handle_get_region(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_get_region(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__get_region_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__get_region_response__descriptor))
-        return wrong_type("GetRegion");
-    sched_server_t *s = ctx;
     const Schedulerpb__GetRegionRequest *req = (const void *)rq;
     Schedulerpb__GetRegionResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1))
-        fill_region(resp, cluster_search_region(
-                              s->cluster, slice_of(req->region_key.data, req->region_key.len)));
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
+    fill_region(resp, cluster_search_region(s->cluster,
+                                            slice_of(req->region_key.data, req->region_key.len)));
 }
 
-static tkv_err_t handle_get_region_by_id(void *ctx, const ProtobufCMessage *rq,
-                                         ProtobufCMessage *rp)
+static void serve_get_region_by_id(sched_server_t *s, const ProtobufCMessage *rq,
+                                   ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__get_region_by_id_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__get_region_response__descriptor))
-        return wrong_type("GetRegionById");
-    sched_server_t *s = ctx;
     const Schedulerpb__GetRegionByIdRequest *req = (const void *)rq;
     Schedulerpb__GetRegionResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1))
-        fill_region(resp, cluster_get_region(s->cluster, req->region_id));
-    pthread_mutex_unlock(&s->mu);
-    return TKV_OK;
+    fill_region(resp, cluster_get_region(s->cluster, req->region_id));
 }
 
-static tkv_err_t handle_ask_split(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+static void serve_ask_split(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp)
 {
-    if (!is_msg(rq, &schedulerpb__ask_split_request__descriptor) ||
-        !is_msg(rp, &schedulerpb__ask_split_response__descriptor))
-        return wrong_type("AskSplit");
-    sched_server_t *s = ctx;
     const Schedulerpb__AskSplitRequest *req = (const void *)rq;
     Schedulerpb__AskSplitResponse *resp = (void *)rp;
-    pthread_mutex_lock(&s->mu);
-    if (admit(s, req->header, &resp->header, 1)) {
-        tkv_err_t e = TKV_OK;
-        if (req->region == NULL) {
-            e = tkv_errorf(TKV_ERR_INVALID, "AskSplit without a region");
-        } else {
-            /* The new region needs an id, and one peer id per replica. */
-            size_t n = req->region->n_peers;
-            e = idalloc_next(s->ids, &resp->new_region_id);
-            resp->new_peer_ids = xmalloc((n ? n : 1) * sizeof(uint64_t));
-            for (size_t i = 0; e == TKV_OK && i < n; i++) {
-                e = idalloc_next(s->ids, &resp->new_peer_ids[i]);
-                if (e == TKV_OK)
-                    resp->n_new_peer_ids++;
-            }
+    tkv_err_t e = TKV_OK;
+    if (req->region == NULL) {
+        e = tkv_errorf(TKV_ERR_INVALID, "AskSplit without a region");
+    } else {
+        /* The new region needs an id, and one peer id per replica. */
+        size_t n = req->region->n_peers;
+        e = idalloc_next(s->ids, &resp->new_region_id);
+        resp->new_peer_ids = xmalloc((n ? n : 1) * sizeof(uint64_t));
+        for (size_t i = 0; e == TKV_OK && i < n; i++) {
+            e = idalloc_next(s->ids, &resp->new_peer_ids[i]);
+            if (e == TKV_OK)
+                resp->n_new_peer_ids++;
         }
-        if (e != TKV_OK)
-            set_error(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
-                      e);
     }
+    if (e != TKV_OK)
+        set_error(&resp->header, cluster_id(s->cluster), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN, e);
+}
+
+/* ---- dispatch ----------------------------------------------------------------
+ * Every call takes the same steps around its own work: lock the state, check
+ * the request's cluster (and, for most methods, that the cluster is
+ * bootstrapped), fill the response header, unlock. handle() does them once;
+ * each method contributes only its serve_* body, which runs with the mutex
+ * held and only when the request was admitted. */
+
+typedef void (*serve_fn)(sched_server_t *s, const ProtobufCMessage *rq, ProtobufCMessage *rp);
+
+/* Keyed by request type: the server has already unpacked the request as its
+ * method's input, so the type names the method. */
+static const struct {
+    const ProtobufCMessageDescriptor *request;
+    serve_fn serve;
+    int need_bootstrap;
+} methods[] = {
+    { &schedulerpb__tso_request__descriptor, serve_tso, 0 },
+    { &schedulerpb__bootstrap_request__descriptor, serve_bootstrap, 0 },
+    { &schedulerpb__is_bootstrapped_request__descriptor, serve_is_bootstrapped, 0 },
+    { &schedulerpb__alloc_id_request__descriptor, serve_alloc_id, 0 },
+    { &schedulerpb__get_store_request__descriptor, serve_get_store, 1 },
+    { &schedulerpb__put_store_request__descriptor, serve_put_store, 1 },
+    { &schedulerpb__get_all_stores_request__descriptor, serve_get_all_stores, 1 },
+    { &schedulerpb__store_heartbeat_request__descriptor, serve_store_heartbeat, 1 },
+    { &schedulerpb__region_heartbeat_request__descriptor, serve_region_heartbeat, 1 },
+    { &schedulerpb__get_region_request__descriptor, serve_get_region, 1 },
+    { &schedulerpb__get_region_by_id_request__descriptor, serve_get_region_by_id, 1 },
+    { &schedulerpb__ask_split_request__descriptor, serve_ask_split, 1 },
+};
+
+/* The `header` field every scheduler request and response has. Found through
+ * the descriptor, so no struct layout is assumed. */
+static void *header_field(const ProtobufCMessage *m)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "header");
+    return (char *)m + f->offset;
+}
+
+/* The entry of `methods` for a request of this type, or -1. */
+static int method_of(const ProtobufCMessage *rq)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (methods[i].request == rq->descriptor)
+            return (int)i;
+    }
+    return -1;
+}
+
+static tkv_err_t handle(void *ctx, const ProtobufCMessage *rq, ProtobufCMessage *rp)
+{
+    sched_server_t *s = ctx;
+    int i = method_of(rq);
+    if (i < 0)
+        return tkv_errorf(TKV_ERR_INVALID, "%s is not a Scheduler request", rq->descriptor->name);
+    Schedulerpb__RequestHeader *const *in = header_field(rq);
+    Schedulerpb__ResponseHeader **out = header_field(rp);
+    pthread_mutex_lock(&s->mu);
+    if (admit(s, *in, out, methods[i].need_bootstrap))
+        methods[i].serve(s, rq, rp);
     pthread_mutex_unlock(&s->mu);
     return TKV_OK;
 }
 
 const rpc_method_t sched_service_methods[] = {
-    { "Tso", handle_tso },
-    { "Bootstrap", handle_bootstrap },
-    { "IsBootstrapped", handle_is_bootstrapped },
-    { "AllocId", handle_alloc_id },
-    { "GetStore", handle_get_store },
-    { "PutStore", handle_put_store },
-    { "GetAllStores", handle_get_all_stores },
-    { "StoreHeartbeat", handle_store_heartbeat },
-    { "RegionHeartbeat", handle_region_heartbeat },
-    { "GetRegion", handle_get_region },
-    { "GetRegionById", handle_get_region_by_id },
-    { "AskSplit", handle_ask_split },
-    { NULL, NULL },
+    { "Tso", handle, NULL },
+    { "Bootstrap", handle, NULL },
+    { "IsBootstrapped", handle, NULL },
+    { "AllocId", handle, NULL },
+    { "GetStore", handle, NULL },
+    { "PutStore", handle, NULL },
+    { "GetAllStores", handle, NULL },
+    { "StoreHeartbeat", handle, NULL },
+    { "RegionHeartbeat", handle, NULL },
+    { "GetRegion", handle, NULL },
+    { "GetRegionById", handle, NULL },
+    { "AskSplit", handle, NULL },
+    { NULL, NULL, NULL },
 };
 
 tkv_err_t sched_server_call(sched_server_t *s, const char *method, const ProtobufCMessage *req,
                             ProtobufCMessage *resp)
 {
-    for (const rpc_method_t *m = sched_service_methods; m->method != NULL; m++) {
-        if (strcmp(m->method, method) == 0)
-            return m->fn(s, req, resp);
-    }
-    return tkv_errorf(TKV_ERR_NOT_FOUND, "the Scheduler service has no method %s", method);
+    /* The RPC server unpacks and allocates by the method's own types; a
+     * direct caller must be held to the same. */
+    const ProtobufCMethodDescriptor *md = protobuf_c_service_descriptor_get_method_by_name(
+        &schedulerpb__scheduler__descriptor, method);
+    if (md == NULL)
+        return tkv_errorf(TKV_ERR_NOT_FOUND, "the Scheduler service has no method %s", method);
+    if (req == NULL || resp == NULL || req->descriptor != md->input ||
+        resp->descriptor != md->output)
+        return tkv_errorf(TKV_ERR_INVALID, "%s: request or response of the wrong message type",
+                          method);
+    return handle(s, req, resp);
 }
