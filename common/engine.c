@@ -43,6 +43,15 @@ tkv_err_t eng_open(const char *path, eng_t **out)
     leveldb_t *db = leveldb_open(options, path, &errptr);
     if (errptr != NULL) {
         leveldb_options_destroy(options);
+        /* leveldb holds an flock on DIR/LOCK while a database is open; its
+         * failure is the one error a person can fix by stopping the other
+         * user, so it gets a code of its own. */
+        if (strncmp(errptr, "IO error: lock ", 15) == 0) {
+            tkv_err_t e = tkv_errorf(TKV_ERR_BUSY, "database %s is in use by another process (%s)",
+                                     path, errptr);
+            leveldb_free(errptr);
+            return e;
+        }
         return leveldb_failure(errptr, "cannot open database", path);
     }
     eng_t *eng = xcalloc(1, sizeof(*eng));

@@ -43,7 +43,8 @@ typedef struct eng_iter eng_iter_t;
 int eng_cf_valid(const char *cf);
 
 /* Opens (creating if needed) the database in directory `path`.
- * TKV_ERR_IO with leveldb's reason when it cannot (locked, corrupt...). */
+ * TKV_ERR_BUSY when another process has it open; TKV_ERR_IO with leveldb's
+ * reason for anything else (missing parent, corrupt files...). */
 tkv_err_t eng_open(const char *path, eng_t **out);
 void eng_close(eng_t *eng);
 /* Deletes a closed database's files. */

@@ -3,6 +3,7 @@
  * hide the prefix and stop at the family's end, batches are atomic, snapshots
  * do not see later writes, and protobuf messages round-trip under meta keys.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "common/engine.h"
@@ -152,6 +153,18 @@ static void test_message_round_trips_and_reopens(void **state)
                      TKV_ERR_CORRUPT);
 }
 
+static void test_open_tells_locked_from_broken(void **state)
+{
+    fixture_t *f = *state;
+    eng_t *second = NULL;
+    /* The fixture holds f->dir open: a second open is refused as busy. */
+    assert_int_equal(eng_open(f->dir, &second), TKV_ERR_BUSY);
+    assert_non_null(strstr(tkv_last_error(), "in use"));
+    char missing[300];
+    snprintf(missing, sizeof(missing), "%s/no/such/parent", f->dir);
+    assert_int_equal(eng_open(missing, &second), TKV_ERR_IO);
+}
+
 const tkv_test_t engine_tests[] = {
     { "frame", "engine_column_families_are_separate", 0, "a key in one CF is invisible in others",
       test_column_families_are_separate, 0, setup, teardown },
@@ -165,5 +178,8 @@ const tkv_test_t engine_tests[] = {
     { "frame", "engine_message_round_trips", 0,
       "protobuf messages survive a reopen; garbage is reported corrupt",
       test_message_round_trips_and_reopens, 0, setup, teardown },
+    { "frame", "engine_open_tells_locked_from_broken", 0,
+      "a database open elsewhere is TKV_ERR_BUSY; a missing parent directory is TKV_ERR_IO",
+      test_open_tells_locked_from_broken, 0, setup, teardown },
     { 0 },
 };
