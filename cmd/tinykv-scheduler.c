@@ -11,7 +11,6 @@
  * Exit status: 0 after a clean shutdown (SIGINT or SIGTERM), 1 when the data
  * directory or the address cannot be used, 2 for bad flags.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +42,7 @@ int main(int argc, char **argv)
     int rc = cli_parse_server(argc, argv, "tinykv-scheduler", usage, DEFAULT_ADDR, &opts);
     if (rc >= 0)
         return rc;
-    const char *data_dir = opts.data_dir, *host = opts.host;
-    int port = opts.port;
+    const char *data_dir = opts.data_dir;
     tkv_log_set_clock(clock_wall());
 
     sched_server_t *sched = NULL;
@@ -55,38 +53,13 @@ int main(int argc, char **argv)
     if (e != TKV_OK) {
         fprintf(stderr, "tinykv-scheduler: cannot use data directory %s: %s%s\n", data_dir,
                 tkv_last_error(),
-                strstr(tkv_last_error(), "IO error: lock")
-                    ? " (is another tinykv-scheduler using it?)"
-                    : "");
+                e == TKV_ERR_BUSY ? " (is another tinykv-scheduler using it?)" : "");
         return 1;
     }
-    rpc_server_t *server = NULL;
-    e = rpc_server_new(&schedulerpb__scheduler__descriptor, sched_service_methods, sched, &server);
-    if (e == TKV_OK)
-        e = rpc_server_listen(server, host, port);
-    if (e != TKV_OK) {
-        fprintf(stderr, "tinykv-scheduler: %s\n", tkv_last_error());
-        rpc_server_free(server);
-        sched_server_close(sched);
-        return 1;
-    }
-
-    /* One line on stdout that scripts and tests wait for; with port 0 it is
-     * the only way to learn the port. */
-    char shown[300];
-    cli_format_addr(host, rpc_server_port(server), shown, sizeof(shown));
-    printf("tinykv-scheduler: listening on %s, data in %s\n", shown, data_dir);
-    fflush(stdout);
-
-    e = rpc_server_run_until_signal(server);
-    /* rpc_server_run() returned after the last handler finished, so the
+    rc = rpc_server_main("tinykv-scheduler", &schedulerpb__scheduler__descriptor,
+                         sched_service_methods, sched, &opts);
+    /* rpc_server_main() returned after the last handler finished, so the
      * scheduler state can go. */
-    rpc_server_free(server);
     sched_server_close(sched);
-    if (e != TKV_OK) {
-        fprintf(stderr, "tinykv-scheduler: %s\n", tkv_last_error());
-        return 1;
-    }
-    tkv_logf(TKV_LOG_INFO, "scheduler", "stopped cleanly");
-    return 0;
+    return rc;
 }

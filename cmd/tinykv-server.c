@@ -10,7 +10,6 @@
  * Exit status: 0 after a clean shutdown (SIGINT or SIGTERM), 1 when the data
  * directory or the address cannot be used, 2 for bad flags.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +44,7 @@ int main(int argc, char **argv)
     int rc = cli_parse_server(argc, argv, "tinykv-server", usage, DEFAULT_ADDR, &opts);
     if (rc >= 0)
         return rc;
-    const char *data_dir = opts.data_dir, *host = opts.host;
-    int port = opts.port;
+    const char *data_dir = opts.data_dir;
     tkv_log_set_clock(clock_real());
 
     storage_t *storage = NULL;
@@ -55,8 +53,7 @@ int main(int argc, char **argv)
         e = storage_start(storage);
     if (e != TKV_OK) {
         fprintf(stderr, "tinykv-server: cannot use data directory %s: %s%s\n", data_dir,
-                tkv_last_error(),
-                strstr(tkv_last_error(), "/LOCK") ? " (is another tinykv-server using it?)" : "");
+                tkv_last_error(), e == TKV_ERR_BUSY ? " (is another tinykv-server using it?)" : "");
         storage_free(storage);
         return 1;
     }
@@ -67,35 +64,9 @@ int main(int argc, char **argv)
     rpc_method_t methods[24];
     size_t n = rpc_methods_append(methods, 0, 24, kv_service_standalone_methods(), storage);
     rpc_methods_append(methods, n, 24, txn_service_methods(), &txn);
-    rpc_server_t *server = NULL;
-    e = rpc_server_new(&tinykvpb__tiny_kv__descriptor, methods, NULL, &server);
-    if (e == TKV_OK)
-        e = rpc_server_listen(server, host, port);
-    if (e != TKV_OK) {
-        fprintf(stderr, "tinykv-server: %s\n", tkv_last_error());
-        rpc_server_free(server);
-        latches_free(latches);
-        storage_stop(storage);
-        storage_free(storage);
-        return 1;
-    }
-
-    /* One line on stdout that scripts can wait for; with port 0 it is the
-     * only way to learn the port. */
-    char shown[300];
-    cli_format_addr(host, rpc_server_port(server), shown, sizeof(shown));
-    printf("tinykv-server: listening on %s, data in %s\n", shown, data_dir);
-    fflush(stdout);
-
-    e = rpc_server_run_until_signal(server);
-    rpc_server_free(server);
+    rc = rpc_server_main("tinykv-server", &tinykvpb__tiny_kv__descriptor, methods, NULL, &opts);
     latches_free(latches);
     storage_stop(storage);
     storage_free(storage);
-    if (e != TKV_OK) {
-        fprintf(stderr, "tinykv-server: %s\n", tkv_last_error());
-        return 1;
-    }
-    tkv_logf(TKV_LOG_INFO, "server", "stopped cleanly");
-    return 0;
+    return rc;
 }

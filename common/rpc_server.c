@@ -608,3 +608,26 @@ tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
     signalled_server = NULL;
     return e;
 }
+
+int rpc_server_main(const char *prog, const ProtobufCServiceDescriptor *service,
+                    const rpc_method_t *methods, void *ctx, const cli_server_opts_t *opts)
+{
+    rpc_server_t *server = NULL;
+    tkv_err_t e = rpc_server_new(service, methods, ctx, &server);
+    if (e == TKV_OK)
+        e = rpc_server_listen(server, opts->host, opts->port);
+    if (e == TKV_OK) {
+        char shown[300];
+        cli_format_addr(opts->host, rpc_server_port(server), shown, sizeof(shown));
+        printf("%s: listening on %s, data in %s\n", prog, shown, opts->data_dir);
+        fflush(stdout);
+        e = rpc_server_run_until_signal(server);
+    }
+    rpc_server_free(server);
+    if (e != TKV_OK) {
+        fprintf(stderr, "%s: %s\n", prog, tkv_last_error());
+        return 1;
+    }
+    tkv_logf(TKV_LOG_INFO, prog, "stopped cleanly");
+    return 0;
+}

@@ -44,6 +44,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "common/cli.h"
 #include "common/err.h"
 
 typedef tkv_err_t (*rpc_handler_fn)(void *ctx, const ProtobufCMessage *req, ProtobufCMessage *resp);
@@ -94,6 +95,16 @@ void rpc_server_stop(rpc_server_t *s);
  * signals afterwards, so a late signal cannot reach a server being freed.
  * One such server per process. */
 tkv_err_t rpc_server_run_until_signal(rpc_server_t *s);
+
+/* The serving half of a server program's main(): a server for `service` on
+ * opts' address, run until SIGINT or SIGTERM, then freed. Once listening it
+ * prints "PROG: listening on ADDR, data in DIR" on stdout: scripts wait for
+ * that line, and with port 0 it is the only way to learn the port. Returns
+ * the exit status: 0 after a clean stop, 1 when the server could not start or
+ * failed (the reason printed on stderr). `ctx` stays the caller's: free it
+ * after this returns, when no handler can run any more. */
+int rpc_server_main(const char *prog, const ProtobufCServiceDescriptor *service,
+                    const rpc_method_t *methods, void *ctx, const cli_server_opts_t *opts);
 
 /* Releases everything. Not while rpc_server_run() is running. NULL is fine. */
 void rpc_server_free(rpc_server_t *s);
