@@ -186,7 +186,8 @@ $(O)/obj/tests/harness/trace_page.o: $(PAGE_ASSETS)
 
 # trace-view is the page writer of the harness as a command.
 $(O)/bin/trace-view: $(O)/obj/tools/trace-view.o $(O)/obj/tests/harness/trace_page.o \
-                     $(O)/obj/tests/harness/trace_model.o $(LIB)
+                     $(O)/obj/tests/harness/trace_model.o $(O)/obj/tests/harness/trace_synth.o \
+                     $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS) -o $@

@@ -251,8 +251,10 @@ window.addEventListener('error', (e) => tvFail(e.message + ' (line ' + e.lineno 
         g.fillStyle = groupColors[1 + ((grp - 1) % 4)];
         g.fillRect(colOfEp.get(c.ep) - L.colW / 2, ya, L.colW, yb - ya);
       }
+      // The sides only ("n1 n4 | n2 n3 n5"), where the axis has room.
+      const sides = desc.includes(': ') ? desc.slice(desc.indexOf(': ') + 2) : desc;
       g.fillStyle = '#8250df';
-      if (yOf(a, L) >= HEAD) g.fillText('\u2702 ' + desc.slice(0, 40), 2, yOf(a, L) + 12);
+      if (yOf(a, L) >= HEAD) g.fillText('\u2702 ' + sides.slice(0, 24), AXIS + 2, yOf(a, L) - 2);
     }
   }
   function drawCrashes(g) {
@@ -333,6 +335,8 @@ window.addEventListener('error', (e) => tvFail(e.message + ' (line ' + e.lineno 
     g.lineWidth = 1;
     g.globalAlpha = alpha;
     g.strokeStyle = '#0969da'; g.stroke(paths.ok);
+    // Client traffic crosses the whole diagram: fainter, so Raft's shows.
+    g.globalAlpha = alpha * 0.45;
     g.strokeStyle = '#1a7f37'; g.stroke(paths.client);
     g.globalAlpha = Math.max(alpha, 0.6);
     g.strokeStyle = '#cf222e'; g.setLineDash([3, 2]); g.stroke(paths.lost); g.setLineDash([]);
