@@ -191,3 +191,12 @@ $(O)/bin/trace-view: $(O)/obj/tools/trace-view.o $(O)/obj/tests/harness/trace_pa
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS) -o $@
+
+# make sweep SUITE=project2b SEEDS=200 JOBS=2 [TEST=name] [FROM=1] [STOP=1] [SHRINK=1]:
+# seeds FROM..FROM+SEEDS-1 of every randomized test of a suite, a table of
+# the failing seeds, the first failure's trace and page kept (tools/sweep.sh).
+.PHONY: sweep
+sweep: build
+	@tools/sweep.sh --suite "$(SUITE)" --seeds "$(or $(SEEDS),20)" --jobs "$(or $(JOBS),2)" \
+	    $(if $(TEST),--test "$(TEST)") $(if $(FROM),--from "$(FROM)") $(if $(STOP),--stop) \
+	    $(if $(SHRINK),--shrink) --out $(B)/sweep $(TEST_BINS)

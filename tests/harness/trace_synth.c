@@ -148,7 +148,8 @@ tkv_err_t trace_synth_write(const char *path, size_t events, uint64_t seed)
                 line(&s, ep, "net-send", "to n%d class 0, 39 bytes, arrives in 2 ms", leader);
             } else if (busy[c] && prng_chance(&rng, 1, 15)) {
                 busy[c] = 0;
-                line(&s, ep, "op", "#%zu %s", in_flight[c], prng_chance(&rng, 1, 10) ? "failed" : "ok");
+                line(&s, ep, "op", "#%zu %s", in_flight[c],
+                     prng_chance(&rng, 1, 10) ? "failed" : "ok");
             }
         }
     }

@@ -126,7 +126,8 @@ static void check_page_of_failing_run(const recording_t *r, uint64_t seed, const
             ok = client_check(h, i, key, strlen(key), &why);
         }
         if (ok)
-            fail_msg("the toy with bug %d passed the client-view check: no failure to draw", r->bugs);
+            fail_msg("the toy with bug %d passed the client-view check: no failure to draw",
+                     r->bugs);
         buf_append_byte(&why, 0);
         mark_ids((char *)why.data, named, n);
         memset(&rep, 0, sizeof(rep));
@@ -269,8 +270,7 @@ static void test_page_of_a_large_trace(void **state)
     struct stat sb;
     assert_int_equal(stat(page, &sb), 0);
     if (sb.st_size > 120 * 100000)
-        fail_msg("a 100000-event page takes %lld bytes; want at most 12 MB",
-                 (long long)sb.st_size);
+        fail_msg("a 100000-event page takes %lld bytes; want at most 12 MB", (long long)sb.st_size);
     tkv_rmdir(dir);
 }
 
