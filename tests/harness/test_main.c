@@ -24,10 +24,14 @@ static void print_replay_hint(void)
 {
     uint64_t seed = tkv_current_seed();
     fprintf(stderr, "\n%s/%s failed: %s\n", running->suite, running->name, running->desc);
-    if (seed != 0)
+    if (seed != 0 && *tkv_scale_spec() != '\0')
+        fprintf(stderr, "replay this run: make %s TEST=%s SEED=%llu SCALE=%s\n", running->suite,
+                running->name, (unsigned long long)seed, tkv_scale_spec());
+    else if (seed != 0)
         fprintf(stderr, "replay this run: make %s TEST=%s SEED=%llu\n", running->suite,
                 running->name, (unsigned long long)seed);
     tkv_run_failure_hooks(running->name, seed);
+    tkv_shrink_failure(running->suite, running->name, seed);
 }
 
 static int run_one(const tkv_test_t *t)
