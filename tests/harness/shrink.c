@@ -194,7 +194,9 @@ int tkv_shrink(const char *suite, const char *name, uint64_t seed, char *smalles
                      (int)getpid(), ++tries);
             int r = replay_fails(suite, name, seed, spec, log);
             fprintf(stderr, "  SCALE=%-40s %s\n", spec,
-                    r > 0 ? "fails" : r == 0 ? "passes" : "could not run");
+                    r > 0    ? "fails"
+                    : r == 0 ? "passes"
+                             : "could not run");
             if (r > 0) {
                 if (best_log[0] != '\0')
                     remove(best_log);
@@ -207,8 +209,9 @@ int tkv_shrink(const char *suite, const char *name, uint64_t seed, char *smalles
         }
     }
     if (!found) {
-        fprintf(stderr, "shrink: no smaller failing run in %d replays; the run above is the "
-                        "smallest found\n",
+        fprintf(stderr,
+                "shrink: no smaller failing run in %d replays; the run above is the "
+                "smallest found\n",
                 tries);
         return 0;
     }
