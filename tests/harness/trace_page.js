@@ -99,6 +99,20 @@ window.addEventListener('error', (e) => tvFail(e.message + ' (line ' + e.lineno 
   for (const [text, ev] of T.checks) {
     verdict.append(el('div', { title: 'show in the diagram', onclick: () => showCheck(text, ev) }, el('b', { text: '\u2716 ' }), text));
   }
+  // The most frequent kinds of line, numbers folded: a store answering
+  // every request with the same error shows it here at once.
+  const freq = new Map();
+  for (let i = 0; i < nEv; i++) {
+    const k = kindOf(i);
+    if (k.startsWith('net-') || k === 'state' || k === 'op' || k === 'role' || k.startsWith('check')) continue;
+    const key = k + '  ' + T.ev[i * EV + 3].replace(/[0-9]+/g, 'N');
+    freq.set(key, (freq.get(key) || 0) + 1);
+  }
+  const top = [...freq.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  const frequent = el('details', { id: 'frequent' }, el('summary', { text: 'most frequent events (numbers as N)' }));
+  // Open when no checker explained the failure: this is the next best clue.
+  if (!T.checks.length && top.length) frequent.open = true;
+  for (const [line, n] of top) frequent.append(el('div', { text: n + ' \u00d7 ' + line }));
   const canvas = el('canvas', { id: 'cv' });
   const diagram = el('div', { id: 'diagram' }, canvas);
   const fromIn = el('input', { type: 'number', min: 0, step: 1 }), toIn = el('input', { type: 'number', min: 0, step: 1 });
@@ -138,7 +152,7 @@ window.addEventListener('error', (e) => tvFail(e.message + ' (line ' + e.lineno 
   const details = el('div', { id: 'details', text: 'Click an event, a message, a state or an operation.' });
   const list = el('div', { id: 'list' }), spacer = el('div', {});
   list.append(spacer);
-  document.body.append(header, verdict, el('div', { id: 'main' }, diagram, el('aside', { id: 'side' }, controls, details, list)));
+  document.body.append(header, verdict, frequent, el('div', { id: 'main' }, diagram, el('aside', { id: 'side' }, controls, details, list)));
 
   // ---- the view --------------------------------------------------------------
   let t0 = 0, t1 = tEnd, selected = -1, selOp = null, selMsg = -1;
