@@ -299,6 +299,12 @@ void raft_campaign(raft_t *r)
     /* LAB 2A BEGIN */
     if (prs_find(&r->prs, r->id) == NULL)
         return; /* removed from the cluster: never disrupt it */
+    if (raft_has_unapplied_conf_change(r)) {
+        /* Our membership is stale until we apply (raft_membership.c). */
+        tkv_logf(TKV_LOG_DEBUG, "raft", "node %llu: not campaigning: conf change unapplied",
+                 (unsigned long long)r->id);
+        return;
+    }
     raft_become_candidate(r);
     size_t granted, rejected;
     prs_tally(&r->prs, &granted, &rejected);

@@ -17,7 +17,8 @@ void raft_send(raft_t *r, raft_message_t *m);
  * Returns 1 if a message was queued. */
 int raft_send_append(raft_t *r, uint64_t to);
 void raft_bcast_append(raft_t *r);
-/* Starts an election now (a removed node does not). */
+/* Starts an election now (a removed node does not, nor one with a committed
+ * conf change it has not applied). */
 void raft_campaign(raft_t *r);
 /* Recomputes the commit index from the members' match indexes. */
 int raft_maybe_commit(raft_t *r);
@@ -37,5 +38,8 @@ void raft_maybe_finish_transfer(raft_t *r, uint64_t peer);
 /* Vets entries a leader is about to append (indexes already assigned): a conf
  * change while another is pending becomes an empty normal entry. */
 void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n);
+/* True when a committed conf change is not applied yet: the node's idea of
+ * the membership is stale, so it must not campaign. */
+int raft_has_unapplied_conf_change(const raft_t *r);
 
 #endif

@@ -12,6 +12,7 @@ extern const tkv_test_t rawnode_tests[];
 extern const tkv_test_t raft_random_tests[];
 extern const tkv_test_t raft_snapshot_tests[];
 extern const tkv_test_t raft_membership_tests[];
+extern const tkv_test_t raft_unapplied_conf_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
 
@@ -26,6 +27,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_random_tests,
         raft_snapshot_tests,
         raft_membership_tests,
+        raft_unapplied_conf_tests,
         memory_storage_tests,
         raft_pb_tests,
         NULL,
