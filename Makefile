@@ -68,6 +68,7 @@ GRADE_FLAGS += $(if $(JOBS),--jobs $(JOBS))
 HANDOUT := $(O)/bin/handout
 
 SUITES := frame project1 project2a project2b project2c project3a project3b project3c \
+          project2x project3x \
           project4a project4b project4c
 
 # Keep generated and intermediate files (objects, protobuf code) between runs.

@@ -34,8 +34,8 @@
 #include "common/buf.h"
 
 static const char *const suite_order[] = {
-    "frame",     "project1",  "project2a", "project2b", "project2c", "project3a",
-    "project3b", "project3c", "project4a", "project4b", "project4c", NULL,
+    "frame",     "project1",  "project2a", "project2b", "project2c", "project2x", "project3a",
+    "project3b", "project3c", "project3x", "project4a", "project4b", "project4c", NULL,
 };
 
 typedef enum { T_WAITING, T_RUNNING, T_PASSED, T_FAILED } test_state_t;

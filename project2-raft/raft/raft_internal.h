@@ -1,7 +1,8 @@
 /*
  * What the parts of the Raft core share among themselves and nobody else:
- * raft.c (elections and replication, 2A), raft_snapshot.c (2C) and
- * raft_membership.c (leader transfer and conf changes, 3A).
+ * raft.c (elections and replication, 2A), raft_snapshot.c (2C),
+ * raft_membership.c (leader transfer and conf changes, 3A) and the
+ * extensions (2X): raft_prevote.c (pre-vote, check quorum).
  */
 #ifndef TKV_RAFT_INTERNAL_H
 #define TKV_RAFT_INTERNAL_H
@@ -19,7 +20,7 @@ int raft_send_append(raft_t *r, uint64_t to);
 void raft_bcast_append(raft_t *r);
 /* Starts an election now (a removed node does not, nor one with a committed
  * conf change it has not applied). */
-void raft_campaign(raft_t *r);
+void raft_campaign(raft_t *r, int transfer);
 /* Recomputes the commit index from the members' match indexes. */
 int raft_maybe_commit(raft_t *r);
 
@@ -41,5 +42,12 @@ void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n);
 /* True when a committed conf change is not applied yet: the node's idea of
  * the membership is stale, so it must not campaign. */
 int raft_has_unapplied_conf_change(const raft_t *r);
+
+/* ---- raft_prevote.c (2X) ---- */
+/* Pre-vote and check quorum's part of raft_step(): returns 1 when it took m
+ * whole (the step's result in *err), 0 to let the core go on with it. */
+int raft_prevote_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);
+/* Check quorum's part of raft_tick(): returns 1 if the leader stepped down. */
+int raft_check_quorum_tick(raft_t *r);
 
 #endif

@@ -37,7 +37,7 @@ void raft_handle_transfer_leader(raft_t *r, const raft_message_t *m)
     /* LAB 3A BEGIN */
     if (m->type == RAFT_MSG_TIMEOUT_NOW) {
         if (r->role == RAFT_FOLLOWER)
-            raft_campaign(r); /* a removed node does not campaign */
+            raft_campaign(r, 1); /* a removed node does not campaign */
         return;
     }
     if (r->role != RAFT_LEADER) {

@@ -13,6 +13,7 @@ extern const tkv_test_t raft_random_tests[];
 extern const tkv_test_t raft_snapshot_tests[];
 extern const tkv_test_t raft_membership_tests[];
 extern const tkv_test_t raft_unapplied_conf_tests[];
+extern const tkv_test_t raft_prevote_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
 
@@ -28,6 +29,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_snapshot_tests,
         raft_membership_tests,
         raft_unapplied_conf_tests,
+        raft_prevote_tests,
         memory_storage_tests,
         raft_pb_tests,
         NULL,
