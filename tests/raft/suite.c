@@ -15,6 +15,8 @@ extern const tkv_test_t raft_membership_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
 extern const tkv_test_t raft_rules_tests[];
+extern const tkv_test_t raft_snapshot_rules_tests[];
+extern const tkv_test_t raft_transfer_rules_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -30,6 +32,8 @@ const tkv_test_t *const *tkv_suite(void)
         memory_storage_tests,
         raft_pb_tests,
         raft_rules_tests,
+        raft_snapshot_rules_tests,
+        raft_transfer_rules_tests,
         NULL,
     };
     /* clang-format on */
