@@ -16,6 +16,9 @@ extern const tkv_test_t raft_unapplied_conf_tests[];
 extern const tkv_test_t raft_prevote_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
+extern const tkv_test_t raft_rules_tests[];
+extern const tkv_test_t raft_snapshot_rules_tests[];
+extern const tkv_test_t raft_transfer_rules_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -32,6 +35,9 @@ const tkv_test_t *const *tkv_suite(void)
         raft_prevote_tests,
         memory_storage_tests,
         raft_pb_tests,
+        raft_rules_tests,
+        raft_snapshot_rules_tests,
+        raft_transfer_rules_tests,
         NULL,
     };
     /* clang-format on */
