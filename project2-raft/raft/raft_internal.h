@@ -38,4 +38,14 @@ void raft_maybe_finish_transfer(raft_t *r, uint64_t peer);
  * change while another is pending becomes an empty normal entry. */
 void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n);
 
+/* ---- raft_validate.c ---- */
+/* Checks a peer's message against the invariants the core relies on (see
+ * raft_validate.c): TKV_OK, or TKV_ERR_INVALID with a message naming it. */
+tkv_err_t raft_validate_message(const raft_t *r, const raft_message_t *m);
+/* raft_step() behind that check: a refused message is counted, logged and
+ * dropped (r is untouched) and its error returned. rawnode_step() calls it. */
+tkv_err_t raft_step_checked(raft_t *r, const raft_message_t *m);
+/* Messages refused by raft_step_checked() in this process so far. */
+uint64_t raft_invalid_messages(void);
+
 #endif

@@ -14,6 +14,7 @@ extern const tkv_test_t raft_snapshot_tests[];
 extern const tkv_test_t raft_membership_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
+extern const tkv_test_t raft_validate_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -28,6 +29,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_membership_tests,
         memory_storage_tests,
         raft_pb_tests,
+        raft_validate_tests,
         NULL,
     };
     /* clang-format on */
