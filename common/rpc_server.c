@@ -34,6 +34,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/pb_check.h"
 #include "common/rpc_frame.h"
 #include "common/rpc_server.h"
 
@@ -61,6 +62,7 @@ typedef struct {
     uv_work_t work;
     conn_t *conn;
     Rpcpb__RpcFrame *frame; /* the request */
+    char *flaw;             /* malloc'd: why the frame is refused (rpc_decoder_flaw); NULL: sound */
     tkv_buf_t reply;        /* the encoded reply frame, filled in the pool */
 } call_t;
 
@@ -113,9 +115,14 @@ size_t rpc_methods_append(rpc_method_t *dst, size_t n, size_t cap, const rpc_met
 
 /* Runs one request and fills rep (status, error text in `err`, payload in
  * `*payload`, malloc'd). */
-static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__RpcFrame *rep,
-                     char *err, size_t errsize, uint8_t **payload)
+static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, const char *flaw,
+                     Rpcpb__RpcFrame *rep, char *err, size_t errsize, uint8_t **payload)
 {
+    if (flaw != NULL) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize, "bad request frame: %s", flaw);
+        return;
+    }
     const ProtobufCMethodDescriptor *md =
         protobuf_c_service_descriptor_get_method_by_name(s->service, req->method);
     if (md == NULL) {
@@ -128,6 +135,12 @@ static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__R
         rep->status = RPCPB__STATUS__STATUS_UNKNOWN_METHOD;
         snprintf(err, errsize, "method %s.%s is not served by this server", s->service->name,
                  md->name);
+        return;
+    }
+    /* A string cut at a NUL byte would mean something else than was sent. */
+    if (pb_check_strings(md->input, req->payload.data, req->payload.len) != TKV_OK) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize, "%s: %s", md->name, tkv_last_error());
         return;
     }
     ProtobufCMessage *in =
@@ -165,7 +178,7 @@ static void call_work(uv_work_t *w)
     uint8_t *payload = NULL;
     rep.call_id = req->call_id;
     rep.method = req->method;
-    dispatch(s, req, &rep, err, sizeof(err), &payload);
+    dispatch(s, req, call->flaw, &rep, err, sizeof(err), &payload);
     rep.error = err;
     if (rpc_frame_encode(&rep, &call->reply) != TKV_OK) {
         /* The response is over the frame limit: say so instead. */
@@ -300,6 +313,7 @@ static void call_done(uv_work_t *work, int status)
         conn_write(c, &call->reply);
     buf_free(&call->reply);
     rpcpb__rpc_frame__free_unpacked(call->frame, NULL);
+    free(call->flaw);
     free(call);
     if (c->closing)
         conn_maybe_free(c);
@@ -351,12 +365,18 @@ static void conn_drain(conn_t *c)
         call->work.data = call;
         call->conn = c;
         call->frame = f;
+        const char *flaw = rpc_decoder_flaw(&c->dec);
+        if (flaw != NULL) {
+            call->flaw = xmalloc(strlen(flaw) + 1);
+            memcpy(call->flaw, flaw, strlen(flaw) + 1);
+        }
         buf_init(&call->reply);
         int r = uv_queue_work(&s->loop, &call->work, call_work, call_done);
         if (r < 0) {
             tkv_logf(TKV_LOG_ERROR, "rpc", "closing connection from %s: cannot queue a call: %s",
                      c->peer, uv_strerror(r));
             rpcpb__rpc_frame__free_unpacked(f, NULL);
+            free(call->flaw);
             free(call);
             conn_close(c);
             return;
