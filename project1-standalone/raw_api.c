@@ -130,8 +130,18 @@ tkv_err_t raw_scan(storage_t *s, const Kvrpcpb__RawScanRequest *req, Kvrpcpb__Ra
         }
         resp->kvs[resp->n_kvs++] = kv_pair_new(storage_iter_key(it), storage_iter_value(it));
     }
+    /* The loop also ends on a read error: then the pairs are not all there were. */
+    e = storage_iter_status(it);
     storage_iter_free(it);
     reader_close(r);
+    if (e != TKV_OK) {
+        for (size_t i = 0; i < resp->n_kvs; i++)
+            kvrpcpb__kv_pair__free_unpacked(resp->kvs[i], NULL);
+        free(resp->kvs);
+        resp->kvs = NULL;
+        resp->n_kvs = 0;
+        raw_set_error(&resp->error, e);
+    }
     return TKV_OK;
     /* LAB 1 STUB
     (void)s;

@@ -5,9 +5,10 @@
 
 extern const tkv_test_t raw_api_tests[];
 extern const tkv_test_t storage_tests[];
+extern const tkv_test_t damage_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
-    static const tkv_test_t *const tables[] = { raw_api_tests, storage_tests, NULL };
+    static const tkv_test_t *const tables[] = { raw_api_tests, storage_tests, damage_tests, NULL };
     return tables;
 }
