@@ -32,6 +32,11 @@
 
 /* The largest frame body accepted or produced, in bytes. */
 #define RPC_FRAME_MAX (16u * 1024u * 1024u)
+/* The largest request payload the server accepts: a little under the frame
+ * limit, so that whatever one request can store (a key and a value) always
+ * fits in one response (a RawScan of that one pair, a RawGet) with its
+ * framing. Larger requests get STATUS_BAD_REQUEST. */
+#define RPC_REQUEST_MAX (RPC_FRAME_MAX - 64u * 1024u)
 /* Size of the length prefix. */
 #define RPC_FRAME_HEADER 4u
 

@@ -137,6 +137,14 @@ static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, const ch
                  md->name);
         return;
     }
+    if (req->payload.len > RPC_REQUEST_MAX) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize,
+                 "request of %zu bytes for %s is over the %u byte limit for requests (replies "
+                 "need room for what a request stores)",
+                 req->payload.len, md->name, RPC_REQUEST_MAX);
+        return;
+    }
     /* A string cut at a NUL byte would mean something else than was sent. */
     if (pb_check_strings(md->input, req->payload.data, req->payload.len) != TKV_OK) {
         rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
