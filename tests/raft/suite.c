@@ -19,6 +19,7 @@ extern const tkv_test_t raft_pb_tests[];
 extern const tkv_test_t raft_rules_tests[];
 extern const tkv_test_t raft_snapshot_rules_tests[];
 extern const tkv_test_t raft_transfer_rules_tests[];
+extern const tkv_test_t raft_validate_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -38,6 +39,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_rules_tests,
         raft_snapshot_rules_tests,
         raft_transfer_rules_tests,
+        raft_validate_tests,
         NULL,
     };
     /* clang-format on */
