@@ -24,11 +24,11 @@ struct peer {
     uint64_t store_id, peer_id, region_id;
     peer_config_t cfg;
     peer_transport_t transport;
-    peer_storage_t *ps; /* owned */
-    rawnode_t *rn;      /* owned */
-    struct store *store;             /* borrowed: the store hosting this peer */
-    const struct store_ext *ext;     /* borrowed: the stage extension, or NULL */
-    void *ext_state;                 /* the extension's, freed by its peer_free hook */
+    peer_storage_t *ps;          /* owned */
+    rawnode_t *rn;               /* owned */
+    struct store *store;         /* borrowed: the store hosting this peer */
+    const struct store_ext *ext; /* borrowed: the stage extension, or NULL */
+    void *ext_state;             /* the extension's, freed by its peer_free hook */
     /* Waiting proposals, in index order. */
     peer_proposal_t *proposals;
     size_t n_proposals, cap_proposals;
