@@ -196,6 +196,17 @@ tkv_err_t peer_campaign(peer_t *p)
     return peer_handle_ready(p);
 }
 
+static void remember_sender(peer_t *p, const Metapb__Peer *from)
+{
+    size_t n = sizeof(p->heard) / sizeof(p->heard[0]);
+    for (size_t i = 0; i < p->n_heard; i++)
+        if (p->heard[i].id == from->id)
+            return;
+    size_t at = p->n_heard < n ? p->n_heard++ : (size_t)(from->id % n);
+    p->heard[at].id = from->id;
+    p->heard[at].store_id = from->store_id;
+}
+
 tkv_err_t peer_step(peer_t *p, const RaftServerpb__RaftMessage *msg)
 {
     if (p->destroyed)
@@ -206,6 +217,8 @@ tkv_err_t peer_step(peer_t *p, const RaftServerpb__RaftMessage *msg)
     if (msg->message == NULL || msg->to_peer == NULL || msg->to_peer->id != p->peer_id)
         return tkv_errorf(TKV_ERR_INVALID, "message for region %llu is not for peer %llu",
                           (unsigned long long)msg->region_id, (unsigned long long)p->peer_id);
+    if (msg->from_peer != NULL)
+        remember_sender(p, msg->from_peer);
     raft_message_t m;
     raft_pb_message_from_pb(msg->message, &m);
     tkv_err_t err = rawnode_step(p->rn, &m);
@@ -311,6 +324,13 @@ void peer_send_raft_message(peer_t *p, const raft_message_t *m)
 {
     const Metapb__Region *region = p->ps->region;
     const Metapb__Peer *to = pb_region_find_peer(region, m->to);
+    Metapb__Peer heard = METAPB__PEER__INIT;
+    for (size_t i = 0; to == NULL && i < p->n_heard; i++)
+        if (p->heard[i].id == m->to) {
+            heard.id = p->heard[i].id;
+            heard.store_id = p->heard[i].store_id;
+            to = &heard;
+        }
     if (to == NULL) {
         char w[64];
         who(p, w, sizeof(w));

@@ -39,6 +39,13 @@ struct peer {
     /* 3B: the peer was removed from its region (or replaced): it takes no
      * more input and writes nothing more; its store frees it. */
     int destroyed;
+    /* Peers heard from (id and store of a message's sender), for replying
+     * to a peer the region does not list yet: a peer created from a message
+     * knows no members until its snapshot (3B). A few suffice. */
+    struct {
+        uint64_t id, store_id;
+    } heard[8];
+    size_t n_heard;
     /* Statistics for tests. */
     uint64_t n_compact_proposed;
 };
