@@ -49,7 +49,7 @@ PB_H     := $(PB_C:.c=.h)
 PB_O     := $(patsubst $(O)/gen/%.c,$(O)/obj/gen/%.o,$(PB_C))
 
 LIB_DIRS := common project1-standalone project2-raft/raft project2-raft/raftstore \
-            project3-multiraft project3-multiraft/scheduler project4-txn \
+            project3-multiraft project3-multiraft/raftstore project3-multiraft/scheduler project4-txn \
             $(wildcard project4-txn/*/)
 LIB_SRCS := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c)))
 LIB_O    := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))

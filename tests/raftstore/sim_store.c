@@ -24,11 +24,11 @@ static void trace_role(node_t *n)
     if (p == NULL)
         return;
     int leader = peer_is_leader(p);
-    uint64_t term = p->rn->raft->term;
+    uint64_t term = peer_term(p);
     if (leader != n->leader || term != n->term)
         trace_event(n->env->trace, n->env->id, "role", "%s at term %llu, applied %llu",
                     leader ? "leader" : "not leader", (unsigned long long)term,
-                    (unsigned long long)p->ps->applied_index);
+                    (unsigned long long)peer_storage(p)->applied_index);
     n->leader = leader;
     n->term = term;
 }
