@@ -235,7 +235,7 @@ ifeq ($(GRADING),1)
 grade-run:
 	@$(GRADER) $(GRADE_FLAGS) --lint $(GRADE_OUT)/lint.txt --build-errors $(BERR) \
 	    $(if $(CATALOG),--catalog $(CATALOG)) $(if $(IGNORED),--ignored $(IGNORED)) \
-	    $(GRADE_EXTRA) $(wildcard $(TEST_BINS))
+	    $(GRADE_EXTRA) $(TEST_BINS)
 endif
 
 # ---- style ------------------------------------------------------------------------
@@ -266,11 +266,20 @@ format:
 demo: build
 	@tools/demo.sh $(O)/bin
 
+# The rest is the instructor's: the handout leaves these tools out.
+ifneq ($(wildcard tools/handout.c),)
 handout: build
 	@$(HANDOUT) $(if $(FROM),--from $(FROM)) . $(B)/handout
 
 handout-check: handout
 	@tools/handout-check.sh $(B)/handout $(FROM)
+
+# SUB=path: a student's tree, .zip or .tar.gz, graded on a pristine handout.
+grade-submission: handout
+	@test -n "$(SUB)" || { echo "usage: make grade-submission SUB=path (a tree, .zip or .tar.gz)" >&2; exit 2; }
+	@tools/grade-submission.sh --pristine $(B)/handout --out $(B)/submission \
+	    $(if $(JOBS),--jobs '$(JOBS)') '$(SUB)'
+endif
 
 clean:
 	rm -rf $(B)

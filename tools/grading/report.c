@@ -188,9 +188,11 @@ void report_scorecard(const run_t *run, FILE *out)
     fprintf(out, "\n%-12s %12s %14s\n", "suite", "tests", "points");
     scorecard_block(run, out, 0, "total");
     scorecard_block(run, out, 1, "extensions");
+    if (run->n_items > 0)
+        fprintf(out, "not graded:\n");
     for (size_t i = 0; i < run->n_items; i++) {
         const item_t *it = &run->items[i];
-        fprintf(out, "%-24s %14s   %s\n", it->name, it->ok ? "ok" : "FAILED", "(ungraded)");
+        fprintf(out, "  %-50s %s\n", it->name, it->ok ? "ok" : "FAILED");
     }
     if (run->ignored != NULL && run->ignored[0] != '\0') {
         size_t n = 0;
