@@ -279,6 +279,10 @@ grade-submission: handout
 	@test -n "$(SUB)" || { echo "usage: make grade-submission SUB=path (a tree, .zip or .tar.gz)" >&2; exit 2; }
 	@tools/grade-submission.sh --pristine $(B)/handout --out $(B)/submission \
 	    $(if $(JOBS),--jobs '$(JOBS)') '$(SUB)'
+
+# Gradescope's package; its settings: tools/autograder/autograder.conf.
+autograder: handout
+	@tools/autograder/make-zip.sh $(B)/handout $(B)/autograder.zip
 endif
 
 clean:

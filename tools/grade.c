@@ -753,8 +753,13 @@ static void add_side_items(run_t *run, const options_t *o)
             run->items[i].text = capped(run->items[i].text, 8000);
         if (walk_warnings.len > 0) {
             buf_append_byte(&walk_warnings, '\0');
-            run_add_item(run, "build: compiler warnings", 1,
-                         capped((char *)buf_take(&walk_warnings), 8000));
+            char *text = (char *)buf_take(&walk_warnings);
+            size_t n = 0;
+            for (const char *p = text; (p = strstr(p, "warning:")) != NULL; p++)
+                n++;
+            char name[64];
+            snprintf(name, sizeof(name), "build: %zu compiler warning%s", n, n == 1 ? "" : "s");
+            run_add_item(run, name, 1, capped(text, 8000));
         }
         buf_free(&walk_warnings);
     }
