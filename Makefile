@@ -290,3 +290,37 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+# ---- the trace viewer page and the seed sweep ------------------------------------
+# The viewer page's script and styles (tests/harness/trace_page.{js,css}) are
+# compiled into the harness as C strings, so every failing test can write its
+# page with no file to find at run time. Each line becomes a string literal;
+# '?' is escaped so no trigraph can form.
+PAGE_ASSETS := $(O)/gen/trace_page_assets.h
+$(PAGE_ASSETS): tests/harness/trace_page.css tests/harness/trace_page.js
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	$(Q)for f in css js; do \
+	    echo "static const char trace_page_$$f[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' \
+	        tests/harness/trace_page.$$f; \
+	    echo ";"; \
+	done >$@.tmp && mv $@.tmp $@
+$(O)/obj/tests/harness/trace_page.o: $(PAGE_ASSETS)
+
+# trace-view is the page writer of the harness as a command.
+$(O)/bin/trace-view: $(O)/obj/tools/trace-view.o $(O)/obj/tests/harness/trace_page.o \
+                     $(O)/obj/tests/harness/trace_model.o $(O)/obj/tests/harness/trace_synth.o \
+                     $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS) -o $@
+
+# make sweep SUITE=project2b SEEDS=200 JOBS=2 [TEST=name] [FROM=1] [STOP=1] [SHRINK=1]:
+# seeds FROM..FROM+SEEDS-1 of every randomized test of a suite, a table of
+# the failing seeds, the first failure's trace and page kept (tools/sweep.sh).
+.PHONY: sweep
+sweep: build
+	@tools/sweep.sh --suite "$(SUITE)" --seeds "$(or $(SEEDS),20)" --jobs "$(or $(JOBS),2)" \
+	    $(if $(TEST),--test "$(TEST)") $(if $(FROM),--from "$(FROM)") $(if $(STOP),--stop) \
+	    $(if $(SHRINK),--shrink) --out $(B)/sweep $(TEST_BINS)

@@ -17,6 +17,11 @@
 static const tkv_test_t *running;
 static const char *self; /* argv[0], so the rerun line names this binary */
 
+const char *tkv_running_suite(void)
+{
+    return running != NULL ? running->suite : "";
+}
+
 static void print_replay_hint(void)
 {
     uint64_t seed = tkv_current_seed();

@@ -17,9 +17,25 @@ typedef struct {
     uint64_t term;
 } node_t;
 
-/* Records role and term changes of region 1's peer in the trace. */
+/* Records role and term changes of region 1's peer in the trace, and every
+ * region's Raft state (trace_state() writes only changes). */
 static void trace_role(node_t *n)
 {
+    for (uint64_t rid = 1; rid <= 2; rid++) {
+        peer_t *rp = store_peer(n->store, rid);
+        if (rp == NULL)
+            continue;
+        const Metapb__Region *reg = peer_region(rp);
+        const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
+        trace_state_t st = { rid,
+                             raft_role_name(rp->rn->raft->role),
+                             rp->rn->raft->term,
+                             rp->rn->raft->log.committed,
+                             rp->ps->applied_index,
+                             ep ? ep->conf_ver : 0,
+                             ep ? ep->version : 0 };
+        trace_state(n->env->trace, n->env->id, &st);
+    }
     peer_t *p = store_peer(n->store, 1);
     if (p == NULL)
         return;
