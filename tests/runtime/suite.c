@@ -7,11 +7,13 @@
 #include "tests/harness/test.h"
 
 extern const tkv_test_t batch_system_tests[];
+extern const tkv_test_t ticker_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
         batch_system_tests,
+        ticker_tests,
         NULL,
     };
     return tables;
