@@ -8,13 +8,13 @@
 
 extern const tkv_test_t batch_system_tests[];
 extern const tkv_test_t ticker_tests[];
+extern const tkv_test_t transport_tests[];
+extern const tkv_test_t raft_wire_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        batch_system_tests,
-        ticker_tests,
-        NULL,
+        batch_system_tests, ticker_tests, transport_tests, raft_wire_tests, NULL,
     };
     return tables;
 }
