@@ -23,6 +23,7 @@
 # Sources are found by folder, so adding a .c file needs no edit here:
 #   library code   common/ project1-standalone/ project2-raft/{raft,raftstore}/
 #                  project3-multiraft/ (and scheduler/) project4-txn/ (and one level below)
+#                  runtime/
 #   test binaries  tests/<dir>/*.c, linked with tests/harness/*.c, one binary per <dir>
 #   programs       cmd/<name>.c and tools/<name>.c, one binary each
 
@@ -75,8 +76,8 @@ PB_H     := $(PB_C:.c=.h)
 PB_O     := $(patsubst $(O)/gen/%.c,$(O)/obj/gen/%.o,$(PB_C))
 
 LIB_DIRS := common project1-standalone project2-raft/raft project2-raft/raftstore \
-            project3-multiraft project3-multiraft/raftstore project3-multiraft/scheduler project4-txn \
-            $(wildcard project4-txn/*/)
+            project3-multiraft project3-multiraft/raftstore project3-multiraft/scheduler \
+            project4-txn $(wildcard project4-txn/*/) runtime
 LIB_SRCS := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c)))
 LIB_O    := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB      := $(O)/libtinykv.a
