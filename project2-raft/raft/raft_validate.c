@@ -59,6 +59,10 @@ static int is_known_type(raft_msg_type_t t)
     case RAFT_MSG_HEARTBEAT_RESPONSE:
     case RAFT_MSG_TRANSFER_LEADER:
     case RAFT_MSG_TIMEOUT_NOW:
+    case RAFT_MSG_PRE_VOTE:
+    case RAFT_MSG_PRE_VOTE_RESPONSE:
+    case RAFT_MSG_READ_INDEX:
+    case RAFT_MSG_READ_INDEX_RESPONSE:
         return 1;
     }
     return 0;

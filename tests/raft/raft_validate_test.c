@@ -413,7 +413,7 @@ static void test_store_step_refuses_append_with_index_gap(void **state)
     assert_int_equal(store_bootstrap_region(s, &region), TKV_OK);
     peer_t *peer = store_peer(s, 1);
     assert_non_null(peer);
-    uint64_t term = peer->rn->raft->term, last = rlog_last_index(&peer->rn->raft->log);
+    uint64_t term = peer_raft(peer)->term, last = rlog_last_index(&peer_raft(peer)->log);
 
     raft_message_t m = gap_append();
     m.term = term + 1;
@@ -439,11 +439,11 @@ static void test_store_step_refuses_append_with_index_gap(void **state)
                  "invalid naming the message; got %s (%s)",
                  tkv_strerror(err), tkv_last_error());
     assert_int_equal(raft_invalid_messages(), before + 1);
-    if (peer->rn->raft->term != term || rlog_last_index(&peer->rn->raft->log) != last)
+    if (peer_raft(peer)->term != term || rlog_last_index(&peer_raft(peer)->log) != last)
         fail_msg("the peer changed on a refused message: term %llu -> %llu, last %llu -> %llu",
-                 (unsigned long long)term, (unsigned long long)peer->rn->raft->term,
+                 (unsigned long long)term, (unsigned long long)peer_raft(peer)->term,
                  (unsigned long long)last,
-                 (unsigned long long)rlog_last_index(&peer->rn->raft->log));
+                 (unsigned long long)rlog_last_index(&peer_raft(peer)->log));
     store_close(s);
     tkv_rmdir(dir);
 }

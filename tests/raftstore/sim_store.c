@@ -28,10 +28,10 @@ static void trace_role(node_t *n)
         const Metapb__Region *reg = peer_region(rp);
         const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
         trace_state_t st = { rid,
-                             raft_role_name(rp->rn->raft->role),
-                             rp->rn->raft->term,
-                             rp->rn->raft->log.committed,
-                             rp->ps->applied_index,
+                             raft_role_name(peer_raft(rp)->role),
+                             peer_raft(rp)->term,
+                             peer_raft(rp)->log.committed,
+                             peer_storage(rp)->applied_index,
                              ep ? ep->conf_ver : 0,
                              ep ? ep->version : 0 };
         trace_state(n->env->trace, n->env->id, &st);
