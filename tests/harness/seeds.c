@@ -1,6 +1,9 @@
 /*
  * Seed selection for randomized tests (test.h): the fixed default, SEED=n,
- * or SEEDS=k. The running seed is kept where test_main.c can print it if the
+ * or SEEDS=k. A value that is not a number fails the test (the grader
+ * refuses it before running anything). The grader also multiplies each
+ * test's time limit by k under SEEDS=k, since every seeded body runs k
+ * times. The running seed is kept where test_main.c can print it if the
  * test fails.
  *
  * With TKV_SEED_MARK=file, a test that takes seeds from here says so by
@@ -9,6 +12,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/harness/test.h"
 
@@ -26,10 +30,11 @@ static int env_u64(const char *name, uint64_t *out)
         return 0;
     char *end = NULL;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0') {
-        fprintf(stderr, "%s=%s is not a number; ignoring it\n", name, s);
-        return 0;
-    }
+    /* A typo must not quietly run the default seed instead. */
+    if (*end != '\0' || *s == '-' || (strcmp(name, "SEEDS") == 0 && v == 0))
+        fail_msg("%s=%s is not a %s", name, s,
+                 strcmp(name, "SEEDS") == 0 ? "count of seeds (1, 2, ...)"
+                                            : "seed (a whole number)");
     *out = v;
     return 1;
 }

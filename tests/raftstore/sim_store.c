@@ -28,10 +28,10 @@ static void trace_role(node_t *n)
         const Metapb__Region *reg = peer_region(rp);
         const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
         trace_state_t st = { rid,
-                             raft_role_name(rp->rn->raft->role),
-                             rp->rn->raft->term,
-                             rp->rn->raft->log.committed,
-                             rp->ps->applied_index,
+                             raft_role_name(peer_raft(rp)->role),
+                             peer_raft(rp)->term,
+                             peer_raft(rp)->log.committed,
+                             peer_storage(rp)->applied_index,
                              ep ? ep->conf_ver : 0,
                              ep ? ep->version : 0 };
         trace_state(n->env->trace, n->env->id, &st);
@@ -40,11 +40,11 @@ static void trace_role(node_t *n)
     if (p == NULL)
         return;
     int leader = peer_is_leader(p);
-    uint64_t term = p->rn->raft->term;
+    uint64_t term = peer_term(p);
     if (leader != n->leader || term != n->term)
         trace_event(n->env->trace, n->env->id, "role", "%s at term %llu, applied %llu",
                     leader ? "leader" : "not leader", (unsigned long long)term,
-                    (unsigned long long)p->ps->applied_index);
+                    (unsigned long long)peer_storage(p)->applied_index);
     n->leader = leader;
     n->term = term;
 }
