@@ -138,6 +138,11 @@ void trace_cluster(trace_t *tr, int nodes, int clients, int first_client)
     trace_event(tr, 0, "cluster", "%d nodes, %d clients from n%d", nodes, clients, first_client);
 }
 
+void trace_class_name(trace_t *tr, int cls, const char *name)
+{
+    trace_event(tr, 0, "class", "%d %s", cls, name);
+}
+
 uint64_t trace_digest(const trace_t *tr)
 {
     return tr->digest;

@@ -390,7 +390,14 @@ static int parse_line(parser_t *p, const char *line, size_t len)
         parse_check(p, ev, e, 0);
     else if (strcmp(k, "check-prefix") == 0)
         parse_check(p, ev, e, 1);
-    else if (strcmp(k, "cluster") == 0)
+    else if (strcmp(k, "class") == 0) {
+        int cls = -1, used = 0;
+        if (sscanf(e->detail, "%d %n", &cls, &used) == 1 && cls >= 0 && cls < TM_MAX_CLASSES &&
+            e->detail[used] != '\0') {
+            free(m->class_names[cls]);
+            m->class_names[cls] = str_dup(e->detail + used);
+        }
+    } else if (strcmp(k, "cluster") == 0)
         sscanf(e->detail, "%d nodes, %d clients from n%d", &m->nodes, &m->clients,
                &m->first_client);
     return 1;
@@ -506,5 +513,7 @@ void trace_model_free(trace_model_t *m)
     for (size_t i = 0; i < m->n_checks; i++)
         free(m->checks[i].text);
     free(m->checks);
+    for (int i = 0; i < TM_MAX_CLASSES; i++)
+        free(m->class_names[i]);
     free(m);
 }

@@ -525,7 +525,9 @@ window.addEventListener('error', (e) => tvFail(e.message + ' (line ' + e.lineno 
     return Math.hypot(px - ax - u * dx, py - ay - u * dy);
   }
   const epName = (ep) => { const c = cols.find((cc) => cc.ep === ep); return c ? c.name : ep === 0 ? 'sim' : 'n' + ep; };
-  const evLine = (i) => evTime(i) + ' ms  ' + epName(T.ev[i * EV + 1]) + '  ' + kindOf(i) + '  ' + T.ev[i * EV + 3];
+  // Message lines name their class when the trace named it.
+  const withClass = (d) => d.replace(/class (\d+)/, (m, c) => T.classNames[+c] ? T.classNames[+c] : m);
+  const evLine = (i) => evTime(i) + ' ms  ' + epName(T.ev[i * EV + 1]) + '  ' + kindOf(i) + '  ' + withClass(T.ev[i * EV + 3]);
   function statesAt(t) {
     const region = stripRegion();
     let s = '\nat ' + Math.round(t) + ' ms, region ' + region + ':\n';
@@ -553,7 +555,8 @@ window.addEventListener('error', (e) => tvFail(e.message + ' (line ' + e.lineno 
       const o = what.msg * MSG, fate = T.msg[o + 6];
       selMsg = what.msg;
       selected = T.msg[o];
-      text = 'message ' + epName(T.msg[o + 3]) + ' \u2192 ' + epName(T.msg[o + 4]) + ', class ' + T.msg[o + 5] +
+      const cls = T.msg[o + 5], cname = T.classNames[cls];
+      text = 'message ' + epName(T.msg[o + 3]) + ' \u2192 ' + epName(T.msg[o + 4]) + ', ' + (cname ? cname + ' (class ' + cls + ')' : 'class ' + cls) +
         (T.msg[o + 7] ? ' (duplicate)' : '') + '\n  sent at ' + T.msg[o + 1] + ' ms' +
         (fate === 1 ? ', dropped at once: ' : fate === 2 ? ', lost in flight at ' + T.msg[o + 2] + ' ms: ' : ', arrives at ' + T.msg[o + 2] + ' ms') +
         (T.msg[o + 9] >= 0 ? T.reasons[T.msg[o + 9]] : '') + '\n  ' + evLine(T.msg[o]);

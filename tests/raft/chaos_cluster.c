@@ -100,6 +100,10 @@ chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg)
     s->trace = trace_new(&s->clock.clock, 0);
     trace_cluster(s->trace, (int)cfg->nodes, 0, (int)cfg->nodes + 1);
     trace_write_on_failure(s->trace, "chaos");
+    for (int t = 0; t <= RAFT_MSG_READ_INDEX_RESPONSE; t++) {
+        if (strcmp(raft_msg_type_name((raft_msg_type_t)t), "MsgUnknown") != 0)
+            trace_class_name(s->trace, t, raft_msg_type_name((raft_msg_type_t)t));
+    }
     for (uint64_t id = 1; id <= cfg->nodes; id++) {
         s->nodes[id].ms = mem_storage_new();
         prng_seed(&s->nodes[id].prng, seed * 31 + id);
