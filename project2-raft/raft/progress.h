@@ -21,8 +21,10 @@ typedef struct {
     uint64_t match; /* highest index known to be replicated on the peer */
     uint64_t next;  /* index of the next entry to send */
     raft_vote_t vote;
-    int replicating;   /* 1 once the peer acknowledged: stream, do not probe */
-    int recent_active; /* check quorum (2X): heard from since the last check */
+    int replicating;     /* 1 once the peer acknowledged: stream, do not probe */
+    int recent_active;   /* check quorum (2X): heard from since the last check */
+    uint64_t read_seq;   /* ReadIndex (2X): the last read round it acknowledged */
+    uint64_t lease_tick; /* lease read (2X): the leader's tick of its last acked heartbeat */
 } raft_progress_t;
 
 typedef struct {

@@ -35,6 +35,9 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
     *out = NULL;
     if (cfg->id == RAFT_NONE)
         return tkv_errorf(TKV_ERR_INVALID, "raft node id must not be 0");
+    if (cfg->read_lease && !cfg->check_quorum)
+        return tkv_errorf(TKV_ERR_INVALID, "read_lease needs check_quorum: the lease is the "
+                                           "followers' promise to ignore other candidates");
     if (cfg->election_tick <= cfg->heartbeat_tick || cfg->heartbeat_tick <= 0)
         return tkv_errorf(TKV_ERR_INVALID, "election tick %d must exceed heartbeat tick %d > 0",
                           cfg->election_tick, cfg->heartbeat_tick);
@@ -64,6 +67,7 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
     r->prng = cfg->prng ? cfg->prng : &r->own_prng;
     r->pre_vote = cfg->pre_vote;
     r->check_quorum = cfg->check_quorum;
+    r->read_lease = cfg->read_lease;
     if (!raft_hard_state_is_empty(&hs)) {
         r->term = hs.term;
         r->vote = hs.vote;
@@ -83,6 +87,9 @@ void raft_free(raft_t *r)
     for (size_t i = 0; i < r->n_msgs; i++)
         raft_message_free(&r->msgs[i]);
     free(r->msgs);
+    raft_drop_reads(r);
+    free(r->reads);
+    raft_read_states_free(r->read_states, r->n_read_states);
     rlog_free(&r->log);
     prs_free(&r->prs);
     free(r);
@@ -104,6 +111,21 @@ void raft_send(raft_t *r, raft_message_t *m)
     }
     r->msgs[r->n_msgs++] = *m;
     memset(m, 0, sizeof(*m));
+}
+
+void raft_take_read_states(raft_t *r, raft_read_state_t **out, size_t *n)
+{
+    *out = r->read_states;
+    *n = r->n_read_states;
+    r->read_states = NULL;
+    r->n_read_states = r->cap_read_states = 0;
+}
+
+void raft_read_states_free(raft_read_state_t *rs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rs[i].ctx);
+    free(rs);
 }
 
 void raft_take_msgs(raft_t *r, raft_message_t **out, size_t *n)
@@ -219,6 +241,7 @@ void raft_become_leader(raft_t *r)
 
 void raft_tick(raft_t *r)
 {
+    r->ticks++;
     if (raft_check_quorum_tick(r))
         return; /* a leader that lost its quorum stepped down (2X) */
     /* LAB 2A BEGIN */
@@ -544,10 +567,10 @@ static tkv_err_t step_follower(raft_t *r, const raft_message_t *m)
 
 tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
 {
-    /* The extensions (2X: raft_prevote.c) see every message first and
-     * return 1 when they took it whole, the result in err. */
+    /* The extensions (2X: raft_prevote.c, raft_read_index.c) see every
+     * message first and return 1 when they took it whole, result in err. */
     tkv_err_t err = TKV_OK;
-    if (raft_prevote_step(r, m, &err))
+    if (raft_prevote_step(r, m, &err) || raft_read_index_step(r, m, &err))
         return err;
     /* LAB 2A BEGIN */
     if (m->term > r->term) {

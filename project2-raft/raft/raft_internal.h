@@ -2,7 +2,8 @@
  * What the parts of the Raft core share among themselves and nobody else:
  * raft.c (elections and replication, 2A), raft_snapshot.c (2C),
  * raft_membership.c (leader transfer and conf changes, 3A) and the
- * extensions (2X): raft_prevote.c (pre-vote, check quorum).
+ * extensions (2X): raft_prevote.c (pre-vote, check quorum) and
+ * raft_read_index.c (ReadIndex, lease read).
  */
 #ifndef TKV_RAFT_INTERNAL_H
 #define TKV_RAFT_INTERNAL_H
@@ -49,5 +50,11 @@ int raft_has_unapplied_conf_change(const raft_t *r);
 int raft_prevote_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);
 /* Check quorum's part of raft_tick(): returns 1 if the leader stepped down. */
 int raft_check_quorum_tick(raft_t *r);
+
+/* ---- raft_read_index.c (2X) ---- */
+/* ReadIndex's part of raft_step(), as raft_prevote_step(). */
+int raft_read_index_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);
+/* Forgets the pending reads (frame code: raft_free() calls it). */
+void raft_drop_reads(raft_t *r);
 
 #endif

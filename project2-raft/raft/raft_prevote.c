@@ -60,9 +60,10 @@ static void handle_pre_vote(raft_t *r, const raft_message_t *m)
 {
     /* As a vote (§5.2, §5.4.1), except that a higher term is always free:
      * nothing is recorded, so one node may say yes to several. */
-    int free_to_vote = m->term > r->term || r->vote == m->from ||
-                       (r->vote == RAFT_NONE && r->lead == RAFT_NONE);
-    send_pre_vote_response(r, m, free_to_vote && rlog_is_up_to_date(&r->log, m->index, m->log_term));
+    int free_to_vote =
+        m->term > r->term || r->vote == m->from || (r->vote == RAFT_NONE && r->lead == RAFT_NONE);
+    send_pre_vote_response(r, m,
+                           free_to_vote && rlog_is_up_to_date(&r->log, m->index, m->log_term));
 }
 
 static void become_pre_candidate(raft_t *r)
@@ -219,8 +220,10 @@ int raft_check_quorum_tick(raft_t *r)
     }
     if (active >= prs_quorum(&r->prs))
         return 0;
-    tkv_logf(TKV_LOG_INFO, "raft", "node %llu: heard from %zu of %zu in an election timeout: "
-             "stepping down", (unsigned long long)r->id, active, r->prs.n);
+    tkv_logf(TKV_LOG_INFO, "raft",
+             "node %llu: heard from %zu of %zu in an election timeout: "
+             "stepping down",
+             (unsigned long long)r->id, active, r->prs.n);
     raft_become_follower(r, r->term, RAFT_NONE);
     return 1;
     /* LAB 2X STUB

@@ -113,6 +113,16 @@ tkv_err_t rawnode_step(rawnode_t *rn, const raft_message_t *m)
     return raft_step(rn->raft, m);
 }
 
+tkv_err_t rawnode_read_index(rawnode_t *rn, const void *ctx, size_t len)
+{
+    raft_message_t m = { 0 };
+    m.type = RAFT_MSG_READ_INDEX;
+    m.from = rn->raft->id;
+    m.context = (uint8_t *)ctx; /* raft_step copies what it keeps */
+    m.context_len = len;
+    return raft_step(rn->raft, &m);
+}
+
 void rawnode_transfer_leader(rawnode_t *rn, uint64_t transferee)
 {
     raft_message_t m = { 0 };
@@ -123,6 +133,8 @@ void rawnode_transfer_leader(rawnode_t *rn, uint64_t transferee)
 
 int rawnode_has_ready(const rawnode_t *rn)
 {
+    if (rn->raft->n_read_states > 0)
+        return 1; /* ReadIndex (2X) */
     /* LAB 2A BEGIN */
     const raft_t *r = rn->raft;
     raft_soft_state_t ss = soft_state_of(r);
@@ -142,6 +154,7 @@ int rawnode_has_ready(const rawnode_t *rn)
 tkv_err_t rawnode_ready(rawnode_t *rn, raft_ready_t *rd)
 {
     memset(rd, 0, sizeof(*rd));
+    raft_take_read_states(rn->raft, &rd->read_states, &rd->n_read_states);
     /* LAB 2A BEGIN */
     raft_t *r = rn->raft;
     raft_soft_state_t ss = soft_state_of(r);
@@ -202,5 +215,6 @@ void raft_ready_free(raft_ready_t *rd)
     for (size_t i = 0; i < rd->n_messages; i++)
         raft_message_free(&rd->messages[i]);
     free(rd->messages);
+    raft_read_states_free(rd->read_states, rd->n_read_states);
     memset(rd, 0, sizeof(*rd));
 }
