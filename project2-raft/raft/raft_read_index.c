@@ -167,8 +167,9 @@ static void handle_read_index(raft_t *r, const raft_message_t *m, tkv_err_t *err
     }
     if (rlog_term_or_zero(&r->log, r->log.committed) != r->term) {
         if (local)
-            *err = tkv_errorf(TKV_ERR_BUSY, "leader %llu has not committed an entry of term %llu "
-                                            "yet: it does not know the commit index",
+            *err = tkv_errorf(TKV_ERR_BUSY,
+                              "leader %llu has not committed an entry of term %llu "
+                              "yet: it does not know the commit index",
                               (unsigned long long)r->id, (unsigned long long)r->term);
         return;
     }

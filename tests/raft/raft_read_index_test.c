@@ -186,8 +186,8 @@ static void test_read_index_in_ready(void **state)
     if (!rawnode_has_ready(rn))
         fail_msg("a confirmed read must make rawnode_has_ready() true");
     assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    if (rd.n_read_states != 1 || rd.read_states[0].index != 1 ||
-        rd.read_states[0].ctx_len != 5 || memcmp(rd.read_states[0].ctx, "ctx-7", 5) != 0)
+    if (rd.n_read_states != 1 || rd.read_states[0].index != 1 || rd.read_states[0].ctx_len != 5 ||
+        memcmp(rd.read_states[0].ctx, "ctx-7", 5) != 0)
         fail_msg("the Ready should carry one read state, ctx \"ctx-7\" at index 1; it has %zu",
                  rd.n_read_states);
     rawnode_advance(rn, &rd);
