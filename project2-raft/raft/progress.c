@@ -14,6 +14,8 @@ void prs_init(raft_progress_set_t *s)
 
 void prs_free(raft_progress_set_t *s)
 {
+    for (size_t i = 0; i < s->n; i++)
+        free(s->items[i].inflight);
     free(s->items);
     memset(s, 0, sizeof(*s));
 }
@@ -41,7 +43,12 @@ raft_progress_t *prs_add(raft_progress_set_t *s, uint64_t id, uint64_t match, ui
         at++;
     memmove(&s->items[at + 1], &s->items[at], (s->n - at) * sizeof(raft_progress_t));
     s->n++;
-    raft_progress_t fresh = { id, match, next, RAFT_VOTE_UNKNOWN, 0, 0, 0, 0 };
+    raft_progress_t fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.id = id;
+    fresh.match = match;
+    fresh.next = next;
+    fresh.vote = RAFT_VOTE_UNKNOWN;
     s->items[at] = fresh;
     return &s->items[at];
 }
@@ -52,6 +59,7 @@ int prs_remove(raft_progress_set_t *s, uint64_t id)
     if (p == NULL)
         return 0;
     size_t at = (size_t)(p - s->items);
+    free(p->inflight);
     memmove(&s->items[at], &s->items[at + 1], (s->n - at - 1) * sizeof(raft_progress_t));
     s->n--;
     return 1;

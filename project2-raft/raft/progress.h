@@ -25,6 +25,13 @@ typedef struct {
     int recent_active;   /* check quorum (2X): heard from since the last check */
     uint64_t read_seq;   /* ReadIndex (2X): the last read round it acknowledged */
     uint64_t lease_tick; /* lease read (2X): the leader's tick of its last acked heartbeat */
+    /* Flow control (2X, raft_flow.c). */
+    int probe_sent;            /* probing: an append is out, wait for an answer */
+    int held_back;             /* an append was not sent while paused */
+    uint64_t pending_snapshot; /* snapshot state: the index of the one on its way; 0: none */
+    uint64_t snapshot_tick;    /* when it was sent (the leader's tick) */
+    uint64_t *inflight;        /* owned ring: last index of each unacked append */
+    size_t n_inflight, inflight_head, cap_inflight;
 } raft_progress_t;
 
 typedef struct {

@@ -68,6 +68,9 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
     r->pre_vote = cfg->pre_vote;
     r->check_quorum = cfg->check_quorum;
     r->read_lease = cfg->read_lease;
+    r->flow_control = cfg->flow_control;
+    r->max_inflight_msgs = cfg->max_inflight_msgs ? cfg->max_inflight_msgs : 256;
+    r->fast_backtrack = cfg->fast_backtrack;
     if (!raft_hard_state_is_empty(&hs)) {
         r->term = hs.term;
         r->vote = hs.vote;
@@ -105,6 +108,7 @@ void raft_send(raft_t *r, raft_message_t *m)
      * (and its grant echoes it), so a term set already stays. */
     if (m->term == 0 && m->type != RAFT_MSG_PROPOSE && m->type != RAFT_MSG_TRANSFER_LEADER)
         m->term = r->term;
+    raft_flow_sent(r, m); /* flow control (2X) counts appends and snapshots */
     if (r->n_msgs == r->cap_msgs) {
         r->cap_msgs = r->cap_msgs ? r->cap_msgs * 2 : 8;
         r->msgs = xrealloc(r->msgs, r->cap_msgs * sizeof(raft_message_t));
@@ -274,7 +278,7 @@ int raft_send_append(raft_t *r, uint64_t to)
 {
     /* LAB 2A BEGIN */
     raft_progress_t *pr = prs_find(&r->prs, to);
-    if (pr == NULL || to == r->id)
+    if (pr == NULL || to == r->id || raft_flow_paused(r, pr))
         return 0;
     uint64_t last = rlog_last_index(&r->log);
     if (pr->next > last + 1)
@@ -369,8 +373,10 @@ static void respond(raft_t *r, const raft_message_t *m, raft_msg_type_t type, in
     resp.to = m->from;
     resp.reject = reject;
     resp.index = index;
-    if (reject)
+    if (reject && type == RAFT_MSG_APPEND_RESPONSE) {
         resp.reject_hint = rlog_last_index(&r->log);
+        raft_fill_reject_hint(r, m, &resp); /* fast back-tracking (2X) */
+    }
     raft_send(r, &resp);
 }
 
@@ -426,6 +432,7 @@ static void handle_append_response(raft_t *r, const raft_message_t *m)
         /* Skip straight past the follower's last entry instead of walking
          * back one index per round trip. */
         uint64_t next = m->index < m->reject_hint + 1 ? m->index : m->reject_hint + 1;
+        next = raft_backtrack(r, m, next); /* fast back-tracking (2X) */
         if (next < pr->match + 1)
             next = pr->match + 1;
         pr->next = next > 0 ? next : 1;
@@ -567,10 +574,11 @@ static tkv_err_t step_follower(raft_t *r, const raft_message_t *m)
 
 tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
 {
-    /* The extensions (2X: raft_prevote.c, raft_read_index.c) see every
-     * message first and return 1 when they took it whole, result in err. */
+    /* The extensions (2X: raft_prevote.c, raft_read_index.c, raft_flow.c)
+     * see every message first and return 1 when they took it whole, the
+     * result in err. */
     tkv_err_t err = TKV_OK;
-    if (raft_prevote_step(r, m, &err) || raft_read_index_step(r, m, &err))
+    if (raft_prevote_step(r, m, &err) || raft_read_index_step(r, m, &err) || raft_flow_step(r, m))
         return err;
     /* LAB 2A BEGIN */
     if (m->term > r->term) {

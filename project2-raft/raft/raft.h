@@ -60,6 +60,14 @@ typedef struct {
      * heartbeat round per read. Needs check_quorum on every node, and clocks
      * that tick at the same rate (docs/project2-raft.md). */
     int read_lease;
+    /* Flow control (etcd's tracker): probe one append at a time, keep at
+     * most max_inflight_msgs appends unacknowledged per peer (0: 256), and
+     * send nothing to a peer while a snapshot is on its way to it. */
+    int flow_control;
+    size_t max_inflight_msgs;
+    /* A rejected append carries a (term, index) hint, so the leader skips a
+     * divergent term per round trip instead of one entry. */
+    int fast_backtrack;
 } raft_config_t;
 
 /* A read that may now go ahead (ReadIndex, 2X): once the application has
@@ -125,6 +133,11 @@ typedef struct {
     /* Reads ready to go, owned here until rawnode hands them out. */
     raft_read_state_t *read_states;
     size_t n_read_states, cap_read_states;
+
+    /* Flow control and fast back-tracking (2X, raft_flow.c). */
+    int flow_control, fast_backtrack;
+    size_t max_inflight_msgs;
+    uint64_t flow_term; /* the leadership the progress bookkeeping is for */
 } raft_t;
 
 /* A node starting (or restarting) as a follower from what storage holds.

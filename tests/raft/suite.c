@@ -15,6 +15,7 @@ extern const tkv_test_t raft_membership_tests[];
 extern const tkv_test_t raft_unapplied_conf_tests[];
 extern const tkv_test_t raft_prevote_tests[];
 extern const tkv_test_t raft_read_index_tests[];
+extern const tkv_test_t raft_flow_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
 
@@ -32,6 +33,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_unapplied_conf_tests,
         raft_prevote_tests,
         raft_read_index_tests,
+        raft_flow_tests,
         memory_storage_tests,
         raft_pb_tests,
         NULL,
