@@ -43,6 +43,7 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
                           cfg->election_tick, cfg->heartbeat_tick);
     raft_hard_state_t hs;
     raft_conf_state_t cs;
+    memset(&cs, 0, sizeof(cs)); /* storages that predate learners fill nodes only */
     tkv_err_t err = cfg->storage.ops->initial_state(cfg->storage.self, &hs, &cs);
     if (err != TKV_OK)
         return err;
@@ -55,10 +56,12 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
         return err;
     }
     prs_init(&r->prs);
-    const uint64_t *peers = cs.n_nodes ? cs.nodes : cfg->peers;
-    size_t n_peers = cs.n_nodes ? cs.n_nodes : cfg->n_peers;
-    for (size_t i = 0; i < n_peers; i++)
-        prs_add(&r->prs, peers[i], 0, 1);
+    if (cs.n_nodes) {
+        prs_set_conf(&r->prs, &cs, 1);
+    } else {
+        for (size_t i = 0; i < cfg->n_peers; i++)
+            prs_add(&r->prs, cfg->peers[i], 0, 1);
+    }
     raft_conf_state_free(&cs);
     r->election_tick = cfg->election_tick;
     r->heartbeat_tick = cfg->heartbeat_tick;
@@ -331,8 +334,8 @@ int raft_maybe_commit(raft_t *r)
 void raft_campaign(raft_t *r, int transfer)
 {
     /* LAB 2A BEGIN */
-    if (prs_find(&r->prs, r->id) == NULL)
-        return; /* removed from the cluster: never disrupt it */
+    if (!prs_is_voter(&r->prs, r->id))
+        return; /* removed from the cluster (or a learner): never disrupt it */
     if (raft_has_unapplied_conf_change(r)) {
         /* Our membership is stale until we apply (raft_membership.c). */
         tkv_logf(TKV_LOG_DEBUG, "raft", "node %llu: not campaigning: conf change unapplied",
@@ -340,9 +343,7 @@ void raft_campaign(raft_t *r, int transfer)
         return;
     }
     raft_become_candidate(r);
-    size_t granted, rejected;
-    prs_tally(&r->prs, &granted, &rejected);
-    if (granted >= prs_quorum(&r->prs)) {
+    if (prs_vote_result(&r->prs) == RAFT_VOTE_WON) {
         raft_become_leader(r); /* a cluster of one */
         return;
     }
@@ -528,11 +529,10 @@ static tkv_err_t step_candidate(raft_t *r, const raft_message_t *m)
         raft_progress_t *pr = prs_find(&r->prs, m->from);
         if (pr != NULL && pr->vote == RAFT_VOTE_UNKNOWN)
             pr->vote = m->reject ? RAFT_VOTE_REJECTED : RAFT_VOTE_GRANTED;
-        size_t granted, rejected;
-        prs_tally(&r->prs, &granted, &rejected);
-        if (granted >= prs_quorum(&r->prs))
+        raft_vote_result_t res = prs_vote_result(&r->prs);
+        if (res == RAFT_VOTE_WON)
             raft_become_leader(r);
-        else if (rejected >= prs_quorum(&r->prs))
+        else if (res == RAFT_VOTE_LOST)
             raft_become_follower(r, r->term, RAFT_NONE);
         return TKV_OK;
     }

@@ -103,12 +103,6 @@ static void bcast_heartbeat(raft_t *r, uint8_t kind, uint64_t v)
     }
 }
 
-static int cmp_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static int lease_valid(raft_t *r)
 {
     if (!r->read_lease || r->lease_off_term == r->term)
@@ -117,10 +111,22 @@ static int lease_valid(raft_t *r)
     uint64_t *at = xmalloc(r->prs.n * sizeof(uint64_t));
     for (size_t i = 0; i < r->prs.n; i++)
         at[i] = r->prs.items[i].id == r->id ? r->ticks + 1 : r->prs.items[i].lease_tick;
-    qsort(at, r->prs.n, sizeof(uint64_t), cmp_desc);
-    uint64_t q = at[prs_quorum(&r->prs) - 1];
+    uint64_t q = prs_quorum_value(&r->prs, at);
     free(at);
     return q != 0 && r->ticks - (q - 1) < (uint64_t)r->election_tick;
+}
+
+/* Whether a quorum (this node included) acknowledged round seq. */
+static int confirmed(raft_t *r, uint64_t seq)
+{
+    uint64_t *acked = xmalloc(r->prs.n * sizeof(uint64_t));
+    for (size_t i = 0; i < r->prs.n; i++) {
+        const raft_progress_t *pr = &r->prs.items[i];
+        acked[i] = pr->id == r->id || pr->read_seq >= seq;
+    }
+    int ok = prs_quorum_value(&r->prs, acked) >= 1;
+    free(acked);
+    return ok;
 }
 
 /* Hands back, in order, every read a quorum has confirmed. */
@@ -129,12 +135,7 @@ static void release_reads(raft_t *r)
     size_t done = 0;
     while (done < r->n_reads) {
         raft_read_request_t *rq = &r->reads[done];
-        size_t acks = 0;
-        for (size_t i = 0; i < r->prs.n; i++) {
-            const raft_progress_t *pr = &r->prs.items[i];
-            acks += pr->id == r->id || pr->read_seq >= rq->seq;
-        }
-        if (acks < prs_quorum(&r->prs))
+        if (!confirmed(r, rq->seq))
             break;
         answer(r, rq->from, rq->index, rq->ctx, rq->ctx_len);
         free(rq->ctx);
@@ -173,7 +174,7 @@ static void handle_read_index(raft_t *r, const raft_message_t *m, tkv_err_t *err
                               (unsigned long long)r->id, (unsigned long long)r->term);
         return;
     }
-    if (prs_quorum(&r->prs) == 1 || lease_valid(r)) {
+    if (confirmed(r, r->read_seq + 1) || lease_valid(r)) { /* alone, or a lease */
         answer(r, from, r->log.committed, m->context, m->context_len);
         return;
     }

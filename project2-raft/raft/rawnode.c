@@ -91,11 +91,8 @@ tkv_err_t rawnode_apply_conf_change(rawnode_t *rn, const raft_conf_change_t *cc,
     else
         return tkv_errorf(TKV_ERR_INVALID, "conf change of unknown type %d", (int)cc->type);
     if (cs != NULL) {
-        const raft_progress_set_t *prs = &rn->raft->prs;
-        cs->n_nodes = prs->n;
-        cs->nodes = prs->n ? xmalloc(prs->n * sizeof(uint64_t)) : NULL;
-        for (size_t i = 0; i < prs->n; i++)
-            cs->nodes[i] = prs->items[i].id;
+        memset(cs, 0, sizeof(*cs));
+        prs_conf_state(&rn->raft->prs, cs);
     }
     return TKV_OK;
 }

@@ -156,8 +156,8 @@ static void test_flow_lost_snapshot_is_retried(void **state)
     size_t n, to2 = 0;
     raft_message_t *msgs = rt_take(r, &n);
     for (size_t i = 0; i < n; i++)
-        to2 += msgs[i].to == 2 && (msgs[i].type == RAFT_MSG_APPEND ||
-                                   msgs[i].type == RAFT_MSG_SNAPSHOT);
+        to2 += msgs[i].to == 2 &&
+               (msgs[i].type == RAFT_MSG_APPEND || msgs[i].type == RAFT_MSG_SNAPSHOT);
     rt_free_msgs(msgs, n);
     if (to2 == 0)
         fail_msg("a snapshot unanswered for two election timeouts counts as lost: the leader "
