@@ -138,6 +138,10 @@ typedef struct {
     int flow_control, fast_backtrack;
     size_t max_inflight_msgs;
     uint64_t flow_term; /* the leadership the progress bookkeeping is for */
+
+    /* Joint consensus (3X, raft_joint.c): the leader leaves the current
+     * joint configuration by itself once it is applied. */
+    int auto_leave;
 } raft_t;
 
 /* A node starting (or restarting) as a follower from what storage holds.
@@ -162,6 +166,13 @@ raft_hard_state_t raft_hard_state(const raft_t *r);
 /* Membership (3A): called when a conf change entry is applied. */
 void raft_add_node(raft_t *r, uint64_t id);
 void raft_remove_node(raft_t *r, uint64_t id);
+/* Joint consensus and learners (3X): whether cc may follow the current
+ * configuration (TKV_ERR_INVALID says why not), and applying it. */
+tkv_err_t raft_check_conf_change_v2(const raft_t *r, const raft_conf_change_v2_t *cc);
+tkv_err_t raft_apply_conf_change_v2(raft_t *r, const raft_conf_change_v2_t *cc);
+/* A leader in a joint configuration it should leave by itself, applied,
+ * proposes the leaving entry (rawnode_advance() calls it). */
+void raft_maybe_auto_leave(raft_t *r);
 
 /* Takes the reads ready to go: *out is a malloc'd array the caller owns
  * (free with raft_read_states_free()). */

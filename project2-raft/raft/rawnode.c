@@ -97,6 +97,34 @@ tkv_err_t rawnode_apply_conf_change(rawnode_t *rn, const raft_conf_change_t *cc,
     return TKV_OK;
 }
 
+tkv_err_t rawnode_propose_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc)
+{
+    tkv_err_t err = raft_check_conf_change_v2(rn->raft, cc);
+    if (err != TKV_OK)
+        return err;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    err = raft_pb_encode_conf_change_v2(cc, &data, &len);
+    if (err != TKV_OK)
+        return err;
+    err = propose_entry(rn, RAFT_ENTRY_CONF_CHANGE_V2, data, len);
+    free(data);
+    return err;
+}
+
+tkv_err_t rawnode_apply_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc,
+                                       raft_conf_state_t *cs)
+{
+    tkv_err_t err = raft_apply_conf_change_v2(rn->raft, cc);
+    if (err != TKV_OK)
+        return err;
+    if (cs != NULL) {
+        memset(cs, 0, sizeof(*cs));
+        prs_conf_state(&rn->raft->prs, cs);
+    }
+    return TKV_OK;
+}
+
 static int is_local(raft_msg_type_t t)
 {
     return t == RAFT_MSG_HUP || t == RAFT_MSG_BEAT || t == RAFT_MSG_PROPOSE;
@@ -202,6 +230,7 @@ void rawnode_advance(rawnode_t *rn, const raft_ready_t *rd)
     (void)rn;
     (void)rd;
     LAB 2A END */
+    raft_maybe_auto_leave(rn->raft); /* joint consensus (3X) */
 }
 
 void raft_ready_free(raft_ready_t *rd)

@@ -85,6 +85,14 @@ tkv_err_t rawnode_propose_conf_change(rawnode_t *rn, const raft_conf_change_t *c
  * raft_conf_state_free()) with the resulting membership, if cs is not NULL. */
 tkv_err_t rawnode_apply_conf_change(rawnode_t *rn, const raft_conf_change_t *cc,
                                     raft_conf_state_t *cs);
+/* Joint consensus and learners (project3x): proposes a ConfChangeV2 entry,
+ * refusing (TKV_ERR_INVALID) one the current configuration cannot take (no
+ * voter left, a change while joint, a voter demoted to learner). */
+tkv_err_t rawnode_propose_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc);
+/* Applies a committed ConfChangeV2 entry (decoded with
+ * raft_pb_decode_conf_change_v2()); fills *cs as rawnode_apply_conf_change(). */
+tkv_err_t rawnode_apply_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc,
+                                       raft_conf_state_t *cs);
 /* A message from a peer (local message types are refused). m stays the caller's. */
 tkv_err_t rawnode_step(rawnode_t *rn, const raft_message_t *m);
 /* A linearizable read without a log entry (ReadIndex, 2X): ctx (copied) names

@@ -16,6 +16,7 @@ extern const tkv_test_t raft_unapplied_conf_tests[];
 extern const tkv_test_t raft_prevote_tests[];
 extern const tkv_test_t raft_read_index_tests[];
 extern const tkv_test_t raft_flow_tests[];
+extern const tkv_test_t raft_joint_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
 
@@ -34,6 +35,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_prevote_tests,
         raft_read_index_tests,
         raft_flow_tests,
+        raft_joint_tests,
         memory_storage_tests,
         raft_pb_tests,
         NULL,
