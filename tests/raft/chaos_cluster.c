@@ -75,6 +75,7 @@ static void node_start(chaos_t *s, uint64_t id)
     cfg.max_size_per_msg = 4096;
     cfg.prng = &nd->prng;
     cfg.applied = 0; /* the state machine is rebuilt from the log */
+    rt_features_from_env(&cfg);
     nd->applied = 0;
     /* After a compaction the state machine restarts from the snapshot. */
     raft_snapshot_t snap;
