@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
+#include "tests/harness/trace.h"
 #include "tests/raft/chaos_cluster.h"
+#include "tests/raft/raft_expect.h"
 
 typedef struct {
     raft_message_t m;
@@ -33,6 +36,10 @@ struct chaos {
     size_t nq, capq;
     uint64_t proposals;
     uint64_t snapshots; /* installed from a leader */
+    /* Every step and message, written to a file if the test fails; its
+     * clock reads the step number. */
+    tkv_vclock_t vc;
+    trace_t *trace;
     /* checker state */
     uint64_t *leader_of; /* by term */
     size_t leader_cap;
@@ -88,6 +95,9 @@ chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg)
     s->cfg = *cfg;
     s->seed = seed;
     prng_seed(&s->prng, seed);
+    vclock_init(&s->vc, 0);
+    s->trace = trace_new(&s->vc.clock, 0);
+    trace_write_on_failure(s->trace, "raft-chaos");
     for (uint64_t id = 1; id <= cfg->nodes; id++) {
         s->nodes[id].ms = mem_storage_new();
         prng_seed(&s->nodes[id].prng, seed * 31 + id);
@@ -109,6 +119,7 @@ void chaos_free(chaos_t *s)
     free(s->g_term);
     free(s->g_hash);
     free(s->g_commit_term);
+    trace_free(s->trace);
     free(s);
 }
 
@@ -306,8 +317,12 @@ static void handle_readies(chaos_t *s, uint64_t id)
         }
         if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
             CHAOS_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
-        for (size_t i = 0; i < rd.n_messages; i++)
+        for (size_t i = 0; i < rd.n_messages; i++) {
+            char line[512];
+            trace_event(s->trace, (int)id, "send", "%s",
+                        rt_msg_describe(&rd.messages[i], line, sizeof(line)));
             enqueue(s, &rd.messages[i], 1);
+        }
         for (size_t i = 0; i < rd.n_committed_entries; i++)
             apply_entry(s, id, &rd.committed_entries[i]);
         rawnode_advance(nd->rn, &rd);
@@ -326,10 +341,34 @@ static void deliver(chaos_t *s, size_t at, int check_partition)
     uint64_t to = sm.m.to;
     if (to >= 1 && to <= s->cfg.nodes && s->nodes[to].rn != NULL &&
         (!check_partition || s->nodes[to].group == s->nodes[sm.m.from].group)) {
+        char line[512];
+        trace_event(s->trace, (int)to, "recv", "%s", rt_msg_describe(&sm.m, line, sizeof(line)));
         rawnode_step(s->nodes[to].rn, &sm.m);
         handle_readies(s, to);
     }
     raft_message_free(&sm.m);
+}
+
+/* One line with every node's role, term, partition group, commit and last
+ * index, in the trace each step (and on stderr every 200 with CHAOS_TRACE=1). */
+static void trace_state(chaos_t *s)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "q %zu:", s->nq);
+    for (uint64_t j = 1; j <= s->cfg.nodes && n > 0 && (size_t)n < sizeof(line); j++) {
+        raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
+        if (r == NULL)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " [down]");
+        else
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " [%c t%llu g%d c%llu l%llu]",
+                          "FCL"[r->role], (unsigned long long)r -> term, s -> nodes[j].group,
+                          (unsigned long long)r->log.committed,
+                          (unsigned long long)rlog_last_index(&r->log));
+    }
+    vclock_set(&s->vc, (uint64_t)s->step);
+    trace_event(s->trace, 0, "state", "%s", line);
+    if (getenv("CHAOS_TRACE") != NULL && s->step % 200 == 0)
+        fprintf(stderr, "step %d %s\n", s->step, line);
 }
 
 static uint64_t random_node(chaos_t *s)
@@ -386,6 +425,7 @@ void chaos_run(chaos_t *s, int steps)
             /* Keep a majority up most of the time, so there is progress to
              * check; minorities crash freely. */
             if (s->nodes[id].rn != NULL && down + 1 < (s->cfg.nodes + 1) / 2 + 1) {
+                trace_event(s->trace, (int)id, "crash", "unpersisted state lost");
                 rawnode_free(s->nodes[id].rn); /* unpersisted state is lost */
                 s->nodes[id].rn = NULL;
             }
@@ -398,22 +438,9 @@ void chaos_run(chaos_t *s, int steps)
         /* a network that is not drained does not grow without bound */
         while (s->nq > 4000)
             deliver(s, (size_t)prng_below(&s->prng, s->nq), 1);
+        trace_state(s);
         if (s->step % 25 == 0)
             check_log_matching(s);
-        if (getenv("CHAOS_TRACE") != NULL && s->step % 200 == 0) {
-            fprintf(stderr, "step %d q %zu:", s->step, s->nq);
-            for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
-                raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
-                if (r == NULL)
-                    fprintf(stderr, " [down]");
-                else
-                    fprintf(stderr, " [%c t%llu g%d c%llu l%llu]", "FCL"[r->role],
-                            (unsigned long long)r -> term, s -> nodes[j].group,
-                            (unsigned long long)r->log.committed,
-                            (unsigned long long)rlog_last_index(&r->log));
-            }
-            fprintf(stderr, "\n");
-        }
     }
     check_log_matching(s);
 }
@@ -448,6 +475,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
         }
         while (s->nq > 0)
             deliver(s, 0, 0);
+        trace_state(s);
         if (!proposed)
             continue;
         int done = 1;

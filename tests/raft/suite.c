@@ -17,6 +17,7 @@ extern const tkv_test_t raft_pb_tests[];
 extern const tkv_test_t raft_rules_tests[];
 extern const tkv_test_t raft_snapshot_rules_tests[];
 extern const tkv_test_t raft_transfer_rules_tests[];
+extern const tkv_test_t raft_determinism_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -34,6 +35,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_rules_tests,
         raft_snapshot_rules_tests,
         raft_transfer_rules_tests,
+        raft_determinism_tests,
         NULL,
     };
     /* clang-format on */
