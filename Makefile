@@ -166,3 +166,12 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+# ---- mutation check -------------------------------------------------------------
+# Not part of `make test`: plants each plausible-bug patch of tools/mutants/<suite>/
+# in a scratch copy (build/mutation/tree), runs that suite, and reports per suite how
+# many were killed, the survivors and the time (build/mutation/report.txt).
+# MUTATION=project2a limits it to some suites. See docs/contributing.md.
+.PHONY: mutation
+mutation:
+	@tools/mutation.sh $(MUTATION)
