@@ -351,7 +351,7 @@ static void deliver(chaos_t *s, size_t at, int check_partition)
 
 /* One line with every node's role, term, partition group, commit and last
  * index, in the trace each step (and on stderr every 200 with CHAOS_TRACE=1). */
-static void trace_state(chaos_t *s)
+static void chaos_trace_step(chaos_t *s)
 {
     char line[512];
     int n = snprintf(line, sizeof(line), "q %zu:", s->nq);
@@ -438,7 +438,7 @@ void chaos_run(chaos_t *s, int steps)
         /* a network that is not drained does not grow without bound */
         while (s->nq > 4000)
             deliver(s, (size_t)prng_below(&s->prng, s->nq), 1);
-        trace_state(s);
+        chaos_trace_step(s);
         if (s->step % 25 == 0)
             check_log_matching(s);
     }
@@ -475,7 +475,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
         }
         while (s->nq > 0)
             deliver(s, 0, 0);
-        trace_state(s);
+        chaos_trace_step(s);
         if (!proposed)
             continue;
         int done = 1;

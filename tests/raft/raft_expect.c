@@ -40,6 +40,8 @@ static const char *with_article(raft_role_t role)
         return "a follower";
     case RAFT_CANDIDATE:
         return "a candidate";
+    case RAFT_PRE_CANDIDATE:
+        return "a pre-candidate";
     case RAFT_LEADER:
         return "a leader";
     }
