@@ -325,3 +325,12 @@ sweep: build
 	@tools/sweep.sh --suite "$(SUITE)" --seeds "$(or $(SEEDS),20)" --jobs "$(or $(JOBS),2)" \
 	    $(if $(TEST),--test "$(TEST)") $(if $(FROM),--from "$(FROM)") $(if $(STOP),--stop) \
 	    $(if $(SHRINK),--shrink) --out $(B)/sweep $(TEST_BINS)
+
+# ---- mutation check -------------------------------------------------------------
+# Not part of `make test`: plants each plausible-bug patch of tools/mutants/<suite>/
+# in a scratch copy (build/mutation/tree), runs that suite, and reports per suite how
+# many were killed, the survivors and the time (build/mutation/report.txt).
+# MUTATION=project2a limits it to some suites. See docs/contributing.md.
+.PHONY: mutation
+mutation:
+	@tools/mutation.sh $(MUTATION)

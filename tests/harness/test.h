@@ -48,13 +48,18 @@ typedef struct {
 const tkv_test_t *const *tkv_suite(void);
 
 /* ---- seeds ------------------------------------------------------------------
- * A randomized test takes its seeds from here. By default it runs one fixed
- * seed (`default_seed`), so grades are reproducible; SEED=n runs seed n alone;
- * SEEDS=k runs k seeds, default_seed .. default_seed+k-1. Before each run the
- * harness records the seed, and if the test fails it prints the command that
- * replays exactly that run. */
+ * A randomized test takes its seeds from here. By default it runs a few fixed
+ * seeds, default_seed .. default_seed+TKV_DEFAULT_SEEDS-1, so grades are
+ * reproducible; SEED=n runs seed n alone; SEEDS=k runs k seeds,
+ * default_seed .. default_seed+k-1. Before each run the harness records the
+ * seed, and if the test fails it prints the command that replays exactly
+ * that run. A cheap test may ask for more seeds by default with
+ * tkv_for_each_seed_n (SEED and SEEDS still override it). */
+#define TKV_DEFAULT_SEEDS 5
 typedef void (*tkv_seeded_fn)(uint64_t seed, void *arg);
 void tkv_for_each_seed(uint64_t default_seed, tkv_seeded_fn body, void *arg);
+void tkv_for_each_seed_n(uint64_t default_seed, uint64_t default_count, tkv_seeded_fn body,
+                         void *arg);
 /* The seed currently running (0 if none). */
 uint64_t tkv_current_seed(void);
 

@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "tests/harness/trace.h"
 #include "tests/raft/chaos_cluster.h"
+#include "tests/raft/raft_expect.h"
 
 typedef struct {
     raft_message_t m;
@@ -328,8 +329,12 @@ static void handle_readies(chaos_t *s, uint64_t id)
         }
         if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
             CHAOS_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
-        for (size_t i = 0; i < rd.n_messages; i++)
+        for (size_t i = 0; i < rd.n_messages; i++) {
+            char line[512];
+            trace_event(s->trace, (int)id, "send", "%s",
+                        rt_msg_describe(&rd.messages[i], line, sizeof(line)));
             enqueue(s, &rd.messages[i], 1);
+        }
         for (size_t i = 0; i < rd.n_committed_entries; i++)
             apply_entry(s, id, &rd.committed_entries[i]);
         rawnode_advance(nd->rn, &rd);
@@ -392,6 +397,29 @@ static void trace_states(chaos_t *s)
         };
         trace_state(s->trace, (int)j, &st);
     }
+}
+
+/* Each step: node states into the trace (trace_states), and with
+ * CHAOS_TRACE=1 a line with every node's role, term, partition group, commit
+ * and last index on stderr every 200 steps. */
+static void chaos_trace_step(chaos_t *s)
+{
+    trace_states(s);
+    if (getenv("CHAOS_TRACE") == NULL || s->step % 200 != 0)
+        return;
+    char line[512];
+    int n = snprintf(line, sizeof(line), "q %zu:", s->nq);
+    for (uint64_t j = 1; j <= s->cfg.nodes && n > 0 && (size_t)n < sizeof(line); j++) {
+        raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
+        if (r == NULL)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " [down]");
+        else
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " [%s t%llu g%d c%llu l%llu]",
+                          raft_role_name(r->role), (unsigned long long)r->term,
+                          s->nodes[j].group, (unsigned long long)r->log.committed,
+                          (unsigned long long)rlog_last_index(&r->log));
+    }
+    fprintf(stderr, "step %d %s\n", s->step, line);
 }
 
 /* The partition as the simulator writes it: "n1 n3 | n2". */
@@ -464,23 +492,9 @@ void chaos_run(chaos_t *s, int steps)
         /* a network that is not drained does not grow without bound */
         while (s->nq > 4000)
             deliver(s, (size_t)prng_below(&s->prng, s->nq), 1);
-        trace_states(s);
+        chaos_trace_step(s);
         if (s->step % 25 == 0)
             check_log_matching(s);
-        if (getenv("CHAOS_TRACE") != NULL && s->step % 200 == 0) {
-            fprintf(stderr, "step %d q %zu:", s->step, s->nq);
-            for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
-                raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
-                if (r == NULL)
-                    fprintf(stderr, " [down]");
-                else
-                    fprintf(stderr, " [%c t%llu g%d c%llu l%llu]", "FCL"[r->role],
-                            (unsigned long long)r -> term, s -> nodes[j].group,
-                            (unsigned long long)r->log.committed,
-                            (unsigned long long)rlog_last_index(&r->log));
-            }
-            fprintf(stderr, "\n");
-        }
     }
     check_log_matching(s);
 }
@@ -499,6 +513,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
     uint64_t target = 0;
     for (int round = 0; round < max_rounds; round++, s->step++) {
         s->now++;
+        vclock_set(&s->clock, s->now);
         for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
             rawnode_tick(s->nodes[id].rn);
             handle_readies(s, id);
@@ -515,6 +530,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
         }
         while (s->nq > 0)
             deliver(s, 0, 0);
+        chaos_trace_step(s);
         if (!proposed)
             continue;
         int done = 1;

@@ -23,6 +23,7 @@ extern const tkv_test_t raft_rules_tests[];
 extern const tkv_test_t raft_snapshot_rules_tests[];
 extern const tkv_test_t raft_transfer_rules_tests[];
 extern const tkv_test_t raft_validate_tests[];
+extern const tkv_test_t raft_determinism_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -46,6 +47,7 @@ const tkv_test_t *const *tkv_suite(void)
         raft_snapshot_rules_tests,
         raft_transfer_rules_tests,
         raft_validate_tests,
+        raft_determinism_tests,
         NULL,
     };
     /* clang-format on */
