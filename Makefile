@@ -334,3 +334,62 @@ sweep: build
 .PHONY: mutation
 mutation:
 	@tools/mutation.sh $(MUTATION)
+
+# ---- fuzzing: make fuzz ---------------------------------------------------------
+# Longer runs than `make test` gives them: the structured fuzzers of tests/fuzz
+# (FUZZ_STEPS deliveries, FUZZ_SEEDS seeds each), then every libFuzzer target
+# of tools/fuzz/ for FUZZ_SECONDS each, built with clang into build/fuzz with
+# -fsanitize=fuzzer,address,undefined (tools/fuzz-deps.sh installs or names
+# what is missing). A target's corpus is kept in build/fuzz/corpus/<name>.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_STEPS   ?= 100000
+FUZZ_SEEDS   ?= 4
+FUZZ_O       := $(B)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -I. -I$(O)/gen \
+                $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP
+FUZZ_LIB_O   := $(patsubst %.c,$(FUZZ_O)/obj/%.o,$(LIB_SRCS)) \
+                $(patsubst $(O)/gen/%.c,$(FUZZ_O)/obj/gen/%.o,$(PB_C))
+FUZZ_BINS    := $(patsubst tools/fuzz/%.c,$(FUZZ_O)/bin/%,$(wildcard tools/fuzz/*.c))
+
+.PHONY: fuzz fuzz-deps fuzz-build
+
+fuzz-deps:
+	@FUZZ_CC=$(FUZZ_CC) tools/fuzz-deps.sh
+
+$(FUZZ_O)/obj/gen/%.o: $(O)/gen/%.c | $(PB_H) fuzz-deps
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_O)/obj/%.o: %.c | $(PB_H) fuzz-deps
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_O)/bin/%: $(FUZZ_O)/obj/tools/fuzz/%.o $(FUZZ_LIB_O)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZLD $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -lleveldb -lprotobuf-c -luv -lpthread -lm -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: build fuzz-build
+	@for t in fuzz_rawnode_mutated_traffic fuzz_store_mutated_traffic; do \
+	    echo "fuzz: $$t, $(FUZZ_STEPS) steps, $(FUZZ_SEEDS) seeds"; \
+	    FUZZ_STEPS=$(FUZZ_STEPS) SEEDS=$(FUZZ_SEEDS) $(O)/tests/fuzz --run $$t | grep -v '^\[' \
+	        || exit 1; \
+	done
+	@for b in $(FUZZ_BINS); do \
+	    n=$$(basename $$b); mkdir -p $(FUZZ_O)/corpus/$$n; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	    $$b -max_total_time=$(FUZZ_SECONDS) -seed=1 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_O)/$$n- $(FUZZ_O)/corpus/$$n 2>&1 \
+	        | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Done)' \
+	        || true; \
+	    test -z "$$(ls $(FUZZ_O)/$$n-crash-* $(FUZZ_O)/$$n-leak-* $(FUZZ_O)/$$n-timeout-* 2>/dev/null)" \
+	        || { echo "fuzz: $$n found a crash: $(FUZZ_O)/$$n-*"; exit 1; }; \
+	done
+
+-include $(shell find $(FUZZ_O)/obj -name '*.d' 2>/dev/null)

@@ -72,10 +72,11 @@ typedef struct {
     rpc_client_t *client;
 } ctl_t;
 
-/* One call; on failure prints why and returns nonzero. */
+/* One call (connecting on the first); on failure prints why and returns nonzero. */
 static int call(ctl_t *c, const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp)
 {
-    tkv_err_t e = rpc_client_connect(c->addr, c->timeout_ms, &c->client);
+    tkv_err_t e =
+        c->client != NULL ? TKV_OK : rpc_client_connect(c->addr, c->timeout_ms, &c->client);
     if (e == TKV_ERR_NET || e == TKV_ERR_TIMEOUT) {
         fprintf(stderr, "tinykv-ctl: %s: is tinykv-server running?\n", tkv_last_error());
         return 1;

@@ -112,12 +112,16 @@ tkv_err_t rpc_frame_encode(const Rpcpb__RpcFrame *f, tkv_buf_t *out)
                           "frame of %zu bytes for method '%s' is over the %u "
                           "byte limit",
                           len, f->method ? f->method : "", RPC_FRAME_MAX);
+    /* An all-default RpcFrame packs to zero bytes, which the decoder refuses
+     * (found by fuzz_rpc_frame: such a frame decoded, then did not survive a
+     * round trip). Every frame we send names a method or an error. */
+    if (len == 0)
+        return tkv_errorf(TKV_ERR_INVALID, "an RpcFrame with every field at its default "
+                                           "encodes to nothing, which is not a frame");
     uint8_t hdr[RPC_FRAME_HEADER];
     rpc_frame_put_len(hdr, (uint32_t)len);
     buf_reserve(out, RPC_FRAME_HEADER + len);
     buf_append(out, hdr, sizeof(hdr));
-    /* An all-default RpcFrame packs to zero bytes, which the decoder would
-     * refuse; every frame we send names a method, so that cannot happen. */
     rpcpb__rpc_frame__pack(f, out->data + out->len);
     out->len += len;
     return TKV_OK;

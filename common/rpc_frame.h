@@ -75,7 +75,8 @@ const char *rpc_decoder_flaw(const rpc_decoder_t *d);
 size_t rpc_decoder_pending(const rpc_decoder_t *d);
 
 /* Appends the frame of `f` (length prefix and body) to `out`. TKV_ERR_INVALID
- * when the body would be over RPC_FRAME_MAX; `out` is then unchanged. */
+ * when the body would be over RPC_FRAME_MAX, or empty (every field at its
+ * default: the decoder refuses a zero length); `out` is then unchanged. */
 tkv_err_t rpc_frame_encode(const Rpcpb__RpcFrame *f, tkv_buf_t *out);
 
 /* Writes / reads the 4-byte big-endian length prefix. */

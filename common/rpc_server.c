@@ -735,20 +735,26 @@ static void on_stop_signal(int sig)
         rpc_server_stop(signalled_server); /* async-signal-safe: uv_async_send */
 }
 
-tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
+/* SIGINT and SIGTERM stop s (server NULL: ignored again). */
+static void catch_stop_signals(rpc_server_t *s)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop_signal;
-    signalled_server = s;
+    sa.sa_handler = s != NULL ? on_stop_signal : SIG_IGN;
+    if (s != NULL)
+        signalled_server = s;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (s == NULL)
+        signalled_server = NULL;
+}
+
+tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
+{
+    catch_stop_signals(s);
     tkv_err_t e = rpc_server_run(s);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signalled_server = NULL;
+    catch_stop_signals(NULL);
     return e;
 }
 
@@ -760,11 +766,15 @@ int rpc_server_main(const char *prog, const ProtobufCServiceDescriptor *service,
     if (e == TKV_OK)
         e = rpc_server_listen(server, opts->host, opts->port);
     if (e == TKV_OK) {
+        /* Signals are caught before the line that tells scripts we are up:
+         * a SIGTERM sent right after it must stop us cleanly, not kill us. */
+        catch_stop_signals(server);
         char shown[300];
         cli_format_addr(opts->host, rpc_server_port(server), shown, sizeof(shown));
         printf("%s: listening on %s, data in %s\n", prog, shown, opts->data_dir);
         fflush(stdout);
-        e = rpc_server_run_until_signal(server);
+        e = rpc_server_run(server);
+        catch_stop_signals(NULL);
     }
     rpc_server_free(server);
     if (e != TKV_OK) {

@@ -14,6 +14,7 @@
  *  - `to` is this node, `from` is another, real node (on MsgTransferLeader,
  *    `from` is the transferee, which may be this node);
  *  - `term` is set (except on a forwarded MsgTransferLeader, which has none);
+ *  - terms and indexes stay below 2^62, so that +1 never wraps;
  *  - entries travel only in MsgAppend, follow `index` one by one without
  *    overflowing, have known types, and terms that never decrease, start at
  *    or after `log_term` and never pass the message's term;
@@ -35,6 +36,11 @@
 
 #include "common/log.h"
 #include "project2-raft/raft/raft_internal.h"
+
+/* Terms and indexes grow by one per election and per entry: no real cluster
+ * gets anywhere near 2^62, and a value past it is a lie that would make the
+ * core's +1 arithmetic wrap (a term back to 0, a last index to 0). */
+#define RAFT_VALUE_MAX (UINT64_C(1) << 62)
 
 /* Process-wide: the runtime steps peers from several threads. */
 static _Atomic uint64_t invalid_messages;
@@ -83,7 +89,7 @@ static tkv_err_t check_entries(const raft_message_t *m)
         return BAD(m, "carries %zu entries: only MsgAppend carries entries", m->n_entries);
     if (m->entries == NULL)
         return BAD(m, "%zu entries but no entry array", m->n_entries);
-    if (m->index > UINT64_MAX - m->n_entries)
+    if (m->n_entries >= RAFT_VALUE_MAX - m->index)
         return BAD(m, "%zu entries after index %" PRIu64 " overflow the index space", m->n_entries,
                    m->index);
     uint64_t prev_term = m->log_term;
@@ -125,6 +131,8 @@ static tkv_err_t check_snapshot(const raft_message_t *m)
     const raft_snapshot_metadata_t *md = &s->metadata;
     if (md->index == 0)
         return BAD(m, "%s", "the snapshot has index 0 (no snapshot)");
+    if (md->index >= RAFT_VALUE_MAX)
+        return BAD(m, "the snapshot's index %" PRIu64 " is past 2^62", md->index);
     if (md->term == 0)
         return BAD(m, "the snapshot at %" PRIu64 " has term 0", md->index);
     if (md->term > m->term)
@@ -160,6 +168,14 @@ tkv_err_t raft_validate_message(const raft_t *r, const raft_message_t *m)
         return BAD(m, "sender %" PRIu64 " is not another node", m->from);
     if (m->term == 0 && m->type != RAFT_MSG_TRANSFER_LEADER)
         return BAD(m, "%s", "term 0 is only for local messages");
+    /* Found by the fuzzer: a node that took a term near 2^64 wrapped to 0
+     * when it campaigned. No real term or index comes near RAFT_VALUE_MAX. */
+    if (m->term >= RAFT_VALUE_MAX || m->log_term >= RAFT_VALUE_MAX)
+        return BAD(m, "a term past 2^62 (%" PRIu64 ", log term %" PRIu64 ") would wrap", m->term,
+                   m->log_term);
+    if (m->index >= RAFT_VALUE_MAX || m->reject_hint >= RAFT_VALUE_MAX)
+        return BAD(m, "an index past 2^62 (%" PRIu64 ", hint %" PRIu64 ") would wrap", m->index,
+                   m->reject_hint);
     if (m->log_term > m->term && (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_REQUEST_VOTE))
         return BAD(m, "log term %" PRIu64 " is newer than the message's", m->log_term);
     if (m->type == RAFT_MSG_APPEND && m->index == 0 && m->log_term != 0)

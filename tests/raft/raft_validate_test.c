@@ -145,6 +145,33 @@ static void bad_overflow(raft_message_t *m)
     m->index = UINT64_MAX - 1;
     m->log_term = 1;
 }
+/* Found by the fuzzers (tests/fuzz): a node that took a term near 2^64
+ * went back to term 0 when it campaigned. */
+static void bad_last_term(raft_message_t *m)
+{
+    *m = rt_msg(RAFT_MSG_HEARTBEAT, 2, 1, UINT64_MAX - 1);
+}
+static void bad_entries_past_max(raft_message_t *m)
+{
+    base_append(m);
+    m->index = (UINT64_C(1) << 62) - 2; /* the second entry reaches 2^62 */
+    m->log_term = 1;
+    m->entries[0].index = m->index + 1;
+    m->entries[1].index = m->index + 2;
+}
+static void bad_last_index(raft_message_t *m)
+{
+    base_append(m);
+    m->index = UINT64_MAX - 2; /* the last entry at 2^64-1: no next index */
+    m->log_term = 1;
+    m->entries[0].index = UINT64_MAX - 1;
+    m->entries[1].index = UINT64_MAX;
+}
+static void bad_snap_last_index(raft_message_t *m)
+{
+    base_snapshot(m);
+    m->snapshot.metadata.index = UINT64_MAX;
+}
 static void bad_term_decreases(raft_message_t *m)
 {
     base_append(m);
@@ -239,8 +266,12 @@ static const bad_case_t bad_cases[] = {
     { "sender 1 is not another node", bad_from_self },
     { "term 0 is only for local messages", bad_term_zero },
     { "entry 1 has index 1, expected 2", bad_repeated_index },
-    { "overflow the index space", bad_overflow },
+    { "an index past 2^62", bad_overflow },
     { "entry 2 has term 1, below the 2", bad_term_decreases },
+    { "a term past 2^62", bad_last_term },
+    { "an index past 2^62", bad_last_index },
+    { "overflow the index space", bad_entries_past_max },
+    { "is past 2^62", bad_snap_last_index },
     { "entry 5 has term 1, below the 2", bad_term_below_log_term },
     { "entry 2 has term 3, newer than the message's", bad_entry_newer },
     { "entry 1 has term 0", bad_entry_term_zero },
