@@ -3,14 +3,14 @@
  * while the test injects the faults a scenario asks for, then the history
  * is judged (client views, linearizability) and the stores are inspected.
  */
-#ifndef TKV_TESTS_RAFTSTORE_CLUSTER_H
-#define TKV_TESTS_RAFTSTORE_CLUSTER_H
+#ifndef TKV_TESTS_HARNESS_KV_CLUSTER_H
+#define TKV_TESTS_HARNESS_KV_CLUSTER_H
 
 #include <stdint.h>
 
 #include "tests/harness/test.h"
-#include "tests/raftstore/kv_client.h"
-#include "tests/raftstore/sim_store.h"
+#include "tests/harness/kv_client.h"
+#include "tests/harness/sim_store.h"
 
 typedef struct {
     int nodes, clients;

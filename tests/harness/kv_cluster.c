@@ -8,7 +8,7 @@
 #include "project2-raft/raftstore/keys.h"
 #include "tests/harness/client_check.h"
 #include "tests/harness/linearizability.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
                            sim_store_opts_t *so)
@@ -204,7 +204,7 @@ void generic_run(uint64_t seed, void *arg)
         sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
-    kv_clients_opts_t ko = { g->clients, 0, 3 };
+    kv_clients_opts_t ko = { g->clients, 0, 3, NULL };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     partitioner_t pt = { c, 0 };
     crasher_t cr = { c, 0 };
