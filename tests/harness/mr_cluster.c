@@ -384,6 +384,7 @@ struct mr_confchanger {
     mr_cluster_t *m;
     uint64_t region;
     int on;
+    uint64_t changes;
 };
 
 static void confchange_step(sim_t *sim, void *arg)
@@ -394,13 +395,15 @@ static void confchange_step(sim_t *sim, void *arg)
     mr_cluster_t *m = cc->m;
     tkv_prng_t *rng = sim_prng(sim);
     int store = 1 + (int)prng_below(rng, (uint64_t)sim_cluster_nodes(m->c));
-    const Metapb__Region *r = mock_sched_region_by_id(m->sched, cc->region);
-    if (r != NULL && mock_sched_operator_done(m->sched, cc->region)) {
+    const Metapb__Region *r = cc->region ? mock_sched_region_by_id(m->sched, cc->region)
+                                         : mock_sched_region_by_key(m->sched, "", 0);
+    if (r != NULL && mock_sched_operator_done(m->sched, r->id)) {
+        cc->changes++;
         if (pb_region_peer_on_store(r, (uint64_t)store) != NULL) {
             if (r->n_peers > 3)
-                mock_sched_remove_peer(m->sched, cc->region, (uint64_t)store);
+                mock_sched_remove_peer(m->sched, r->id, (uint64_t)store);
         } else {
-            mock_sched_add_peer(m->sched, cc->region, (uint64_t)store);
+            mock_sched_add_peer(m->sched, r->id, (uint64_t)store);
         }
     }
     sim_schedule(sim, prng_below(rng, 200), confchange_step, cc, NULL);

@@ -69,7 +69,8 @@ char *mr_get_on_store(mr_cluster_t *m, int store, const char *key);
 void mr_must_get_on_store(mr_cluster_t *m, int store, const char *key, const char *want);
 
 /* The conf changer: every 0-200 ms of virtual time, one random store joins
- * or leaves region `region` (at least three peers stay). */
+ * or leaves region `region` (0: the region holding the empty key, looked up
+ * each time) when its last change is done; at least three peers stay. */
 typedef struct mr_confchanger mr_confchanger_t;
 mr_confchanger_t *mr_confchanger_start(mr_cluster_t *m, uint64_t region);
 /* Stops it (its pending event stays harmless); free after the cluster. */
