@@ -77,7 +77,7 @@ static void test_transfer_leader_to_each_peer(void **state)
     for (int round = 0; round < 2; round++)
         for (int s = 1; s <= 5; s++) {
             mr_must_transfer_leader(m, 1, s);
-            char key[16], val[16];
+            char key[32], val[32];
             snprintf(key, sizeof(key), "k%d", s);
             snprintf(val, sizeof(val), "v%d.%d", s, round);
             mr_must_put(m, key, val);
