@@ -25,8 +25,9 @@ typedef struct {
     size_t n_roles;
 } node_t;
 
-/* Records role and term changes of every region's peer in the trace (the
- * first TRACED_REGIONS regions seen; region 1's line keeps 2B's format). */
+/* Records every region's Raft state (trace_state() writes only changes),
+ * and role and term changes of every region's peer (the first
+ * TRACED_REGIONS regions seen; region 1's line keeps 2B's format). */
 static void trace_role(node_t *n)
 {
     size_t np = 0;
@@ -35,6 +36,16 @@ static void trace_role(node_t *n)
         peer_t *p = peers[i];
         if (peer_is_destroyed(p))
             continue;
+        const Metapb__Region *reg = peer_region(p);
+        const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
+        trace_state_t st = { peer_region_id(p),
+                             raft_role_name(peer_raft(p)->role),
+                             peer_raft(p)->term,
+                             peer_raft(p)->log.committed,
+                             peer_storage(p)->applied_index,
+                             ep ? ep->conf_ver : 0,
+                             ep ? ep->version : 0 };
+        trace_state(n->env->trace, n->env->id, &st);
         size_t j = 0;
         while (j < n->n_roles && n->roles[j].region != peer_region_id(p))
             j++;
