@@ -69,8 +69,9 @@ typedef struct store_ext {
 /* The state store_open made (NULL if none). */
 void *store_ext_state(store_t *s);
 const peer_config_t *store_peer_config(const store_t *s);
-/* Every live peer, in no particular order (borrowed until the store's
- * next input). */
+/* Every peer the store holds, in no particular order, including peers
+ * marked destroyed during the current input (check peer_is_destroyed()).
+ * Borrowed until the store's next input; hooks may add peers meanwhile. */
 peer_t *const *store_peers(store_t *s, size_t *n);
 /* Opens the peer of a region whose state is in the kv DB and starts
  * hosting it; any live peer of that region here is marked destroyed first. */

@@ -170,11 +170,15 @@ static tkv_err_t apply_conf_change(peer_t *p, const raft_entry_t *e)
     }
     Metapb__Region *next = pb_region_dup(peer_region(p));
     int changed = change_members(next, &cc, c->peer->store_id);
-    eng_batch_t *wb = eng_batch_new();
     int removed_self = changed && cc.type == RAFT_CONF_REMOVE_NODE && cc.node_id == peer_id(p);
-    put_region_state(next, RAFT_SERVERPB__PEER_STATE__PEER_NORMAL, wb);
-    err = mr_write_applied(p, e, wb);
-    eng_batch_free(wb);
+    /* A peer that removed itself writes its tombstone instead, in one write
+     * (mr_destroy_peer, below): a crash before it re-applies the removal. */
+    if (!removed_self) {
+        eng_batch_t *wb = eng_batch_new();
+        put_region_state(next, RAFT_SERVERPB__PEER_STATE__PEER_NORMAL, wb);
+        err = mr_write_applied(p, e, wb);
+        eng_batch_free(wb);
+    }
     if (err == TKV_OK) {
         mr_set_region(p, next);
         if (changed)
@@ -210,8 +214,9 @@ static tkv_err_t apply_conf_change(peer_t *p, const raft_entry_t *e)
     // new region state (put_region_state) with the apply state in ONE batch
     // (mr_write_applied); only then change memory (mr_set_region) and the Raft
     // core (rawnode_apply_conf_change), and report the region (mr_report_soon).
-    // Answer the proposal with the new region. A peer that removed itself is
-    // destroyed last (mr_destroy_peer).
+    // Answer the proposal with the new region. A peer that removed itself
+    // writes nothing here: it is destroyed last (mr_destroy_peer), whose one
+    // write leaves the tombstone, so a crash in between re-applies the removal.
     (void)put_region_state;
     int have = mr_take_proposal(p, e, &cb);
     RaftCmdpb__RaftCmdResponse *todo = cmd_resp_error(peer_term(p), "not implemented");

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tests/harness/sim_raftmsg.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 #define ROUND   5000
 #define MAX_LOG 10
@@ -80,7 +80,7 @@ static void one_snapshot(uint64_t seed, void *arg)
     uint64_t lag_last = peer_storage(peer_of(c, lagging))->last_index;
 
     history_t *h = history_new();
-    kv_clients_opts_t ko = { 1, 0 };
+    kv_clients_opts_t ko = { 1, 0, 0, NULL };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     sim_run_for(sim, 2000);
     kv_clients_stop(k);

@@ -3,14 +3,14 @@
  * while the test injects the faults a scenario asks for, then the history
  * is judged (client views, linearizability) and the stores are inspected.
  */
-#ifndef TKV_TESTS_RAFTSTORE_CLUSTER_H
-#define TKV_TESTS_RAFTSTORE_CLUSTER_H
+#ifndef TKV_TESTS_HARNESS_KV_CLUSTER_H
+#define TKV_TESTS_HARNESS_KV_CLUSTER_H
 
 #include <stdint.h>
 
 #include "tests/harness/test.h"
-#include "tests/raftstore/kv_client.h"
-#include "tests/raftstore/sim_store.h"
+#include "tests/harness/kv_client.h"
+#include "tests/harness/sim_store.h"
 
 typedef struct {
     int nodes, clients;
@@ -38,6 +38,18 @@ sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64
 int cluster_leader(sim_cluster_t *c, uint64_t ms);
 /* Log entries of region 1 in the store's raft DB, and the lowest index. */
 uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest);
+/* Faults as simulator events (arg: a cluster_fault_t that outlives them;
+ * clear `on` to stop them at their next firing):
+ *   cluster_repartition  a new random split of the nodes every 100-400 ms;
+ *   cluster_crash_one    every 300-1000 ms one random node crashes and
+ *                        comes back 50-500 ms later. */
+typedef struct {
+    sim_cluster_t *c;
+    int on;
+} cluster_fault_t;
+void cluster_repartition(sim_t *sim, void *arg);
+void cluster_crash_one(sim_t *sim, void *arg);
+
 /* Judges a finished history; fails the test with the checkers' explanation. */
 void cluster_check_history(const history_t *h, int clients);
 

@@ -6,47 +6,73 @@
 
 #include "common/codec.h"
 #include "project2-raft/raftstore/cmd_resp.h"
+#include "project2-raft/raftstore/keys.h"
 #include "project2-raft/raftstore/pb_util.h"
-#include "tests/raftstore/sim_store.h"
+#include "tests/harness/sim_store.h"
+
+#define TRACED_REGIONS 64
 
 typedef struct {
     const sim_node_env_t *env;
     store_t *store;
-    int stopping; /* store_close() answers callbacks: a crashed node says nothing */
-    int leader;   /* region 1's peer led after the last callback (for the trace) */
-    uint64_t term;
+    int stopping;          /* store_close() answers callbacks: a crashed node says nothing */
+    multiraft_config_t mr; /* 3B: this node's copy, its transport pointing here */
+    /* Each region's peer's role and term after the last callback (for the trace). */
+    struct {
+        uint64_t region, term;
+        int leader;
+    } roles[TRACED_REGIONS];
+    size_t n_roles;
 } node_t;
 
-/* Records role and term changes of region 1's peer in the trace, and every
- * region's Raft state (trace_state() writes only changes). */
+/* Records every region's Raft state (trace_state() writes only changes),
+ * and role and term changes of every region's peer (the first
+ * TRACED_REGIONS regions seen; region 1's line keeps 2B's format). */
 static void trace_role(node_t *n)
 {
-    for (uint64_t rid = 1; rid <= 2; rid++) {
-        peer_t *rp = store_peer(n->store, rid);
-        if (rp == NULL)
+    size_t np = 0;
+    peer_t *const *peers = store_peers(n->store, &np);
+    for (size_t i = 0; i < np; i++) {
+        peer_t *p = peers[i];
+        if (peer_is_destroyed(p))
             continue;
-        const Metapb__Region *reg = peer_region(rp);
+        const Metapb__Region *reg = peer_region(p);
         const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
-        trace_state_t st = { rid,
-                             raft_role_name(peer_raft(rp)->role),
-                             peer_raft(rp)->term,
-                             peer_raft(rp)->log.committed,
-                             peer_storage(rp)->applied_index,
+        trace_state_t st = { peer_region_id(p),
+                             raft_role_name(peer_raft(p)->role),
+                             peer_raft(p)->term,
+                             peer_raft(p)->log.committed,
+                             peer_storage(p)->applied_index,
                              ep ? ep->conf_ver : 0,
                              ep ? ep->version : 0 };
         trace_state(n->env->trace, n->env->id, &st);
+        size_t j = 0;
+        while (j < n->n_roles && n->roles[j].region != peer_region_id(p))
+            j++;
+        if (j == n->n_roles) {
+            if (j == TRACED_REGIONS)
+                continue;
+            n->n_roles++;
+            n->roles[j].region = peer_region_id(p);
+            n->roles[j].leader = 0;
+            n->roles[j].term = 0;
+        }
+        int leader = peer_is_leader(p);
+        uint64_t term = peer_term(p);
+        if (leader != n->roles[j].leader || term != n->roles[j].term) {
+            if (peer_region_id(p) == 1)
+                trace_event(n->env->trace, n->env->id, "role", "%s at term %llu, applied %llu",
+                            leader ? "leader" : "not leader", (unsigned long long)term,
+                            (unsigned long long)peer_storage(p)->applied_index);
+            else
+                trace_event(
+                    n->env->trace, n->env->id, "role", "region %llu: %s at term %llu, applied %llu",
+                    (unsigned long long)peer_region_id(p), leader ? "leader" : "not leader",
+                    (unsigned long long)term, (unsigned long long)peer_storage(p)->applied_index);
+        }
+        n->roles[j].leader = leader;
+        n->roles[j].term = term;
     }
-    peer_t *p = store_peer(n->store, 1);
-    if (p == NULL)
-        return;
-    int leader = peer_is_leader(p);
-    uint64_t term = peer_term(p);
-    if (leader != n->leader || term != n->term)
-        trace_event(n->env->trace, n->env->id, "role", "%s at term %llu, applied %llu",
-                    leader ? "leader" : "not leader", (unsigned long long)term,
-                    (unsigned long long)peer_storage(p)->applied_index);
-    n->leader = leader;
-    n->term = term;
 }
 
 /* A client command waiting for its answer. */
@@ -62,6 +88,16 @@ static void transport_send(void *arg, uint64_t to_store, const uint8_t *data, si
 {
     node_t *n = arg;
     sim_node_send(n->env, (int)to_store, data, len);
+}
+
+static void sched_send(void *arg, uint64_t store_id, uint64_t id, const char *method,
+                       const uint8_t *data, size_t len)
+{
+    node_t *n = arg;
+    const sim_store_opts_t *o = n->env->user;
+    (void)store_id;
+    if (o->sched != NULL)
+        mock_sched_submit(o->sched, n->env->id, id, method, data, len);
 }
 
 static Metapb__Region *initial_region(int nodes, uint64_t id, const char *start, const char *end)
@@ -92,6 +128,18 @@ static Metapb__Region *initial_region(int nodes, uint64_t id, const char *start,
     return copy;
 }
 
+/* Whether region `id` was ever written here (a tombstone counts: a
+ * destroyed peer must not be bootstrapped again). */
+static int region_known(store_t *s, uint64_t id)
+{
+    tkv_buf_t key = TKV_BUF_INIT, val = TKV_BUF_INIT;
+    keys_region_state_key(&key, id);
+    int known = eng_get(store_kv_db(s), NULL, buf_slice(&key), &val) == TKV_OK;
+    buf_free(&key);
+    buf_free(&val);
+    return known;
+}
+
 static tkv_err_t node_start(const sim_node_env_t *env, void **state)
 {
     const sim_store_opts_t *o = env->user;
@@ -106,16 +154,27 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
     cfg.transport.send = transport_send;
     cfg.transport.arg = n;
     cfg.prng = env->prng;
+    if (o != NULL && o->multiraft) {
+        n->mr = o->mr;
+        n->mr.sched.send = sched_send;
+        n->mr.sched.arg = n;
+        cfg.ext = &multiraft_store_ext;
+        cfg.ext_arg = &n->mr;
+    }
     tkv_err_t err = store_open(&cfg, &n->store);
     int two = o != NULL && o->regions == 2;
-    if (err == TKV_OK && store_peer(n->store, 1) == NULL) {
+    if (err == TKV_OK && !region_known(n->store, 1)) {
         Metapb__Region *r = initial_region(env->nodes, 1, "", two ? "m" : "");
         err = store_bootstrap_region(n->store, r);
+        if (o != NULL && o->sched != NULL)
+            mock_sched_add_region(o->sched, r);
         pb_free(r);
     }
-    if (err == TKV_OK && two && store_peer(n->store, 2) == NULL) {
+    if (err == TKV_OK && two && !region_known(n->store, 2)) {
         Metapb__Region *r = initial_region(env->nodes, 2, "m", "");
         err = store_bootstrap_region(n->store, r);
+        if (o != NULL && o->sched != NULL)
+            mock_sched_add_region(o->sched, r);
         pb_free(r);
     }
     if (err != TKV_OK) {
@@ -135,13 +194,22 @@ static void node_stop(void *state)
     free(n);
 }
 
-/* Every value under `prefix` in the default CF as of `snap`, concatenated. */
-static void scan_prefix(eng_t *kv, eng_snap_t *snap, tkv_slice_t prefix, tkv_buf_t *out)
+/* Every value of the default CF as of `snap` from `from` on, while keys
+ * keep `prefix` and stay before the region's end, concatenated. */
+static void scan_prefix(eng_t *kv, eng_snap_t *snap, tkv_slice_t prefix, tkv_slice_t from,
+                        const Metapb__Region *region, tkv_buf_t *out)
 {
     eng_iter_t *it = eng_iter_new(kv, snap, CF_DEFAULT);
-    for (eng_iter_seek(it, prefix); eng_iter_valid(it); eng_iter_next(it)) {
+    tkv_slice_t start = from;
+    if (region != NULL &&
+        slice_compare(start, slice_of(region->start_key.data, region->start_key.len)) < 0)
+        start = slice_of(region->start_key.data, region->start_key.len);
+    for (eng_iter_seek(it, start); eng_iter_valid(it); eng_iter_next(it)) {
         tkv_slice_t k = eng_iter_key(it);
         if (k.len < prefix.len || memcmp(k.data, prefix.data, prefix.len) != 0)
+            break;
+        if (region != NULL && region->end_key.len > 0 &&
+            slice_compare(k, slice_of(region->end_key.data, region->end_key.len)) >= 0)
             break;
         tkv_slice_t v = eng_iter_value(it);
         buf_append(out, v.data, v.len);
@@ -154,12 +222,22 @@ static void on_done(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *sna
     pending_t *p = arg;
     node_t *n = p->node;
     if (snap != NULL && p->scan && !n->stopping) {
+        const Metapb__Region *region = NULL;
+        for (size_t i = 0; i < resp->n_responses; i++)
+            if (resp->responses[i]->cmd_type == RAFT_CMDPB__CMD_TYPE__CMD_SNAP &&
+                resp->responses[i]->snap != NULL)
+                region = resp->responses[i]->snap->region;
+        /* The prefix: the scan key up to and including its first '/'. */
+        tkv_slice_t from = buf_slice(&p->prefix), prefix = from;
+        const uint8_t *slash = memchr(from.data, '/', from.len);
+        if (slash != NULL)
+            prefix.len = (size_t)(slash - from.data) + 1;
         for (size_t i = 0; i < resp->n_responses; i++) {
             RaftCmdpb__Response *r = resp->responses[i];
             if (r->cmd_type != RAFT_CMDPB__CMD_TYPE__CMD_GET || r->get == NULL)
                 continue;
             tkv_buf_t all = TKV_BUF_INIT;
-            scan_prefix(store_kv_db(n->store), snap, buf_slice(&p->prefix), &all);
+            scan_prefix(store_kv_db(n->store), snap, prefix, from, region, &all);
             free(r->get->value.data);
             r->get->value.len = all.len;
             r->get->value.data = buf_take(&all);

@@ -8,7 +8,7 @@
 #include "project2-raft/raftstore/keys.h"
 #include "tests/harness/client_check.h"
 #include "tests/harness/linearizability.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
                            sim_store_opts_t *so)
@@ -83,14 +83,9 @@ void cluster_check_history(const history_t *h, int clients)
 
 /* ---- the partitioner: a new random split every 100-400 ms ---------------------- */
 
-typedef struct {
-    sim_cluster_t *c;
-    int on;
-} partitioner_t;
-
-static void repartition(sim_t *sim, void *arg)
+void cluster_repartition(sim_t *sim, void *arg)
 {
-    partitioner_t *pt = arg;
+    cluster_fault_t *pt = arg;
     if (!pt->on)
         return;
     int n = sim_cluster_nodes(pt->c);
@@ -99,7 +94,7 @@ static void repartition(sim_t *sim, void *arg)
     for (int i = 0; i < n && i < 16; i++)
         groups[i] = (int)prng_below(rng, 2);
     sim_net_partition(sim_cluster_net(pt->c), groups, n);
-    sim_schedule(sim, 100 + prng_below(rng, 300), repartition, pt, NULL);
+    sim_schedule(sim, 100 + prng_below(rng, 300), cluster_repartition, pt, NULL);
 }
 
 uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest)
@@ -127,21 +122,16 @@ uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest)
 
 /* ---- the crasher: now and then one store crashes and comes back ------------------ */
 
-typedef struct {
-    sim_cluster_t *c;
-    int on;
-} crasher_t;
-
 static void restart_node(sim_t *sim, void *arg);
 
 typedef struct {
-    crasher_t *cr;
+    cluster_fault_t *cr;
     int node;
 } down_t;
 
-static void crash_one(sim_t *sim, void *arg)
+void cluster_crash_one(sim_t *sim, void *arg)
 {
-    crasher_t *cr = arg;
+    cluster_fault_t *cr = arg;
     if (!cr->on)
         return;
     tkv_prng_t *rng = sim_prng(sim);
@@ -150,7 +140,7 @@ static void crash_one(sim_t *sim, void *arg)
     d->node = 1 + (int)prng_below(rng, (uint64_t)sim_cluster_nodes(cr->c));
     sim_cluster_crash(cr->c, d->node);
     sim_schedule(sim, 50 + prng_below(rng, 450), restart_node, d, free);
-    sim_schedule(sim, 300 + prng_below(rng, 700), crash_one, cr, NULL);
+    sim_schedule(sim, 300 + prng_below(rng, 700), cluster_crash_one, cr, NULL);
 }
 
 static void restart_node(sim_t *sim, void *arg)
@@ -214,20 +204,20 @@ void generic_run(uint64_t seed, void *arg)
         sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
-    kv_clients_opts_t ko = { clients, 0, 3 };
+    kv_clients_opts_t ko = { clients, 0, 3, NULL };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
-    partitioner_t pt = { c, 0 };
-    crasher_t cr = { c, 0 };
+    cluster_fault_t pt = { c, 0 };
+    cluster_fault_t cr = { c, 0 };
     for (int r = 0; r < rounds; r++) {
         if (g->partitions) {
             pt.on = 1;
-            sim_schedule(sim, 0, repartition, &pt, NULL);
+            sim_schedule(sim, 0, cluster_repartition, &pt, NULL);
         }
         if (g->crash) {
             /* Besides TinyKV's crash of every store between rounds, single
              * stores crash at random moments in the middle of the traffic. */
             cr.on = 1;
-            sim_schedule(sim, 200, crash_one, &cr, NULL);
+            sim_schedule(sim, 200, cluster_crash_one, &cr, NULL);
         }
         sim_run_for(sim, round_ms);
         pt.on = 0;

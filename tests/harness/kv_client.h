@@ -14,14 +14,27 @@
  * shared keys, clients also overwrite and read keys they all share, so a
  * stale read shows up as a history no order can explain.
  *
+ * Routing (as a TinyKV client): each attempt asks the scheduler
+ * (mock_sched.h) for the region holding the operation's key and sends the
+ * command, with the region's id and epoch, to its leader as last reported
+ * (or, not knowing it, to one of its peers). NotLeader with a hint moves
+ * to the hinted store; EpochNotMatch, KeyNotInRegion and RegionNotFound
+ * ask the scheduler again after a short back-off; a timeout tries the
+ * region's next peer. A read scans its prefix region by region: when a
+ * Snap's region ends inside the prefix, the scan goes on from that end key
+ * in the next region, until the prefix is covered. Without a scheduler the
+ * clients use a private one that knows the simulator's bootstrap layout
+ * (one region over every key, a peer on every node: sim_store.h).
+ *
  * Ownership: kv_clients_start() returns clients the caller frees with
  * kv_clients_free() AFTER freeing the cluster (events in the simulator point
  * at them). The cluster and history are borrowed.
  */
-#ifndef TKV_TESTS_RAFTSTORE_KV_CLIENT_H
-#define TKV_TESTS_RAFTSTORE_KV_CLIENT_H
+#ifndef TKV_TESTS_HARNESS_KV_CLIENT_H
+#define TKV_TESTS_HARNESS_KV_CLIENT_H
 
 #include "tests/harness/history.h"
+#include "tests/harness/mock_sched.h"
 #include "tests/harness/sim_cluster.h"
 
 typedef struct {
@@ -30,6 +43,7 @@ typedef struct {
     /* Keys "s0".."s<n-1>" every client also puts and gets (a third of the
      * operations); 0: none. Values are "c<client>.<n>", never empty. */
     int shared_keys;
+    mock_sched_t *sched; /* where regions are looked up (borrowed); NULL: see above */
 } kv_clients_opts_t;
 
 typedef struct kv_clients kv_clients_t;
