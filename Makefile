@@ -23,6 +23,7 @@
 # Sources are found by folder, so adding a .c file needs no edit here:
 #   library code   common/ project1-standalone/ project2-raft/{raft,raftstore}/
 #                  project3-multiraft/ (and scheduler/) project4-txn/ (and one level below)
+#                  runtime/
 #   test binaries  tests/<dir>/*.c, linked with tests/harness/*.c, one binary per <dir>
 #   programs       cmd/<name>.c and tools/<name>.c, one binary each
 
@@ -75,8 +76,8 @@ PB_H     := $(PB_C:.c=.h)
 PB_O     := $(patsubst $(O)/gen/%.c,$(O)/obj/gen/%.o,$(PB_C))
 
 LIB_DIRS := common project1-standalone project2-raft/raft project2-raft/raftstore \
-            project3-multiraft project3-multiraft/scheduler project4-txn \
-            $(wildcard project4-txn/*/)
+            project3-multiraft project3-multiraft/raftstore project3-multiraft/scheduler \
+            project4-txn $(wildcard project4-txn/*/) runtime
 LIB_SRCS := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c)))
 LIB_O    := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB      := $(O)/libtinykv.a
@@ -98,6 +99,7 @@ GRADE_FLAGS += $(if $(JOBS),--jobs '$(JOBS)') $(if $(TEST),--test '$(TEST)') \
 HANDOUT := $(O)/bin/handout
 
 SUITES := frame project1 project2a project2b project2c project3a project3b project3c \
+          project2x project3x \
           project4a project4b project4c
 
 # Keep generated and intermediate files (objects, protobuf code) between runs.
@@ -294,3 +296,37 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+# ---- the trace viewer page and the seed sweep ------------------------------------
+# The viewer page's script and styles (tests/harness/trace_page.{js,css}) are
+# compiled into the harness as C strings, so every failing test can write its
+# page with no file to find at run time. Each line becomes a string literal;
+# '?' is escaped so no trigraph can form.
+PAGE_ASSETS := $(O)/gen/trace_page_assets.h
+$(PAGE_ASSETS): tests/harness/trace_page.css tests/harness/trace_page.js
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	$(Q)for f in css js; do \
+	    echo "static const char trace_page_$$f[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' \
+	        tests/harness/trace_page.$$f; \
+	    echo ";"; \
+	done >$@.tmp && mv $@.tmp $@
+$(O)/obj/tests/harness/trace_page.o: $(PAGE_ASSETS)
+
+# trace-view is the page writer of the harness as a command.
+$(O)/bin/trace-view: $(O)/obj/tools/trace-view.o $(O)/obj/tests/harness/trace_page.o \
+                     $(O)/obj/tests/harness/trace_model.o $(O)/obj/tests/harness/trace_synth.o \
+                     $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS) -o $@
+
+# make sweep SUITE=project2b SEEDS=200 JOBS=2 [TEST=name] [FROM=1] [STOP=1] [SHRINK=1]:
+# seeds FROM..FROM+SEEDS-1 of every randomized test of a suite, a table of
+# the failing seeds, the first failure's trace and page kept (tools/sweep.sh).
+.PHONY: sweep
+sweep: build
+	@tools/sweep.sh --suite "$(SUITE)" --seeds "$(or $(SEEDS),20)" --jobs "$(or $(JOBS),2)" \
+	    $(if $(TEST),--test "$(TEST)") $(if $(FROM),--from "$(FROM)") $(if $(STOP),--stop) \
+	    $(if $(SHRINK),--shrink) --out $(B)/sweep $(TEST_BINS)

@@ -46,8 +46,8 @@
 #include "tools/grading/run.h"
 
 static const char *const suite_order[] = {
-    "frame",     "project1",  "project2a", "project2b", "project2c", "project3a",
-    "project3b", "project3c", "project4a", "project4b", "project4c", NULL,
+    "frame",     "project1",  "project2a", "project2b", "project2c", "project2x", "project3a",
+    "project3b", "project3c", "project3x", "project4a", "project4b", "project4c", NULL,
 };
 
 /* A test may write at most this much into any one file (its log included):

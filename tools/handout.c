@@ -38,8 +38,9 @@
 
 #include "common/buf.h"
 
-static const char *const stages[] = { "1",  "2A", "2B", "2C", "3A", "3B",
-                                      "3C", "4A", "4B", "4C", NULL };
+/* In stripping order; 2X and 3X are the optional extensions after 2C and 3C. */
+static const char *const stages[] = { "1",  "2A", "2B", "2C", "2X", "3A", "3B",
+                                      "3C", "3X", "4A", "4B", "4C", NULL };
 /* Put in DEST so a later run knows it may replace the directory. */
 static const char *const stamp_name = ".tinykv-handout";
 static const char *const manifest_name = "STUDENT_FILES";

@@ -34,6 +34,14 @@ const char *raft_msg_type_name(raft_msg_type_t t)
         return "MsgTransferLeader";
     case RAFT_MSG_TIMEOUT_NOW:
         return "MsgTimeoutNow";
+    case RAFT_MSG_PRE_VOTE:
+        return "MsgPreVote";
+    case RAFT_MSG_PRE_VOTE_RESPONSE:
+        return "MsgPreVoteResponse";
+    case RAFT_MSG_READ_INDEX:
+        return "MsgReadIndex";
+    case RAFT_MSG_READ_INDEX_RESPONSE:
+        return "MsgReadIndexResponse";
     }
     return "MsgUnknown";
 }
@@ -74,19 +82,31 @@ void raft_entries_free(raft_entry_t *ents, size_t n)
     free(ents);
 }
 
+static uint64_t *ids_dup(const uint64_t *ids, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    uint64_t *d = xmalloc(n * sizeof(uint64_t));
+    memcpy(d, ids, n * sizeof(uint64_t));
+    return d;
+}
+
 void raft_conf_state_copy(raft_conf_state_t *dst, const raft_conf_state_t *src)
 {
     dst->n_nodes = src->n_nodes;
-    dst->nodes = src->n_nodes ? xmalloc(src->n_nodes * sizeof(uint64_t)) : NULL;
-    if (src->n_nodes)
-        memcpy(dst->nodes, src->nodes, src->n_nodes * sizeof(uint64_t));
+    dst->nodes = ids_dup(src->nodes, src->n_nodes);
+    dst->n_learners = src->n_learners;
+    dst->learners = ids_dup(src->learners, src->n_learners);
+    dst->n_voters_outgoing = src->n_voters_outgoing;
+    dst->voters_outgoing = ids_dup(src->voters_outgoing, src->n_voters_outgoing);
 }
 
 void raft_conf_state_free(raft_conf_state_t *cs)
 {
     free(cs->nodes);
-    cs->nodes = NULL;
-    cs->n_nodes = 0;
+    free(cs->learners);
+    free(cs->voters_outgoing);
+    memset(cs, 0, sizeof(*cs));
 }
 
 void raft_snapshot_copy(raft_snapshot_t *dst, const raft_snapshot_t *src)
@@ -113,12 +133,26 @@ void raft_message_copy(raft_message_t *dst, const raft_message_t *src)
     *dst = *src;
     dst->entries = raft_entries_copy(src->entries, src->n_entries);
     raft_snapshot_copy(&dst->snapshot, &src->snapshot);
+    dst->context = NULL;
+    raft_message_set_context(dst, src->context, src->context_len);
+}
+
+void raft_message_set_context(raft_message_t *m, const void *data, size_t len)
+{
+    free(m->context);
+    m->context = NULL;
+    m->context_len = len;
+    if (len > 0) {
+        m->context = xmalloc(len);
+        memcpy(m->context, data, len);
+    }
 }
 
 void raft_message_free(raft_message_t *m)
 {
     raft_entries_free(m->entries, m->n_entries);
     raft_snapshot_free(&m->snapshot);
+    free(m->context);
     memset(m, 0, sizeof(*m));
 }
 
@@ -137,4 +171,11 @@ void raft_conf_change_free(raft_conf_change_t *cc)
     free(cc->context);
     cc->context = NULL;
     cc->context_len = 0;
+}
+
+void raft_conf_change_v2_free(raft_conf_change_v2_t *cc)
+{
+    free(cc->changes);
+    free(cc->context);
+    memset(cc, 0, sizeof(*cc));
 }

@@ -23,6 +23,7 @@
 typedef enum {
     RAFT_ENTRY_NORMAL = 0,
     RAFT_ENTRY_CONF_CHANGE = 1,
+    RAFT_ENTRY_CONF_CHANGE_V2 = 2, /* project3x: data is an encoded ConfChangeV2 */
 } raft_entry_type_t;
 
 /* One slot of the replicated log, identified by (term, index). */
@@ -36,8 +37,13 @@ typedef struct {
 
 /* Which nodes vote. */
 typedef struct {
-    uint64_t *nodes; /* owned */
+    uint64_t *nodes; /* owned; the voters (while joint: the incoming ones) */
     size_t n_nodes;
+    /* Joint consensus and learners (project3x); empty in the core course. */
+    uint64_t *learners; /* owned; receive the log, never vote */
+    size_t n_learners;
+    uint64_t *voters_outgoing; /* owned; the old voters while joint, else none */
+    size_t n_voters_outgoing;
 } raft_conf_state_t;
 
 typedef struct {
@@ -66,6 +72,11 @@ typedef enum {
     RAFT_MSG_HEARTBEAT_RESPONSE = 9,
     RAFT_MSG_TRANSFER_LEADER = 11,
     RAFT_MSG_TIMEOUT_NOW = 12,
+    /* The extensions (project2x). */
+    RAFT_MSG_PRE_VOTE = 13,
+    RAFT_MSG_PRE_VOTE_RESPONSE = 14,
+    RAFT_MSG_READ_INDEX = 15,
+    RAFT_MSG_READ_INDEX_RESPONSE = 16,
 } raft_msg_type_t;
 
 typedef struct {
@@ -81,7 +92,16 @@ typedef struct {
     raft_snapshot_t snapshot; /* metadata.index 0: none */
     int reject;
     uint64_t reject_hint; /* on a rejected append: the follower's last index */
+    /* Owned; opaque bytes: a read request's id (MsgReadIndex and the
+     * heartbeats confirming it), or RAFT_CONTEXT_TRANSFER on the votes of a
+     * leader transfer. NULL when context_len is 0. */
+    uint8_t *context;
+    size_t context_len;
 } raft_message_t;
+
+/* The context of the vote requests of a campaign started by MsgTimeoutNow:
+ * a leader's lease (check quorum) does not hold them off. */
+#define RAFT_CONTEXT_TRANSFER "CampaignTransfer"
 
 /* What a node persists before it answers any message. All zero: empty. */
 typedef struct {
@@ -93,6 +113,7 @@ typedef struct {
 typedef enum {
     RAFT_CONF_ADD_NODE = 0,
     RAFT_CONF_REMOVE_NODE = 1,
+    RAFT_CONF_ADD_LEARNER_NODE = 2, /* project3x, in a ConfChangeV2 only */
 } raft_conf_change_type_t;
 
 typedef struct {
@@ -123,10 +144,35 @@ int raft_snapshot_is_empty(const raft_snapshot_t *s);
 
 void raft_message_copy(raft_message_t *dst, const raft_message_t *src);
 void raft_message_free(raft_message_t *m);
+/* Replaces m's context with a copy of len bytes of data. */
+void raft_message_set_context(raft_message_t *m, const void *data, size_t len);
 
 int raft_hard_state_is_empty(const raft_hard_state_t *hs);
 int raft_hard_state_equal(const raft_hard_state_t *a, const raft_hard_state_t *b);
 
 void raft_conf_change_free(raft_conf_change_t *cc);
+
+/* ---- ConfChangeV2 (project3x): several changes at once, through a joint
+ * configuration (Raft thesis §4.3, etcd's ConfChangeV2). ---- */
+typedef enum {
+    RAFT_TRANSITION_AUTO = 0,           /* simple if one voter changes, else joint, auto-left */
+    RAFT_TRANSITION_JOINT_IMPLICIT = 1, /* joint, left by the leader itself */
+    RAFT_TRANSITION_JOINT_EXPLICIT = 2, /* joint, left by proposing a change with none */
+} raft_conf_transition_t;
+
+typedef struct {
+    raft_conf_change_type_t type;
+    uint64_t node_id;
+} raft_conf_change_single_t;
+
+typedef struct {
+    raft_conf_transition_t transition;
+    raft_conf_change_single_t *changes; /* owned; none: leave the joint configuration */
+    size_t n_changes;
+    uint8_t *context; /* owned; opaque to Raft */
+    size_t context_len;
+} raft_conf_change_v2_t;
+
+void raft_conf_change_v2_free(raft_conf_change_v2_t *cc);
 
 #endif

@@ -171,30 +171,42 @@ static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
         peer_t *p = s ? store_peer(s, 1) : NULL;
         if (p == NULL)
             continue;
-        uint64_t kept = p->ps->last_index - p->ps->truncated_index;
+        uint64_t kept = peer_storage(p)->last_index - peer_storage(p)->truncated_index;
         /* Leeway: GC runs every 10 ticks, and entries appended since count too. */
         if (kept > 3 * max_raft_log + 100)
-            fail_msg("store %d keeps %llu log entries (truncated at %llu, last %llu); "
-                     "limit %llu",
-                     i, (unsigned long long)kept, (unsigned long long)p->ps->truncated_index,
-                     (unsigned long long)p->ps->last_index, (unsigned long long)max_raft_log);
+            fail_msg(
+                "store %d keeps %llu log entries (truncated at %llu, last %llu); "
+                "limit %llu",
+                i, (unsigned long long)kept, (unsigned long long)peer_storage(p)->truncated_index,
+                (unsigned long long)peer_storage(p)->last_index, (unsigned long long)max_raft_log);
         uint64_t lowest = 0, on_disk = cluster_count_log_entries(s, &lowest);
-        if (on_disk > kept || (on_disk > 0 && lowest <= p->ps->truncated_index))
+        if (on_disk > kept || (on_disk > 0 && lowest <= peer_storage(p)->truncated_index))
             fail_msg("store %d's raft DB holds %llu entries from %llu, but the log is "
                      "truncated at %llu: log GC left them behind",
                      i, (unsigned long long)on_disk, (unsigned long long)lowest,
-                     (unsigned long long)p->ps->truncated_index);
-        if (p->ps->truncated_index <= RAFT_INIT_LOG_INDEX)
+                     (unsigned long long)peer_storage(p)->truncated_index);
+        if (peer_storage(p)->truncated_index <= RAFT_INIT_LOG_INDEX)
             fail_msg("store %d never truncated its log (last index %llu, limit %llu)", i,
-                     (unsigned long long)p->ps->last_index, (unsigned long long)max_raft_log);
+                     (unsigned long long)peer_storage(p)->last_index,
+                     (unsigned long long)max_raft_log);
     }
 }
 
 void generic_run(uint64_t seed, void *arg)
 {
     const generic_opts_t *g = arg;
+    /* The sizes a failing seed may be replayed smaller with (SHRINK=1,
+     * test.h), those that keep the run's beginning first. The progress
+     * asked for shrinks with the time. */
+    int rounds = (int)tkv_scaled("rounds", (uint64_t)g->rounds, 1);
+    uint64_t round_ms = tkv_scaled("round_ms", g->round_ms, 200);
+    int clients = (int)tkv_scaled("clients", (uint64_t)g->clients, 1);
+    uint64_t min_ops =
+        g->min_ops * (uint64_t)rounds * round_ms / ((uint64_t)g->rounds * g->round_ms);
+    if (min_ops < 1)
+        min_ops = 1;
     sim_store_opts_t so;
-    sim_cluster_t *c = cluster_new(g->nodes, g->clients, seed, g->max_raft_log, &so);
+    sim_cluster_t *c = cluster_new(g->nodes, clients, seed, g->max_raft_log, &so);
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     if (g->unreliable) {
@@ -202,11 +214,11 @@ void generic_run(uint64_t seed, void *arg)
         sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
-    kv_clients_opts_t ko = { g->clients, 0, 3 };
+    kv_clients_opts_t ko = { clients, 0, 3 };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     partitioner_t pt = { c, 0 };
     crasher_t cr = { c, 0 };
-    for (int r = 0; r < g->rounds; r++) {
+    for (int r = 0; r < rounds; r++) {
         if (g->partitions) {
             pt.on = 1;
             sim_schedule(sim, 0, repartition, &pt, NULL);
@@ -217,7 +229,7 @@ void generic_run(uint64_t seed, void *arg)
             cr.on = 1;
             sim_schedule(sim, 200, crash_one, &cr, NULL);
         }
-        sim_run_for(sim, g->round_ms);
+        sim_run_for(sim, round_ms);
         pt.on = 0;
         cr.on = 0;
         sim_net_heal(net);
@@ -236,9 +248,9 @@ void generic_run(uint64_t seed, void *arg)
     sim_run_for(sim, 1000);
     kv_clients_stop(k);
     uint64_t done = kv_clients_done(k);
-    if (done < g->min_ops)
+    if (done < min_ops)
         fail_msg("only %llu operations completed (want at least %llu): no progress",
-                 (unsigned long long)done, (unsigned long long)g->min_ops);
+                 (unsigned long long)done, (unsigned long long)min_ops);
     if (getenv("TKV_VERBOSE"))
         fprintf(stderr, "seed %llu: %llu ops done, %zu in history, virtual %llu ms\n",
                 (unsigned long long)seed, (unsigned long long)done, history_len(h),
@@ -254,7 +266,7 @@ void generic_run(uint64_t seed, void *arg)
                 trace_count_kind(tr, -1, "request"), trace_count_kind(tr, -1, "reply"),
                 trace_count_kind(tr, -1, "role"));
     }
-    cluster_check_history(h, g->clients);
+    cluster_check_history(h, clients);
     if (g->max_raft_log > 0)
         check_log_bounded(c, g->max_raft_log);
     sim_cluster_free(c);
