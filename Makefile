@@ -282,6 +282,11 @@ grade-submission: handout
 	@tools/grade-submission.sh --pristine $(B)/handout --out $(B)/submission \
 	    $(if $(JOBS),--jobs '$(JOBS)') '$(SUB)'
 
+# DIR=path: every submission in it (folders, .zip, .tar.gz), into build/class.
+grade-class: handout
+	@test -n "$(DIR)" || { echo "usage: make grade-class DIR=path (a folder of submissions)" >&2; exit 2; }
+	@tools/grade-class --pristine $(B)/handout --out $(B)/class '$(DIR)'
+
 # Gradescope's package; its settings: tools/autograder/autograder.conf.
 autograder: handout
 	@tools/autograder/make-zip.sh $(B)/handout $(B)/autograder.zip

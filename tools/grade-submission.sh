@@ -14,7 +14,7 @@
 # instructor's. A file the submission changed outside STUDENT_FILES is
 # ignored and listed in the report.
 #
-# Writes OUT (default build/submission): results.json, junit.xml, logs/,
+# Writes OUT (default build/submission): results.json, junit.xml, summary.tsv, logs/,
 # lint.txt, ignored.txt, build.log. Exit status: 0 graded (whatever the
 # score), 2 bad usage or a submission that cannot be read. Everything it
 # makes lives under OUT; the working copy (OUT/work) is removed unless --keep.
@@ -70,12 +70,13 @@ fi
 pbuild=$pristine/build/grading
 catalog=$pbuild/catalog.tsv
 if [ ! -s "$catalog" ] || [ -n "$(find "$pbuild/tests" -newer "$catalog" -type f 2>/dev/null | head -1)" ]; then
-    : >"$catalog.new"
+    # Private name, then rename: several gradings may share one pristine tree.
+    : >"$catalog.$$"
     for bin in "$pbuild"/tests/*; do
         [ -x "$bin" ] || continue
-        "$bin" --list | sed "s|^|$(basename "$bin")\t|" >>"$catalog.new"
+        "$bin" --list | sed "s|^|$(basename "$bin")\t|" >>"$catalog.$$"
     done
-    mv "$catalog.new" "$catalog"
+    mv "$catalog.$$" "$catalog"
 fi
 
 # ---- unpack the submission ----

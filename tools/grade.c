@@ -19,8 +19,8 @@
  * At the end: a scorecard per suite (optional extension suites, named
  * project<N>x, in a block and total of their own), ungraded lines for lint
  * and the build, OUT/results.json (Gradescope's shape) and OUT/junit.xml,
- * and a closing line "N passed, N failed". Exit status: 0 when every test
- * passed, 1 when one failed, 2 on bad usage.
+ * OUT/summary.tsv (for scripts), and a closing line "N passed, N failed". Exit status: 0 when every
+ * test passed, 1 when one failed, 2 on bad usage.
  *
  * --expect-fail-from STAGE turns the grader into the handout check: graded
  * tests of STAGE and later must fail (their code was stripped), all others
@@ -851,6 +851,9 @@ int main(int argc, char **argv)
              *junit = path_join(out_shown, "junit.xml");
         report_json(&run, json);
         report_junit(&run, junit);
+        char *summary = path_join(o.out_dir, "summary.tsv");
+        report_summary(&run, summary);
+        free(summary);
         printf("results: %s, %s (%.1fs)\n", json, junit, run.elapsed);
         printf("%zu passed, %zu failed\n", passed, failed);
         free(json);

@@ -408,3 +408,43 @@ int report_junit(const run_t *run, const char *path)
     buf_free(&b);
     return rc;
 }
+
+int report_summary(const run_t *run, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "grade: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t i = 0;
+    while (i < run->n) {
+        size_t j;
+        tally_t s = tally_suite(run, i, &j);
+        fprintf(f, "suite\t%s\t%d\t%d\t%zu\t%zu\n", run->tests[i].suite, s.score, s.max, s.passed,
+                s.n);
+        i = j;
+    }
+    int score, max;
+    totals(run, 0, &score, &max);
+    fprintf(f, "total\tcore\t%d\t%d\n", score, max);
+    totals(run, 1, &score, &max);
+    fprintf(f, "total\textension\t%d\t%d\n", score, max);
+    for (size_t k = 0; k < run->n_items; k++) {
+        const item_t *it = &run->items[k];
+        const char *name = strcmp(it->name, "lint") == 0 ? "lint" : "build";
+        fprintf(f, "item\t%s\t%s\t", name, it->ok ? "ok" : "failed");
+        for (const char *p = it->name; *p; p++)
+            fputc(*p == '\t' || *p == '\n' ? ' ' : *p, f);
+        fputc('\n', f);
+    }
+    size_t ignored = 0;
+    for (const char *p = run->ignored ? run->ignored : ""; *p; p++)
+        ignored += *p == '\n';
+    fprintf(f, "ignored\t%zu\n", ignored);
+    for (size_t k = 0; k < run->n; k++) {
+        const test_t *t = &run->tests[k];
+        fprintf(f, "test\t%s/%s\t%s\t%d\n", t->suite, t->name,
+                t->state == T_PASSED ? "passed" : "failed", t->points);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}

@@ -68,5 +68,9 @@ void report_scorecard(const run_t *run, FILE *out);
 /* Both return 0, or -1 after printing why the file could not be written. */
 int report_json(const run_t *run, const char *path);
 int report_junit(const run_t *run, const char *path);
+/* summary.tsv, for scripts (tools/grade-class): tab-separated lines
+ *   suite NAME SCORE MAX PASSED TESTS | total core|extension SCORE MAX |
+ *   item lint|build ok|failed TEXT | ignored COUNT | test SUITE/NAME passed|failed POINTS */
+int report_summary(const run_t *run, const char *path);
 
 #endif
