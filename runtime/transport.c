@@ -226,6 +226,10 @@ static void on_incoming(uv_stream_t *server, int status)
     if (status < 0 || t->stopping)
         return;
     conn_t *c = conn_new(t, NULL);
+    c->next = t->incoming;
+    if (t->incoming != NULL)
+        t->incoming->prev = c;
+    t->incoming = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
@@ -245,10 +249,6 @@ static void on_incoming(uv_stream_t *server, int status)
         }
         cli_format_addr(host, port, c->who, sizeof(c->who));
     }
-    c->next = t->incoming;
-    if (t->incoming != NULL)
-        t->incoming->prev = c;
-    t->incoming = c;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_incoming_read);
 }
 

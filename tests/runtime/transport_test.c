@@ -180,12 +180,48 @@ static void test_transport_delivers_in_one_batch(void **state)
     transport_stats(b.t, &st);
     assert_int_equal(st.recv_msgs, 1000);
     assert_int_equal(st.recv_frames, 1);
-    /* Unknown stores are not an error for the sender: their messages wait. */
-    RaftServerpb__RaftMessage m;
-    make_msg(&m, 1, NULL, 0);
-    assert_int_equal(transport_send(a.t, 7, &m), TKV_OK);
     node_close(&a);
     node_close(&b);
+}
+
+static int resolve_failed(void *arg)
+{
+    transport_stats_t st;
+    transport_stats(arg, &st);
+    return st.connect_failures >= 1;
+}
+
+/* Messages to a store the resolver does not know yet wait in its queue
+ * (retried with backoff) and go out once its address is known. */
+static void test_transport_waits_for_an_unknown_store(void **state)
+{
+    (void)state;
+    book_clear();
+    transport_config_t cfg;
+    node_t a, c;
+    base_config(&cfg, NULL);
+    node_open(&a, 1, &cfg, 0);
+    assert_int_equal(transport_start(a.t), TKV_OK);
+    for (uint64_t i = 0; i < 5; i++) {
+        RaftServerpb__RaftMessage m;
+        make_msg(&m, i, NULL, 0);
+        assert_int_equal(transport_send(a.t, 7, &m), TKV_OK);
+    }
+    /* The transport has tried and failed to find store 7... */
+    if (!rt_wait_until(resolve_failed, a.t, RT_WAIT_MS))
+        fail_msg("no failed resolve was counted while store 7 was unknown");
+    /* ...which comes up now; the book learns its address only now. */
+    node_open(&c, 6, &cfg, 0);
+    assert_int_equal(transport_start(c.t), TKV_OK);
+    book_set(7, transport_port(c.t));
+    wait_count(&c, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(c.got[i]->region_id, i);
+    transport_stats_t st;
+    transport_stats(a.t, &st);
+    assert_int_equal(st.connects, 1);
+    node_close(&a);
+    node_close(&c);
 }
 
 /* A message over batch_bytes goes in pieces and arrives whole; small
@@ -511,6 +547,9 @@ const tkv_test_t transport_tests[] = {
     { "frame", "transport_delivers_in_one_batch", 0,
       "1000 queued Raft messages reach the other store in order, in one frame",
       test_transport_delivers_in_one_batch },
+    { "frame", "transport_waits_for_an_unknown_store", 0,
+      "messages to a store not yet resolvable wait and go out once its address is known",
+      test_transport_waits_for_an_unknown_store },
     { "frame", "transport_streams_large_messages_in_chunks", 0,
       "a message over batch_bytes goes in pieces, arrives whole, and lets small ones through",
       test_transport_streams_large_messages_in_chunks },
