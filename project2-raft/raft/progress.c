@@ -41,7 +41,7 @@ raft_progress_t *prs_add(raft_progress_set_t *s, uint64_t id, uint64_t match, ui
         at++;
     memmove(&s->items[at + 1], &s->items[at], (s->n - at) * sizeof(raft_progress_t));
     s->n++;
-    raft_progress_t fresh = { id, match, next, RAFT_VOTE_UNKNOWN, 0 };
+    raft_progress_t fresh = { id, match, next, RAFT_VOTE_UNKNOWN, 0, 0 };
     s->items[at] = fresh;
     return &s->items[at];
 }

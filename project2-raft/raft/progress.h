@@ -21,7 +21,8 @@ typedef struct {
     uint64_t match; /* highest index known to be replicated on the peer */
     uint64_t next;  /* index of the next entry to send */
     raft_vote_t vote;
-    int replicating; /* 1 once the peer acknowledged: stream, do not probe */
+    int replicating;   /* 1 once the peer acknowledged: stream, do not probe */
+    int recent_active; /* check quorum (2X): heard from since the last check */
 } raft_progress_t;
 
 typedef struct {

@@ -24,6 +24,8 @@ const char *raft_role_name(raft_role_t role)
         return "candidate";
     case RAFT_LEADER:
         return "leader";
+    case RAFT_PRE_CANDIDATE:
+        return "pre-candidate";
     }
     return "unknown";
 }
@@ -60,6 +62,8 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
     r->max_size_per_msg = cfg->max_size_per_msg ? cfg->max_size_per_msg : UINT64_MAX;
     prng_seed(&r->own_prng, cfg->id);
     r->prng = cfg->prng ? cfg->prng : &r->own_prng;
+    r->pre_vote = cfg->pre_vote;
+    r->check_quorum = cfg->check_quorum;
     if (!raft_hard_state_is_empty(&hs)) {
         r->term = hs.term;
         r->vote = hs.vote;
@@ -90,8 +94,9 @@ void raft_send(raft_t *r, raft_message_t *m)
     if (m->from == RAFT_NONE)
         m->from = r->id;
     /* Forwarded local messages carry no term: they are not part of the
-     * protocol's term exchange. */
-    if (m->type != RAFT_MSG_PROPOSE && m->type != RAFT_MSG_TRANSFER_LEADER)
+     * protocol's term exchange. A pre-vote names the term it would run in
+     * (and its grant echoes it), so a term set already stays. */
+    if (m->term == 0 && m->type != RAFT_MSG_PROPOSE && m->type != RAFT_MSG_TRANSFER_LEADER)
         m->term = r->term;
     if (r->n_msgs == r->cap_msgs) {
         r->cap_msgs = r->cap_msgs ? r->cap_msgs * 2 : 8;
@@ -214,6 +219,8 @@ void raft_become_leader(raft_t *r)
 
 void raft_tick(raft_t *r)
 {
+    if (raft_check_quorum_tick(r))
+        return; /* a leader that lost its quorum stepped down (2X) */
     /* LAB 2A BEGIN */
     raft_message_t m = { 0 };
     if (r->role != RAFT_LEADER) {
@@ -294,11 +301,17 @@ int raft_maybe_commit(raft_t *r)
     LAB 2A END */
 }
 
-void raft_campaign(raft_t *r)
+void raft_campaign(raft_t *r, int transfer)
 {
     /* LAB 2A BEGIN */
     if (prs_find(&r->prs, r->id) == NULL)
         return; /* removed from the cluster: never disrupt it */
+    if (raft_has_unapplied_conf_change(r)) {
+        /* Our membership is stale until we apply (raft_membership.c). */
+        tkv_logf(TKV_LOG_DEBUG, "raft", "node %llu: not campaigning: conf change unapplied",
+                 (unsigned long long)r->id);
+        return;
+    }
     raft_become_candidate(r);
     size_t granted, rejected;
     prs_tally(&r->prs, &granted, &rejected);
@@ -314,10 +327,13 @@ void raft_campaign(raft_t *r)
         m.to = r->prs.items[i].id;
         m.index = rlog_last_index(&r->log);
         m.log_term = rlog_last_term(&r->log);
+        if (transfer) /* so leader stickiness (check quorum) lets it through */
+            raft_message_set_context(&m, RAFT_CONTEXT_TRANSFER, strlen(RAFT_CONTEXT_TRANSFER));
         raft_send(r, &m);
     }
     /* LAB 2A STUB
     (void)r;
+    (void)transfer;
     LAB 2A END */
 }
 
@@ -353,7 +369,12 @@ static void handle_append(raft_t *r, const raft_message_t *m)
 static void handle_heartbeat(raft_t *r, const raft_message_t *m)
 {
     rlog_commit_to(&r->log, m->commit);
-    respond(r, m, RAFT_MSG_HEARTBEAT_RESPONSE, 0, 0);
+    raft_message_t resp = { 0 };
+    resp.type = RAFT_MSG_HEARTBEAT_RESPONSE;
+    resp.to = m->from;
+    /* A heartbeat confirming a read (ReadIndex, 2X) names it: echo it. */
+    raft_message_set_context(&resp, m->context, m->context_len);
+    raft_send(r, &resp);
 }
 
 static void handle_vote(raft_t *r, const raft_message_t *m)
@@ -523,6 +544,11 @@ static tkv_err_t step_follower(raft_t *r, const raft_message_t *m)
 
 tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
 {
+    /* The extensions (2X: raft_prevote.c) see every message first and
+     * return 1 when they took it whole, the result in err. */
+    tkv_err_t err = TKV_OK;
+    if (raft_prevote_step(r, m, &err))
+        return err;
     /* LAB 2A BEGIN */
     if (m->term > r->term) {
         /* §5.1: a newer term always wins. Only a leader's messages tell us
@@ -536,7 +562,7 @@ tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
     switch (m->type) {
     case RAFT_MSG_HUP:
         if (r->role != RAFT_LEADER)
-            raft_campaign(r);
+            raft_campaign(r, 0);
         return TKV_OK;
     case RAFT_MSG_REQUEST_VOTE:
         handle_vote(r, m);
@@ -551,6 +577,8 @@ tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
         return step_candidate(r, m);
     case RAFT_FOLLOWER:
         return step_follower(r, m);
+    case RAFT_PRE_CANDIDATE:
+        return TKV_OK; /* raft_prevote_step() took what concerns it */
     }
     return TKV_OK;
     /* LAB 2A STUB

@@ -25,6 +25,7 @@ typedef enum {
     RAFT_FOLLOWER = 0,
     RAFT_CANDIDATE,
     RAFT_LEADER,
+    RAFT_PRE_CANDIDATE, /* pre-vote (project2x): asking whether it could win */
 } raft_role_t;
 
 typedef struct {
@@ -44,6 +45,16 @@ typedef struct {
      * NULL: a private generator seeded with the node id). Seeded on purpose,
      * so a run replays. */
     tkv_prng_t *prng;
+
+    /* The extensions (project2x; docs/project2-raft.md). All off by default,
+     * which is TinyKV's behaviour. */
+    /* Pre-vote (thesis §9.6): before raising its term, a node asks whether
+     * it could win; a partitioned node no longer disrupts the cluster. */
+    int pre_vote;
+    /* Check quorum: a leader that has not heard from a quorum for an
+     * election timeout steps down, and a follower that heard from a leader
+     * within an election timeout ignores vote requests (leader stickiness). */
+    int check_quorum;
 } raft_config_t;
 
 typedef struct {
@@ -73,6 +84,12 @@ typedef struct {
      * the application has applied it. */
     uint64_t lead_transferee;
     uint64_t pending_conf_index;
+
+    /* The extensions (project2x), from raft_config_t. */
+    int pre_vote, check_quorum;
+    /* Check quorum: leader ticks since the last check, in term quorum_term. */
+    int quorum_elapsed;
+    uint64_t quorum_term;
 } raft_t;
 
 /* A node starting (or restarting) as a follower from what storage holds.

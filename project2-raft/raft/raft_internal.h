@@ -1,7 +1,8 @@
 /*
  * What the parts of the Raft core share among themselves and nobody else:
- * raft.c (elections and replication, 2A), raft_snapshot.c (2C) and
- * raft_membership.c (leader transfer and conf changes, 3A).
+ * raft.c (elections and replication, 2A), raft_snapshot.c (2C),
+ * raft_membership.c (leader transfer and conf changes, 3A) and the
+ * extensions (2X): raft_prevote.c (pre-vote, check quorum).
  */
 #ifndef TKV_RAFT_INTERNAL_H
 #define TKV_RAFT_INTERNAL_H
@@ -17,8 +18,9 @@ void raft_send(raft_t *r, raft_message_t *m);
  * Returns 1 if a message was queued. */
 int raft_send_append(raft_t *r, uint64_t to);
 void raft_bcast_append(raft_t *r);
-/* Starts an election now (a removed node does not). */
-void raft_campaign(raft_t *r);
+/* Starts an election now (a removed node does not, nor one with a committed
+ * conf change it has not applied). */
+void raft_campaign(raft_t *r, int transfer);
 /* Recomputes the commit index from the members' match indexes. */
 int raft_maybe_commit(raft_t *r);
 
@@ -37,5 +39,25 @@ void raft_maybe_finish_transfer(raft_t *r, uint64_t peer);
 /* Vets entries a leader is about to append (indexes already assigned): a conf
  * change while another is pending becomes an empty normal entry. */
 void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n);
+/* True when a committed conf change is not applied yet: the node's idea of
+ * the membership is stale, so it must not campaign. */
+int raft_has_unapplied_conf_change(const raft_t *r);
+
+/* ---- raft_prevote.c (2X) ---- */
+/* Pre-vote and check quorum's part of raft_step(): returns 1 when it took m
+ * whole (the step's result in *err), 0 to let the core go on with it. */
+int raft_prevote_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);
+/* Check quorum's part of raft_tick(): returns 1 if the leader stepped down. */
+int raft_check_quorum_tick(raft_t *r);
+
+/* ---- raft_validate.c ---- */
+/* Checks a peer's message against the invariants the core relies on (see
+ * raft_validate.c): TKV_OK, or TKV_ERR_INVALID with a message naming it. */
+tkv_err_t raft_validate_message(const raft_t *r, const raft_message_t *m);
+/* raft_step() behind that check: a refused message is counted, logged and
+ * dropped (r is untouched) and its error returned. rawnode_step() calls it. */
+tkv_err_t raft_step_checked(raft_t *r, const raft_message_t *m);
+/* Messages refused by raft_step_checked() in this process so far. */
+uint64_t raft_invalid_messages(void);
 
 #endif

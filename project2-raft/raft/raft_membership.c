@@ -12,6 +12,13 @@
  * Changing one node at a time keeps every old majority and new majority
  * overlapping, so no joint consensus is needed (Raft thesis §4.1). A leader
  * accepts a new conf change only once the previous one is applied.
+ *
+ * Because a change takes effect when applied, a node that knows a change is
+ * committed but has not applied it yet still counts votes with the old
+ * membership. Were it to campaign then, it could win with a quorum of the
+ * old configuration that no longer overlaps the new one, and commit a second
+ * entry at an index the new quorum already filled. So such a node does not
+ * campaign (etcd's hasUnappliedConfChanges): it applies first.
  */
 #include "project2-raft/raft/raft_internal.h"
 
@@ -30,7 +37,7 @@ void raft_handle_transfer_leader(raft_t *r, const raft_message_t *m)
     /* LAB 3A BEGIN */
     if (m->type == RAFT_MSG_TIMEOUT_NOW) {
         if (r->role == RAFT_FOLLOWER)
-            raft_campaign(r); /* a removed node does not campaign */
+            raft_campaign(r, 1); /* a removed node does not campaign */
         return;
     }
     if (r->role != RAFT_LEADER) {
@@ -90,6 +97,30 @@ void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n)
     (void)r;
     (void)ents;
     (void)n;
+    LAB 3A END */
+}
+
+int raft_has_unapplied_conf_change(const raft_t *r)
+{
+    /* LAB 3A BEGIN */
+    uint64_t lo = r->log.applied + 1, hi = r->log.committed + 1;
+    if (lo < rlog_first_index(&r->log))
+        lo = rlog_first_index(&r->log); /* a pending snapshot covers the rest */
+    if (lo >= hi)
+        return 0;
+    raft_entry_t *ents = NULL;
+    size_t n = 0;
+    /* Storage that cannot be read is no proof of safety: refuse. */
+    if (rlog_slice(&r->log, lo, hi, UINT64_MAX, &ents, &n) != TKV_OK)
+        return 1;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++)
+        found = ents[i].type == RAFT_ENTRY_CONF_CHANGE;
+    raft_entries_free(ents, n);
+    return found;
+    /* LAB 3A STUB
+    (void)r;
+    return 0;
     LAB 3A END */
 }
 

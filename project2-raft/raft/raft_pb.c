@@ -101,6 +101,11 @@ Eraftpb__Message *raft_pb_message_to_pb(const raft_message_t *m)
     }
     if (!raft_snapshot_is_empty(&m->snapshot))
         pb->snapshot = raft_pb_snapshot_to_pb(&m->snapshot);
+    if (m->context_len > 0) {
+        pb->context.data = xmalloc(m->context_len);
+        memcpy(pb->context.data, m->context, m->context_len);
+        pb->context.len = m->context_len;
+    }
     return pb;
 }
 
@@ -124,6 +129,7 @@ void raft_pb_message_from_pb(const Eraftpb__Message *pb, raft_message_t *out)
     }
     if (pb->snapshot != NULL)
         raft_pb_snapshot_from_pb(pb->snapshot, &out->snapshot);
+    raft_message_set_context(out, pb->context.data, pb->context.len);
 }
 
 Eraftpb__HardState *raft_pb_hard_state_to_pb(const raft_hard_state_t *hs)

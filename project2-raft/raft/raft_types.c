@@ -34,6 +34,14 @@ const char *raft_msg_type_name(raft_msg_type_t t)
         return "MsgTransferLeader";
     case RAFT_MSG_TIMEOUT_NOW:
         return "MsgTimeoutNow";
+    case RAFT_MSG_PRE_VOTE:
+        return "MsgPreVote";
+    case RAFT_MSG_PRE_VOTE_RESPONSE:
+        return "MsgPreVoteResponse";
+    case RAFT_MSG_READ_INDEX:
+        return "MsgReadIndex";
+    case RAFT_MSG_READ_INDEX_RESPONSE:
+        return "MsgReadIndexResponse";
     }
     return "MsgUnknown";
 }
@@ -113,12 +121,26 @@ void raft_message_copy(raft_message_t *dst, const raft_message_t *src)
     *dst = *src;
     dst->entries = raft_entries_copy(src->entries, src->n_entries);
     raft_snapshot_copy(&dst->snapshot, &src->snapshot);
+    dst->context = NULL;
+    raft_message_set_context(dst, src->context, src->context_len);
+}
+
+void raft_message_set_context(raft_message_t *m, const void *data, size_t len)
+{
+    free(m->context);
+    m->context = NULL;
+    m->context_len = len;
+    if (len > 0) {
+        m->context = xmalloc(len);
+        memcpy(m->context, data, len);
+    }
 }
 
 void raft_message_free(raft_message_t *m)
 {
     raft_entries_free(m->entries, m->n_entries);
     raft_snapshot_free(&m->snapshot);
+    free(m->context);
     memset(m, 0, sizeof(*m));
 }
 

@@ -66,6 +66,11 @@ typedef enum {
     RAFT_MSG_HEARTBEAT_RESPONSE = 9,
     RAFT_MSG_TRANSFER_LEADER = 11,
     RAFT_MSG_TIMEOUT_NOW = 12,
+    /* The extensions (project2x). */
+    RAFT_MSG_PRE_VOTE = 13,
+    RAFT_MSG_PRE_VOTE_RESPONSE = 14,
+    RAFT_MSG_READ_INDEX = 15,
+    RAFT_MSG_READ_INDEX_RESPONSE = 16,
 } raft_msg_type_t;
 
 typedef struct {
@@ -81,7 +86,16 @@ typedef struct {
     raft_snapshot_t snapshot; /* metadata.index 0: none */
     int reject;
     uint64_t reject_hint; /* on a rejected append: the follower's last index */
+    /* Owned; opaque bytes: a read request's id (MsgReadIndex and the
+     * heartbeats confirming it), or RAFT_CONTEXT_TRANSFER on the votes of a
+     * leader transfer. NULL when context_len is 0. */
+    uint8_t *context;
+    size_t context_len;
 } raft_message_t;
+
+/* The context of the vote requests of a campaign started by MsgTimeoutNow:
+ * a leader's lease (check quorum) does not hold them off. */
+#define RAFT_CONTEXT_TRANSFER "CampaignTransfer"
 
 /* What a node persists before it answers any message. All zero: empty. */
 typedef struct {
@@ -123,6 +137,8 @@ int raft_snapshot_is_empty(const raft_snapshot_t *s);
 
 void raft_message_copy(raft_message_t *dst, const raft_message_t *src);
 void raft_message_free(raft_message_t *m);
+/* Replaces m's context with a copy of len bytes of data. */
+void raft_message_set_context(raft_message_t *m, const void *data, size_t len);
 
 int raft_hard_state_is_empty(const raft_hard_state_t *hs);
 int raft_hard_state_equal(const raft_hard_state_t *a, const raft_hard_state_t *b);

@@ -1,10 +1,18 @@
 /*
  * Seed selection for randomized tests (test.h): the fixed default, SEED=n,
- * or SEEDS=k. The running seed is kept where test_main.c can print it if the
+ * or SEEDS=k. A value that is not a number fails the test (the grader
+ * refuses it before running anything). The grader also multiplies each
+ * test's time limit by k under SEEDS=k, since every seeded body runs k
+ * times. The running seed is kept where test_main.c can print it if the
  * test fails.
+ *
+ * With TKV_SEED_MARK=file, a test that takes seeds from here says so by
+ * appending a line to that file: the seed sweep (tools/sweep.sh) learns
+ * which tests are randomized without a list to keep up to date.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/harness/test.h"
 
@@ -22,10 +30,11 @@ static int env_u64(const char *name, uint64_t *out)
         return 0;
     char *end = NULL;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0') {
-        fprintf(stderr, "%s=%s is not a number; ignoring it\n", name, s);
-        return 0;
-    }
+    /* A typo must not quietly run the default seed instead. */
+    if (*end != '\0' || *s == '-' || (strcmp(name, "SEEDS") == 0 && v == 0))
+        fail_msg("%s=%s is not a %s", name, s,
+                 strcmp(name, "SEEDS") == 0 ? "count of seeds (1, 2, ...)"
+                                            : "seed (a whole number)");
     *out = v;
     return 1;
 }
@@ -33,6 +42,14 @@ static int env_u64(const char *name, uint64_t *out)
 void tkv_for_each_seed(uint64_t default_seed, tkv_seeded_fn body, void *arg)
 {
     uint64_t seed = default_seed, count = 1;
+    const char *mark = getenv("TKV_SEED_MARK");
+    if (mark != NULL && *mark != '\0') {
+        FILE *f = fopen(mark, "a");
+        if (f != NULL) {
+            fprintf(f, "seeded, default seed %llu\n", (unsigned long long)default_seed);
+            fclose(f);
+        }
+    }
     if (!env_u64("SEED", &seed))
         env_u64("SEEDS", &count);
     for (uint64_t i = 0; i < count; i++) {

@@ -75,6 +75,9 @@ void tkv_rmdir(const char *path);
 typedef void (*tkv_failure_fn)(void *arg, const char *test_name, uint64_t seed);
 void tkv_on_failure(tkv_failure_fn fn, void *arg);
 void tkv_on_failure_remove(tkv_failure_fn fn, void *arg);
+/* The suite of the test running in this process ("" if none): what a
+ * failure hook needs to spell the replay command. */
+const char *tkv_running_suite(void);
 /* Called by test_main.c after a failure; also forgets every hook. */
 void tkv_run_failure_hooks(const char *test_name, uint64_t seed);
 

@@ -38,6 +38,7 @@ raft_t *rt_new_raft(uint64_t id, const uint64_t *peers, size_t n_peers, int elec
     cfg.election_tick = election;
     cfg.heartbeat_tick = heartbeat;
     cfg.storage = mem_storage_as_storage(ms);
+    rt_features_from_env(&cfg);
     raft_t *r = NULL;
     tkv_err_t err = raft_new(&cfg, &r);
     if (err != TKV_OK)
@@ -275,6 +276,42 @@ void rt_net_ignore(rt_network_t *net, raft_msg_type_t t)
 void rt_net_drop(rt_network_t *net, uint64_t from, uint64_t to, int perc)
 {
     net->drop_perc[from][to] = perc;
+}
+
+void rt_net_tick(rt_network_t *net, uint64_t id, int n)
+{
+    raft_t *r = rt_net_node(net, id);
+    for (int i = 0; i < n; i++) {
+        raft_tick(r);
+        size_t k;
+        raft_message_t *out = rt_take(r, &k);
+        for (size_t j = 0; j < k; j++) {
+            if (!net_drops(net, &out[j]))
+                rt_net_send(net, out[j]);
+            raft_message_free(&out[j]);
+        }
+        free(out);
+    }
+}
+
+void rt_net_set_features(rt_network_t *net, int pre_vote, int check_quorum)
+{
+    for (uint64_t i = 1; i <= net->n; i++) {
+        raft_t *r = net->nodes[i];
+        if (r == NULL || r == RT_BLACKHOLE)
+            continue;
+        r->pre_vote = pre_vote;
+        r->check_quorum = check_quorum;
+    }
+}
+
+void rt_features_from_env(raft_config_t *cfg)
+{
+    const char *f = getenv("TKV_RAFT_FEATURES");
+    if (f == NULL)
+        return;
+    cfg->pre_vote = strstr(f, "pre_vote") != NULL;
+    cfg->check_quorum = strstr(f, "check_quorum") != NULL;
 }
 
 void rt_net_recover(rt_network_t *net)

@@ -59,7 +59,7 @@ typedef struct {
     raft_t *nodes[RT_MAX_NODES + 1]; /* by id; NULL: absent; RT_BLACKHOLE: drops all */
     size_t n;
     int drop_perc[RT_MAX_NODES + 1][RT_MAX_NODES + 1];
-    int ignore[16]; /* by message type */
+    int ignore[32]; /* by message type */
     tkv_prng_t prng;
 } rt_network_t;
 
@@ -81,5 +81,15 @@ void rt_net_ignore(rt_network_t *net, raft_msg_type_t t);
 void rt_net_drop(rt_network_t *net, uint64_t from, uint64_t to, int perc);
 void rt_net_recover(rt_network_t *net);
 raft_t *rt_net_node(rt_network_t *net, uint64_t id);
+/* Ticks node id n times, delivering what each tick makes it send. */
+void rt_net_tick(rt_network_t *net, uint64_t id, int n);
+/* Turns the election extensions (project2x) on or off on every node. */
+void rt_net_set_features(rt_network_t *net, int pre_vote, int check_quorum);
+
+/* ---- running the core suites with extensions on ----
+ * TKV_RAFT_FEATURES=pre_vote,check_quorum (any of them, comma-separated)
+ * turns those features on in every node the helpers and the randomized
+ * cluster make; unset, TinyKV's defaults. */
+void rt_features_from_env(raft_config_t *cfg);
 
 #endif

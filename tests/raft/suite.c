@@ -12,8 +12,14 @@ extern const tkv_test_t rawnode_tests[];
 extern const tkv_test_t raft_random_tests[];
 extern const tkv_test_t raft_snapshot_tests[];
 extern const tkv_test_t raft_membership_tests[];
+extern const tkv_test_t raft_unapplied_conf_tests[];
+extern const tkv_test_t raft_prevote_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
+extern const tkv_test_t raft_rules_tests[];
+extern const tkv_test_t raft_snapshot_rules_tests[];
+extern const tkv_test_t raft_transfer_rules_tests[];
+extern const tkv_test_t raft_validate_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -26,8 +32,14 @@ const tkv_test_t *const *tkv_suite(void)
         raft_random_tests,
         raft_snapshot_tests,
         raft_membership_tests,
+        raft_unapplied_conf_tests,
+        raft_prevote_tests,
         memory_storage_tests,
         raft_pb_tests,
+        raft_rules_tests,
+        raft_snapshot_rules_tests,
+        raft_transfer_rules_tests,
+        raft_validate_tests,
         NULL,
     };
     /* clang-format on */

@@ -171,22 +171,24 @@ static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
         peer_t *p = s ? store_peer(s, 1) : NULL;
         if (p == NULL)
             continue;
-        uint64_t kept = p->ps->last_index - p->ps->truncated_index;
+        uint64_t kept = peer_storage(p)->last_index - peer_storage(p)->truncated_index;
         /* Leeway: GC runs every 10 ticks, and entries appended since count too. */
         if (kept > 3 * max_raft_log + 100)
-            fail_msg("store %d keeps %llu log entries (truncated at %llu, last %llu); "
-                     "limit %llu",
-                     i, (unsigned long long)kept, (unsigned long long)p->ps->truncated_index,
-                     (unsigned long long)p->ps->last_index, (unsigned long long)max_raft_log);
+            fail_msg(
+                "store %d keeps %llu log entries (truncated at %llu, last %llu); "
+                "limit %llu",
+                i, (unsigned long long)kept, (unsigned long long)peer_storage(p)->truncated_index,
+                (unsigned long long)peer_storage(p)->last_index, (unsigned long long)max_raft_log);
         uint64_t lowest = 0, on_disk = cluster_count_log_entries(s, &lowest);
-        if (on_disk > kept || (on_disk > 0 && lowest <= p->ps->truncated_index))
+        if (on_disk > kept || (on_disk > 0 && lowest <= peer_storage(p)->truncated_index))
             fail_msg("store %d's raft DB holds %llu entries from %llu, but the log is "
                      "truncated at %llu: log GC left them behind",
                      i, (unsigned long long)on_disk, (unsigned long long)lowest,
-                     (unsigned long long)p->ps->truncated_index);
-        if (p->ps->truncated_index <= RAFT_INIT_LOG_INDEX)
+                     (unsigned long long)peer_storage(p)->truncated_index);
+        if (peer_storage(p)->truncated_index <= RAFT_INIT_LOG_INDEX)
             fail_msg("store %d never truncated its log (last index %llu, limit %llu)", i,
-                     (unsigned long long)p->ps->last_index, (unsigned long long)max_raft_log);
+                     (unsigned long long)peer_storage(p)->last_index,
+                     (unsigned long long)max_raft_log);
     }
 }
 

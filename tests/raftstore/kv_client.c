@@ -227,6 +227,7 @@ kv_clients_t *kv_clients_start(sim_cluster_t *c, history_t *h, const kv_clients_
     k->timeout_ms = o->timeout_ms ? o->timeout_ms : 250;
     k->shared_keys = o->shared_keys;
     k->cl = calloc((size_t)k->n, sizeof(client_t));
+    history_set_trace(h, sim_cluster_trace(c), sim_cluster_client_ep(c, 0));
     for (int i = 0; i < k->n; i++) {
         client_t *cl = &k->cl[i];
         cl->k = k;

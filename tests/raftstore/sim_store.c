@@ -17,18 +17,34 @@ typedef struct {
     uint64_t term;
 } node_t;
 
-/* Records role and term changes of region 1's peer in the trace. */
+/* Records role and term changes of region 1's peer in the trace, and every
+ * region's Raft state (trace_state() writes only changes). */
 static void trace_role(node_t *n)
 {
+    for (uint64_t rid = 1; rid <= 2; rid++) {
+        peer_t *rp = store_peer(n->store, rid);
+        if (rp == NULL)
+            continue;
+        const Metapb__Region *reg = peer_region(rp);
+        const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
+        trace_state_t st = { rid,
+                             raft_role_name(peer_raft(rp)->role),
+                             peer_raft(rp)->term,
+                             peer_raft(rp)->log.committed,
+                             peer_storage(rp)->applied_index,
+                             ep ? ep->conf_ver : 0,
+                             ep ? ep->version : 0 };
+        trace_state(n->env->trace, n->env->id, &st);
+    }
     peer_t *p = store_peer(n->store, 1);
     if (p == NULL)
         return;
     int leader = peer_is_leader(p);
-    uint64_t term = p->rn->raft->term;
+    uint64_t term = peer_term(p);
     if (leader != n->leader || term != n->term)
         trace_event(n->env->trace, n->env->id, "role", "%s at term %llu, applied %llu",
                     leader ? "leader" : "not leader", (unsigned long long)term,
-                    (unsigned long long)p->ps->applied_index);
+                    (unsigned long long)peer_storage(p)->applied_index);
     n->leader = leader;
     n->term = term;
 }
