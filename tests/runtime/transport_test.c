@@ -145,6 +145,36 @@ static void wait_count(node_t *n, size_t want)
         fail_msg("%zu of %zu messages received after %d ms", node_count(n), want, RT_WAIT_MS);
 }
 
+/* Counters are bumped when a write's callback runs, which may be after the
+ * receiver already has the bytes: wait for them too. */
+typedef struct {
+    transport_t *t;
+    uint64_t sent_msgs, recv_msgs, sent_frames;
+} stats_arg_t;
+
+static int stats_reached(void *arg)
+{
+    stats_arg_t *a = arg;
+    transport_stats_t st;
+    transport_stats(a->t, &st);
+    return st.sent_msgs >= a->sent_msgs && st.recv_msgs >= a->recv_msgs &&
+           st.sent_frames >= a->sent_frames;
+}
+
+static void wait_stats(transport_t *t, uint64_t sent_msgs, uint64_t recv_msgs, uint64_t sent_frames)
+{
+    stats_arg_t a = { t, sent_msgs, recv_msgs, sent_frames };
+    if (!rt_wait_until(stats_reached, &a, RT_WAIT_MS)) {
+        transport_stats_t st;
+        transport_stats(t, &st);
+        fail_msg("counters: %llu sent (want %llu), %llu received (want %llu), %llu frames "
+                 "(want %llu)",
+                 (unsigned long long)st.sent_msgs, (unsigned long long)sent_msgs,
+                 (unsigned long long)st.recv_msgs, (unsigned long long)recv_msgs,
+                 (unsigned long long)st.sent_frames, (unsigned long long)sent_frames);
+    }
+}
+
 /* ---- tests -------------------------------------------------------------------------- */
 
 /* 1000 messages queued before the sender runs go out in one frame and arrive
@@ -171,6 +201,8 @@ static void test_transport_delivers_in_one_batch(void **state)
             fail_msg("message %zu arrived as region %llu: out of order", i,
                      (unsigned long long)b.got[i]->region_id);
     }
+    wait_stats(a.t, 1000, 0, 1);
+    wait_stats(b.t, 0, 1000, 0);
     transport_stats_t st;
     transport_stats(a.t, &st);
     assert_int_equal(st.sent_msgs, 1000);
@@ -275,6 +307,7 @@ static void test_transport_streams_large_messages_in_chunks(void **state)
     if (big_at == 0)
         fail_msg("the large message arrived before every small one: nothing got between its "
                  "pieces");
+    wait_stats(a.t, 11, 0, 0);
     transport_stats_t st;
     transport_stats(a.t, &st);
     if (st.sent_frames < 50)
