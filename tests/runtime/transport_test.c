@@ -459,7 +459,9 @@ static int stranger_send(int port, const void *data, size_t len)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     sa.sin_port = htons((uint16_t)port);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    /* The transport may close on us halfway: no SIGPIPE, no full write. */
+    if (len > 0)
+        assert_true(send(fd, data, len, MSG_NOSIGNAL) > 0);
     return fd;
 }
 
@@ -486,9 +488,10 @@ static int bad_conns_reached(void *arg)
     return st.bad_conns >= b->want;
 }
 
-/* Garbage, a Raft frame whose payload is not a batch, and a frame for
- * another method each close the stranger's connection, alone: the
- * store-to-store connection goes on delivering. */
+/* Garbage, a Raft frame whose payload is not a batch, a frame for another
+ * method, and a frame longer than any a store sends (8 MiB announced, 64 KiB
+ * sent, with 4 KiB batches and pieces) each close the stranger's
+ * connection, alone: the store-to-store connection goes on delivering. */
 static void test_transport_garbage_closes_only_that_connection(void **state)
 {
     (void)state;
@@ -496,6 +499,8 @@ static void test_transport_garbage_closes_only_that_connection(void **state)
     transport_config_t cfg;
     node_t a, b;
     base_config(&cfg, NULL);
+    cfg.batch_bytes = 4096;
+    cfg.chunk_bytes = 4096;
     node_open(&a, 1, &cfg, 0);
     node_open(&b, 2, &cfg, 0);
     assert_int_equal(transport_start(a.t), TKV_OK);
@@ -521,16 +526,23 @@ static void test_transport_garbage_closes_only_that_connection(void **state)
     assert_int_equal(rpc_frame_encode(&fr, &f), TKV_OK);
     int s3 = stranger_send(transport_port(b.t), f.data, f.len);
     buf_free(&f);
+    size_t huge = 4 + 64 * 1024;
+    uint8_t *h = xcalloc(1, huge);
+    rpc_frame_put_len(h, 8u << 20);
+    int s4 = stranger_send(transport_port(b.t), h, huge);
+    free(h);
 
-    bad_arg_t ba = { b.t, 3 };
+    bad_arg_t ba = { b.t, 4 };
     if (!rt_wait_until(bad_conns_reached, &ba, RT_WAIT_MS))
-        fail_msg("three strangers sent garbage, but fewer connections were closed for it");
+        fail_msg("four strangers sent garbage, but fewer connections were closed for it");
     assert_true(closed_by_peer(s1));
     assert_true(closed_by_peer(s2));
     assert_true(closed_by_peer(s3));
+    assert_true(closed_by_peer(s4));
     close(s1);
     close(s2);
     close(s3);
+    close(s4);
     for (uint64_t i = 2; i <= 50; i++) {
         make_msg(&m, i, NULL, 0);
         assert_int_equal(transport_send(a.t, 2, &m), TKV_OK);
@@ -540,8 +552,53 @@ static void test_transport_garbage_closes_only_that_connection(void **state)
     transport_stats(a.t, &st);
     assert_int_equal(st.connects, 1); /* the store connection never broke */
     transport_stats(b.t, &st);
-    assert_int_equal(st.bad_conns, 3);
+    assert_int_equal(st.bad_conns, 4);
     assert_int_equal(node_count(&b), 50);
+    node_close(&a);
+    node_close(&b);
+}
+
+typedef struct {
+    transport_t *t;
+    uint64_t want;
+} refused_arg_t;
+
+static int refused_reached(void *arg)
+{
+    refused_arg_t *r = arg;
+    transport_stats_t st;
+    transport_stats(r->t, &st);
+    return st.refused_conns >= r->want;
+}
+
+/* With max_incoming 2, a third connection is closed on arrival; once a
+ * stranger leaves, a store gets its place and delivers. */
+static void test_transport_refuses_connections_over_the_limit(void **state)
+{
+    (void)state;
+    book_clear();
+    transport_config_t cfg;
+    node_t a, b;
+    base_config(&cfg, NULL);
+    node_open(&a, 1, &cfg, 0);
+    cfg.max_incoming = 2;
+    node_open(&b, 2, &cfg, 0);
+    assert_int_equal(transport_start(b.t), TKV_OK);
+    int port = transport_port(b.t);
+    int s1 = stranger_send(port, NULL, 0);
+    int s2 = stranger_send(port, NULL, 0);
+    int s3 = stranger_send(port, NULL, 0);
+    refused_arg_t r = { b.t, 1 };
+    if (!rt_wait_until(refused_reached, &r, RT_WAIT_MS))
+        fail_msg("three connections to a transport that takes two: none refused");
+    assert_true(closed_by_peer(s3));
+    close(s1);
+    close(s3);
+    assert_int_equal(transport_start(a.t), TKV_OK);
+    resend_arg_t ra = { &a, &b, 0 };
+    if (!rt_wait_until(resend_until_received, &ra, RT_WAIT_MS))
+        fail_msg("a store never got the place a stranger left");
+    close(s2);
     node_close(&a);
     node_close(&b);
 }
@@ -563,6 +620,9 @@ static void test_transport_bad_config_and_stop(void **state)
     assert_non_null(strstr(tkv_last_error(), "batch_bytes"));
     base_config(&cfg, NULL);
     cfg.backoff_max_ms = 1;
+    assert_int_equal(transport_new(&cfg, &t), TKV_ERR_INVALID);
+    base_config(&cfg, NULL);
+    cfg.max_incoming = 0;
     assert_int_equal(transport_new(&cfg, &t), TKV_ERR_INVALID);
     base_config(&cfg, NULL);
     assert_int_equal(transport_new(&cfg, &t), TKV_OK);
@@ -595,6 +655,9 @@ const tkv_test_t transport_tests[] = {
     { "frame", "transport_garbage_closes_only_that_connection", 0,
       "garbage frames close the stranger's connection alone; store traffic goes on",
       test_transport_garbage_closes_only_that_connection },
+    { "frame", "transport_refuses_connections_over_the_limit", 0,
+      "connections over max_incoming are closed on arrival; a freed place serves a store",
+      test_transport_refuses_connections_over_the_limit },
     { "frame", "transport_bad_config_and_stop", 0,
       "bad transport configs are refused with a reason; sends after stop say closed",
       test_transport_bad_config_and_stop },
