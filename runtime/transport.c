@@ -92,13 +92,15 @@ struct transport {
     int started, joined;
     int stopping; /* loop thread: the stop callback ran */
     conn_t *incoming;
+    size_t n_incoming;
+    size_t frame_limit; /* the largest frame body a store of ours sends */
 
     pthread_mutex_t mu;
     peer_t *peers;
     int closed;
 
     atomic_uint_fast64_t sent_msgs, sent_frames, sent_bytes, dropped_full, dropped_broken, connects,
-        connect_failures, recv_msgs, recv_frames, bad_conns;
+        connect_failures, recv_msgs, recv_frames, bad_conns, refused_conns;
 };
 
 void transport_config_default(transport_config_t *cfg)
@@ -111,6 +113,7 @@ void transport_config_default(transport_config_t *cfg)
     cfg->max_message_bytes = 256u << 20;
     cfg->backoff_min_ms = 50;
     cfg->backoff_max_ms = 3000;
+    cfg->max_incoming = 1024;
 }
 
 static void count(atomic_uint_fast64_t *c, uint64_t n)
@@ -164,6 +167,7 @@ static void conn_close(conn_t *c)
             c->t->incoming = c->next;
         if (c->next != NULL)
             c->next->prev = c->prev;
+        c->t->n_incoming--;
     }
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
@@ -208,8 +212,16 @@ static void on_incoming_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
             conn_bad(c, e);
             return;
         }
-        if (f == NULL)
+        if (f == NULL) {
+            /* Every whole frame is out: what is left is one unfinished
+             * frame. Stores of ours never send one over frame_limit, so a
+             * longer one is a stranger making us buffer up to 16 MiB. */
+            if (rpc_decoder_pending(&c->dec) > t->frame_limit + RPC_FRAME_HEADER)
+                conn_bad(c, tkv_errorf(TKV_ERR_INVALID,
+                                       "a frame over %zu bytes, the largest a store sends",
+                                       t->frame_limit));
             return;
+        }
         count(&t->recv_frames, 1);
         size_t n = 0;
         e = wire_rx_frame(&c->rx, f, deliver_one, t, &n);
@@ -226,7 +238,21 @@ static void on_incoming(uv_stream_t *server, int status)
     if (status < 0 || t->stopping)
         return;
     conn_t *c = conn_new(t, NULL);
+    c->next = t->incoming;
+    if (t->incoming != NULL)
+        t->incoming->prev = c;
+    t->incoming = c;
+    t->n_incoming++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (t->n_incoming > t->cfg.max_incoming) {
+        /* Accepted only to be closed: otherwise it would wait in the
+         * backlog and be accepted later. */
+        count(&t->refused_conns, 1);
+        tkv_logf(TKV_LOG_WARN, "transport", "refusing a connection: %zu open already",
+                 t->cfg.max_incoming);
         conn_close(c);
         return;
     }
@@ -245,10 +271,6 @@ static void on_incoming(uv_stream_t *server, int status)
         }
         cli_format_addr(host, port, c->who, sizeof(c->who));
     }
-    c->next = t->incoming;
-    if (t->incoming != NULL)
-        t->incoming->prev = c;
-    t->incoming = c;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_incoming_read);
 }
 
@@ -554,12 +576,16 @@ tkv_err_t transport_new(const transport_config_t *cfg, transport_t **out)
         return tkv_errorf(TKV_ERR_INVALID,
                           "transport: max_message_bytes %zu is under batch_bytes %zu",
                           cfg->max_message_bytes, cfg->batch_bytes);
+    if (cfg->max_incoming < 1)
+        return tkv_errorf(TKV_ERR_INVALID, "transport: max_incoming must be at least 1");
     if (cfg->backoff_min_ms < 1 || cfg->backoff_max_ms < cfg->backoff_min_ms)
         return tkv_errorf(TKV_ERR_INVALID, "transport: backoff %u..%u ms is not a range from 1",
                           (unsigned)cfg->backoff_min_ms, (unsigned)cfg->backoff_max_ms);
     transport_t *t = xcalloc(1, sizeof(*t));
     t->cfg = *cfg;
     t->port = -1;
+    t->frame_limit =
+        (cfg->batch_bytes > cfg->chunk_bytes ? cfg->batch_bytes : cfg->chunk_bytes) + FRAME_SLACK;
     int rc = uv_loop_init(&t->loop);
     if (rc != 0) {
         free(t);
@@ -695,6 +721,7 @@ void transport_stats(transport_t *t, transport_stats_t *out)
     out->recv_msgs = atomic_load(&t->recv_msgs);
     out->recv_frames = atomic_load(&t->recv_frames);
     out->bad_conns = atomic_load(&t->bad_conns);
+    out->refused_conns = atomic_load(&t->refused_conns);
 }
 
 void transport_stop(transport_t *t)

@@ -27,8 +27,11 @@
  *   through between two pieces so heartbeats keep flowing. Messages over
  *   max_message_bytes are refused on both sides.
  * - Received frames are decoded per connection (raft_wire.h); a connection
- *   that sends anything else (garbage, another method, an oversized message)
- *   is closed, alone, and counted; every other connection goes on.
+ *   that sends anything else (garbage, another method, an oversized message,
+ *   a frame longer than this transport's own batch_bytes or chunk_bytes
+ *   allow) is closed, alone, and counted; every other connection goes on.
+ *   So the stores of one cluster must use the same sizes. At most
+ *   max_incoming connections are open at once; more are closed on arrival.
  *
  * Threads: the transport runs its own libuv loop on its own thread. The
  * resolver and deliver callbacks run on that thread and must not block:
@@ -63,6 +66,7 @@ typedef struct {
     size_t max_message_bytes; /* the largest message sent or received (default 256 MiB) */
     uint32_t backoff_min_ms;  /* the first retry after a failure (default 50) */
     uint32_t backoff_max_ms;  /* the longest wait between retries (default 3000) */
+    size_t max_incoming;      /* incoming connections open at once (default 1024) */
     transport_resolve_fn resolve;
     void *resolve_arg;
     transport_deliver_fn deliver;
@@ -79,7 +83,8 @@ typedef struct {
     uint64_t connects;         /* outgoing connections made */
     uint64_t connect_failures; /* resolve or connect attempts that failed */
     uint64_t recv_msgs, recv_frames;
-    uint64_t bad_conns; /* incoming connections closed for a bad frame */
+    uint64_t bad_conns;     /* incoming connections closed for a bad frame */
+    uint64_t refused_conns; /* incoming connections closed at once: max_incoming open */
 } transport_stats_t;
 
 typedef struct transport transport_t;
