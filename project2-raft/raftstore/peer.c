@@ -183,6 +183,11 @@ int peer_is_destroyed(const peer_t *p)
     return p->destroyed;
 }
 
+int peer_is_broken(const peer_t *p)
+{
+    return p->broken;
+}
+
 tkv_err_t peer_campaign(peer_t *p)
 {
     if (p->destroyed)

@@ -118,5 +118,7 @@ uint64_t peer_n_compact_proposed(const peer_t *p);
 int peer_is_initialized(const peer_t *p);
 /* The peer was destroyed (removed from its region, 3B): its store drops it. */
 int peer_is_destroyed(const peer_t *p);
+/* True once a write failed: the peer refuses all input until reopened. */
+int peer_is_broken(const peer_t *p);
 
 #endif

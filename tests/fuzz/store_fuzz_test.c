@@ -143,7 +143,7 @@ static void check_store(stores_t *c, uint64_t i, uint64_t *last_term)
     peer_t *p = store_peer(c->s[i], 1);
     if (p == NULL)
         return;
-    const raft_t *r = p->rn->raft;
+    const raft_t *r = peer_raft(p);
     unsigned long long seed = (unsigned long long)tkv_current_seed();
     if (r->term < last_term[i])
         fail_msg("store %llu's term went back from %llu to %llu (seed %llu)", (unsigned long long)i,
@@ -228,7 +228,7 @@ static void run(uint64_t seed, void *arg)
     int broken = 0;
     for (uint64_t i = 1; i <= N_STORES; i++) {
         peer_t *p = store_peer(c->s[i], 1);
-        broken += p != NULL && p->broken;
+        broken += p != NULL && peer_is_broken(p);
     }
     /* A broken peer (a write or a decode failed: it refuses all input until
      * reopened) is counted, not failed: see the note in docs/rpc.md. */

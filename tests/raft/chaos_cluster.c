@@ -415,8 +415,8 @@ static void chaos_trace_step(chaos_t *s)
             n += snprintf(line + n, sizeof(line) - (size_t)n, " [down]");
         else
             n += snprintf(line + n, sizeof(line) - (size_t)n, " [%s t%llu g%d c%llu l%llu]",
-                          raft_role_name(r->role), (unsigned long long)r->term,
-                          s->nodes[j].group, (unsigned long long)r->log.committed,
+                          raft_role_name(r->role), (unsigned long long)r->term, s->nodes[j].group,
+                          (unsigned long long)r->log.committed,
                           (unsigned long long)rlog_last_index(&r->log));
     }
     fprintf(stderr, "step %d %s\n", s->step, line);
