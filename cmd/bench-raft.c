@@ -8,6 +8,11 @@
  * measures the core's own cost (log, progress, Ready bookkeeping, copies),
  * which bounds what the raftstore can do on top.
  *
+ * Then the same for reads that write no log entry (ReadIndex, project2x):
+ * `total` reads on the leader, `batch` at a time, each confirmed by its own
+ * heartbeat round (read_index_per_sec), and again with a leader lease
+ * (lease_read_per_sec: check quorum and read_lease on, no rounds).
+ *
  * One machine-readable line per figure:
  *     bench-raft nodes=3 batch=64 metric=proposals_per_sec value=123456
  *
@@ -37,6 +42,7 @@ typedef struct {
     uint64_t *start_ns; /* by log index: when it was proposed */
     uint64_t *lat_ns;   /* commit latencies, in order */
     size_t n_lat, cap_idx;
+    size_t reads_done; /* read states the leader handed back */
 } cluster_t;
 
 static uint64_t now_ns(void)
@@ -67,6 +73,8 @@ static void handle_ready(cluster_t *c, uint64_t id)
         free(rd.messages);
         rd.messages = NULL;
         rd.n_messages = 0;
+        if (id == 1)
+            c->reads_done += rd.n_read_states;
         uint64_t t = now_ns();
         for (size_t i = 0; i < rd.n_committed_entries; i++) {
             const raft_entry_t *e = &rd.committed_entries[i];
@@ -117,7 +125,30 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int run(size_t n, size_t batch, size_t total)
+/* `total` reads on the leader, `batch` before each pump; reads per second. */
+static double bench_reads(cluster_t *c, size_t batch, size_t total)
+{
+    uint64_t t0 = now_ns();
+    size_t issued = 0;
+    c->reads_done = 0;
+    while (c->reads_done < total) {
+        size_t before = issued;
+        for (size_t i = 0; i < batch && issued < total; i++, issued++) {
+            uint64_t ctx = issued;
+            if (rawnode_read_index(c->nodes[1].rn, &ctx, sizeof(ctx)) != TKV_OK)
+                break;
+        }
+        pump(c);
+        if (issued == before && c->reads_done < total) {
+            fprintf(stderr, "bench-raft: reads stopped at %zu of %zu: %s\n", c->reads_done, total,
+                    tkv_last_error());
+            return 0;
+        }
+    }
+    return (double)c->reads_done / ((double)(now_ns() - t0) / 1e9);
+}
+
+static int run(size_t n, size_t batch, size_t total, int lease)
 {
     cluster_t c;
     memset(&c, 0, sizeof(c));
@@ -136,6 +167,8 @@ static int run(size_t n, size_t batch, size_t total)
         cfg.heartbeat_tick = 1;
         cfg.storage = mem_storage_as_storage(c.nodes[id].ms);
         cfg.max_size_per_msg = 1 << 20;
+        cfg.check_quorum = lease;
+        cfg.read_lease = lease;
         if (rawnode_new(&cfg, &c.nodes[id].rn) != TKV_OK) {
             fprintf(stderr, "bench-raft: %s\n", tkv_last_error());
             return 1;
@@ -146,6 +179,15 @@ static int run(size_t n, size_t batch, size_t total)
     if (c.nodes[1].rn->raft->role != RAFT_LEADER) {
         fprintf(stderr, "bench-raft: node 1 did not become leader\n");
         return 1;
+    }
+    if (lease) {
+        /* One heartbeat both followers acknowledge starts the lease; no more
+         * ticks, so it does not run out during the run. */
+        rawnode_tick(c.nodes[1].rn);
+        pump(&c);
+        printf("bench-raft nodes=%zu batch=%zu metric=lease_read_per_sec value=%.0f\n", n, batch,
+               bench_reads(&c, batch, total));
+        goto out;
     }
     char payload[64];
     memset(payload, 'v', sizeof(payload));
@@ -171,6 +213,9 @@ static int run(size_t n, size_t batch, size_t total)
            (double)c.lat_ns[c.n_lat / 2] / 1e3);
     printf("bench-raft nodes=%zu batch=%zu metric=commit_latency_p99_us value=%.1f\n", n, batch,
            (double)c.lat_ns[c.n_lat * 99 / 100] / 1e3);
+    printf("bench-raft nodes=%zu batch=%zu metric=read_index_per_sec value=%.0f\n", n, batch,
+           bench_reads(&c, batch, total));
+out:
     for (uint64_t id = 1; id <= n; id++) {
         rawnode_free(c.nodes[id].rn);
         mem_storage_free(c.nodes[id].ms);
@@ -192,7 +237,8 @@ int main(int argc, char **argv)
     size_t batches[] = { 1, 64 };
     for (size_t s = 0; s < 2; s++) {
         for (size_t b = 0; b < 2; b++) {
-            if (run(sizes[s], batches[b], total) != 0)
+            if (run(sizes[s], batches[b], total, 0) != 0 ||
+                run(sizes[s], batches[b], total, 1) != 0)
                 return 1;
         }
     }

@@ -18,7 +18,8 @@
 # Each run's trace and page go to DIR/<test>/seed<s>/ ($TKV_TRACE_DIR); at
 # the end only the first (lowest) failing seed's are kept. --stop skips a
 # test's remaining seeds once one failed. --shrink replays each test's first
-# failure at smaller scales (tools/shrink.sh) and reports the smallest.
+# failure with SHRINK=1 (smaller sizes of the same seed, see
+# tests/harness/test.h) and shows the smallest failing run it found.
 #
 # Exit status: 0 when no run failed, 1 when some did, 2 on bad usage.
 set -uo pipefail
@@ -152,8 +153,13 @@ if [ "$shrink" = 1 ] && [ "$any" = 1 ]; then
     while IFS=$'\t' read -r b n l; do
         [ -s "$dir/$n/failed" ] || continue
         grep -q "	$n	" "$randomized" || continue
-        tools/shrink.sh --suite "$suite" --test "$n" --seed "$(head -1 "$dir/$n/failed")" \
-            --limit "$l" --out "$dir/$n/shrink" "$b"
+        first=$(head -1 "$dir/$n/failed")
+        echo
+        echo "shrinking $n SEED=$first (log: $dir/$n/shrink.log)"
+        # The replays are smaller than the run, so a few limits cover them.
+        SEED="$first" SHRINK=1 TKV_TRACE_DIR="$dir/$n/seed$first" timeout $((l * 8)) \
+            "$b" --run "$suite/$n" >"$dir/$n/shrink.log" 2>&1
+        sed -n '/^shrink:/,$p' "$dir/$n/shrink.log"
     done <"$randomized"
 fi
 exit "$any"

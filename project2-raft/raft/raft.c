@@ -35,11 +35,15 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
     *out = NULL;
     if (cfg->id == RAFT_NONE)
         return tkv_errorf(TKV_ERR_INVALID, "raft node id must not be 0");
+    if (cfg->read_lease && !cfg->check_quorum)
+        return tkv_errorf(TKV_ERR_INVALID, "read_lease needs check_quorum: the lease is the "
+                                           "followers' promise to ignore other candidates");
     if (cfg->election_tick <= cfg->heartbeat_tick || cfg->heartbeat_tick <= 0)
         return tkv_errorf(TKV_ERR_INVALID, "election tick %d must exceed heartbeat tick %d > 0",
                           cfg->election_tick, cfg->heartbeat_tick);
     raft_hard_state_t hs;
     raft_conf_state_t cs;
+    memset(&cs, 0, sizeof(cs)); /* storages that predate learners fill nodes only */
     tkv_err_t err = cfg->storage.ops->initial_state(cfg->storage.self, &hs, &cs);
     if (err != TKV_OK)
         return err;
@@ -52,10 +56,12 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
         return err;
     }
     prs_init(&r->prs);
-    const uint64_t *peers = cs.n_nodes ? cs.nodes : cfg->peers;
-    size_t n_peers = cs.n_nodes ? cs.n_nodes : cfg->n_peers;
-    for (size_t i = 0; i < n_peers; i++)
-        prs_add(&r->prs, peers[i], 0, 1);
+    if (cs.n_nodes) {
+        prs_set_conf(&r->prs, &cs, 1);
+    } else {
+        for (size_t i = 0; i < cfg->n_peers; i++)
+            prs_add(&r->prs, cfg->peers[i], 0, 1);
+    }
     raft_conf_state_free(&cs);
     r->election_tick = cfg->election_tick;
     r->heartbeat_tick = cfg->heartbeat_tick;
@@ -64,6 +70,10 @@ tkv_err_t raft_new(const raft_config_t *cfg, raft_t **out)
     r->prng = cfg->prng ? cfg->prng : &r->own_prng;
     r->pre_vote = cfg->pre_vote;
     r->check_quorum = cfg->check_quorum;
+    r->read_lease = cfg->read_lease;
+    r->flow_control = cfg->flow_control;
+    r->max_inflight_msgs = cfg->max_inflight_msgs ? cfg->max_inflight_msgs : 256;
+    r->fast_backtrack = cfg->fast_backtrack;
     if (!raft_hard_state_is_empty(&hs)) {
         r->term = hs.term;
         r->vote = hs.vote;
@@ -83,6 +93,9 @@ void raft_free(raft_t *r)
     for (size_t i = 0; i < r->n_msgs; i++)
         raft_message_free(&r->msgs[i]);
     free(r->msgs);
+    raft_drop_reads(r);
+    free(r->reads);
+    raft_read_states_free(r->read_states, r->n_read_states);
     rlog_free(&r->log);
     prs_free(&r->prs);
     free(r);
@@ -98,12 +111,28 @@ void raft_send(raft_t *r, raft_message_t *m)
      * (and its grant echoes it), so a term set already stays. */
     if (m->term == 0 && m->type != RAFT_MSG_PROPOSE && m->type != RAFT_MSG_TRANSFER_LEADER)
         m->term = r->term;
+    raft_flow_sent(r, m); /* flow control (2X) counts appends and snapshots */
     if (r->n_msgs == r->cap_msgs) {
         r->cap_msgs = r->cap_msgs ? r->cap_msgs * 2 : 8;
         r->msgs = xrealloc(r->msgs, r->cap_msgs * sizeof(raft_message_t));
     }
     r->msgs[r->n_msgs++] = *m;
     memset(m, 0, sizeof(*m));
+}
+
+void raft_take_read_states(raft_t *r, raft_read_state_t **out, size_t *n)
+{
+    *out = r->read_states;
+    *n = r->n_read_states;
+    r->read_states = NULL;
+    r->n_read_states = r->cap_read_states = 0;
+}
+
+void raft_read_states_free(raft_read_state_t *rs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rs[i].ctx);
+    free(rs);
 }
 
 void raft_take_msgs(raft_t *r, raft_message_t **out, size_t *n)
@@ -219,6 +248,7 @@ void raft_become_leader(raft_t *r)
 
 void raft_tick(raft_t *r)
 {
+    r->ticks++;
     if (raft_check_quorum_tick(r))
         return; /* a leader that lost its quorum stepped down (2X) */
     /* LAB 2A BEGIN */
@@ -251,7 +281,7 @@ int raft_send_append(raft_t *r, uint64_t to)
 {
     /* LAB 2A BEGIN */
     raft_progress_t *pr = prs_find(&r->prs, to);
-    if (pr == NULL || to == r->id)
+    if (pr == NULL || to == r->id || raft_flow_paused(r, pr))
         return 0;
     uint64_t last = rlog_last_index(&r->log);
     if (pr->next > last + 1)
@@ -304,8 +334,8 @@ int raft_maybe_commit(raft_t *r)
 void raft_campaign(raft_t *r, int transfer)
 {
     /* LAB 2A BEGIN */
-    if (prs_find(&r->prs, r->id) == NULL)
-        return; /* removed from the cluster: never disrupt it */
+    if (!prs_is_voter(&r->prs, r->id))
+        return; /* removed from the cluster (or a learner): never disrupt it */
     if (raft_has_unapplied_conf_change(r)) {
         /* Our membership is stale until we apply (raft_membership.c). */
         tkv_logf(TKV_LOG_DEBUG, "raft", "node %llu: not campaigning: conf change unapplied",
@@ -313,9 +343,7 @@ void raft_campaign(raft_t *r, int transfer)
         return;
     }
     raft_become_candidate(r);
-    size_t granted, rejected;
-    prs_tally(&r->prs, &granted, &rejected);
-    if (granted >= prs_quorum(&r->prs)) {
+    if (prs_vote_result(&r->prs) == RAFT_VOTE_WON) {
         raft_become_leader(r); /* a cluster of one */
         return;
     }
@@ -346,8 +374,10 @@ static void respond(raft_t *r, const raft_message_t *m, raft_msg_type_t type, in
     resp.to = m->from;
     resp.reject = reject;
     resp.index = index;
-    if (reject)
+    if (reject && type == RAFT_MSG_APPEND_RESPONSE) {
         resp.reject_hint = rlog_last_index(&r->log);
+        raft_fill_reject_hint(r, m, &resp); /* fast back-tracking (2X) */
+    }
     raft_send(r, &resp);
 }
 
@@ -403,6 +433,7 @@ static void handle_append_response(raft_t *r, const raft_message_t *m)
         /* Skip straight past the follower's last entry instead of walking
          * back one index per round trip. */
         uint64_t next = m->index < m->reject_hint + 1 ? m->index : m->reject_hint + 1;
+        next = raft_backtrack(r, m, next); /* fast back-tracking (2X) */
         if (next < pr->match + 1)
             next = pr->match + 1;
         pr->next = next > 0 ? next : 1;
@@ -498,11 +529,10 @@ static tkv_err_t step_candidate(raft_t *r, const raft_message_t *m)
         raft_progress_t *pr = prs_find(&r->prs, m->from);
         if (pr != NULL && pr->vote == RAFT_VOTE_UNKNOWN)
             pr->vote = m->reject ? RAFT_VOTE_REJECTED : RAFT_VOTE_GRANTED;
-        size_t granted, rejected;
-        prs_tally(&r->prs, &granted, &rejected);
-        if (granted >= prs_quorum(&r->prs))
+        raft_vote_result_t res = prs_vote_result(&r->prs);
+        if (res == RAFT_VOTE_WON)
             raft_become_leader(r);
-        else if (rejected >= prs_quorum(&r->prs))
+        else if (res == RAFT_VOTE_LOST)
             raft_become_follower(r, r->term, RAFT_NONE);
         return TKV_OK;
     }
@@ -544,10 +574,11 @@ static tkv_err_t step_follower(raft_t *r, const raft_message_t *m)
 
 tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
 {
-    /* The extensions (2X: raft_prevote.c) see every message first and
-     * return 1 when they took it whole, the result in err. */
+    /* The extensions (2X: raft_prevote.c, raft_read_index.c, raft_flow.c)
+     * see every message first and return 1 when they took it whole, the
+     * result in err. */
     tkv_err_t err = TKV_OK;
-    if (raft_prevote_step(r, m, &err))
+    if (raft_prevote_step(r, m, &err) || raft_read_index_step(r, m, &err) || raft_flow_step(r, m))
         return err;
     /* LAB 2A BEGIN */
     if (m->term > r->term) {

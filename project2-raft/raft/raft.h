@@ -55,7 +55,38 @@ typedef struct {
      * election timeout steps down, and a follower that heard from a leader
      * within an election timeout ignores vote requests (leader stickiness). */
     int check_quorum;
+    /* Lease read: a leader answers ReadIndex at once while a quorum
+     * acknowledged it within the last election timeout, instead of a
+     * heartbeat round per read. Needs check_quorum on every node, and clocks
+     * that tick at the same rate (docs/project2-raft.md). */
+    int read_lease;
+    /* Flow control (etcd's tracker): probe one append at a time, keep at
+     * most max_inflight_msgs appends unacknowledged per peer (0: 256), and
+     * send nothing to a peer while a snapshot is on its way to it. */
+    int flow_control;
+    size_t max_inflight_msgs;
+    /* A rejected append carries a (term, index) hint, so the leader skips a
+     * divergent term per round trip instead of one entry. */
+    int fast_backtrack;
 } raft_config_t;
+
+/* A read that may now go ahead (ReadIndex, 2X): once the application has
+ * applied `index`, reading its state machine is linearizable. `ctx` is the
+ * id the application gave the read (owned). */
+typedef struct {
+    uint64_t index;
+    uint8_t *ctx;
+    size_t ctx_len;
+} raft_read_state_t;
+
+/* A read a leader is confirming with a heartbeat round (raft_read_index.c). */
+typedef struct {
+    uint64_t seq;   /* the round; a peer's ack of seq s confirms every read up to s */
+    uint64_t index; /* the commit index when it came in */
+    uint64_t from;  /* who asked: this node, or a follower that forwarded it */
+    uint8_t *ctx;   /* owned */
+    size_t ctx_len;
+} raft_read_request_t;
 
 typedef struct {
     uint64_t id;
@@ -90,6 +121,27 @@ typedef struct {
     /* Check quorum: leader ticks since the last check, in term quorum_term. */
     int quorum_elapsed;
     uint64_t quorum_term;
+
+    /* ReadIndex and lease read (2X, raft_read_index.c). */
+    int read_lease;
+    uint64_t ticks;             /* raft_tick() calls so far: the lease's clock */
+    raft_read_request_t *reads; /* owned; the leader's pending reads, by seq */
+    size_t n_reads, cap_reads;
+    uint64_t reads_term;     /* the term `reads` belong to */
+    uint64_t read_seq;       /* the last round started; never goes back */
+    uint64_t lease_off_term; /* a transfer began in this term: no lease reads */
+    /* Reads ready to go, owned here until rawnode hands them out. */
+    raft_read_state_t *read_states;
+    size_t n_read_states, cap_read_states;
+
+    /* Flow control and fast back-tracking (2X, raft_flow.c). */
+    int flow_control, fast_backtrack;
+    size_t max_inflight_msgs;
+    uint64_t flow_term; /* the leadership the progress bookkeeping is for */
+
+    /* Joint consensus (3X, raft_joint.c): the leader leaves the current
+     * joint configuration by itself once it is applied. */
+    int auto_leave;
 } raft_t;
 
 /* A node starting (or restarting) as a follower from what storage holds.
@@ -114,6 +166,18 @@ raft_hard_state_t raft_hard_state(const raft_t *r);
 /* Membership (3A): called when a conf change entry is applied. */
 void raft_add_node(raft_t *r, uint64_t id);
 void raft_remove_node(raft_t *r, uint64_t id);
+/* Joint consensus and learners (3X): whether cc may follow the current
+ * configuration (TKV_ERR_INVALID says why not), and applying it. */
+tkv_err_t raft_check_conf_change_v2(const raft_t *r, const raft_conf_change_v2_t *cc);
+tkv_err_t raft_apply_conf_change_v2(raft_t *r, const raft_conf_change_v2_t *cc);
+/* A leader in a joint configuration it should leave by itself, applied,
+ * proposes the leaving entry (rawnode_advance() calls it). */
+void raft_maybe_auto_leave(raft_t *r);
+
+/* Takes the reads ready to go: *out is a malloc'd array the caller owns
+ * (free with raft_read_states_free()). */
+void raft_take_read_states(raft_t *r, raft_read_state_t **out, size_t *n);
+void raft_read_states_free(raft_read_state_t *rs, size_t n);
 
 /* Takes the queued outgoing messages: *out is a malloc'd array the caller
  * owns (free each with raft_message_free(), then the array with free()). */

@@ -2,7 +2,9 @@
  * What the parts of the Raft core share among themselves and nobody else:
  * raft.c (elections and replication, 2A), raft_snapshot.c (2C),
  * raft_membership.c (leader transfer and conf changes, 3A) and the
- * extensions (2X): raft_prevote.c (pre-vote, check quorum).
+ * extensions (2X): raft_prevote.c (pre-vote, check quorum) and
+ * raft_read_index.c (ReadIndex, lease read) and raft_flow.c (flow control,
+ * fast back-tracking).
  */
 #ifndef TKV_RAFT_INTERNAL_H
 #define TKV_RAFT_INTERNAL_H
@@ -59,5 +61,24 @@ tkv_err_t raft_validate_message(const raft_t *r, const raft_message_t *m);
 tkv_err_t raft_step_checked(raft_t *r, const raft_message_t *m);
 /* Messages refused by raft_step_checked() in this process so far. */
 uint64_t raft_invalid_messages(void);
+
+/* ---- raft_read_index.c (2X) ---- */
+/* ReadIndex's part of raft_step(), as raft_prevote_step(). */
+int raft_read_index_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);
+/* Forgets the pending reads (frame code: raft_free() calls it). */
+void raft_drop_reads(raft_t *r);
+
+/* ---- raft_flow.c (2X) ---- */
+/* True when nothing may be sent to pr now (probe unanswered, window full,
+ * snapshot on its way). */
+int raft_flow_paused(raft_t *r, raft_progress_t *pr);
+/* raft_send() reports each message it queues. */
+void raft_flow_sent(raft_t *r, const raft_message_t *m);
+/* Flow control's part of raft_step() (answers free the window). */
+int raft_flow_step(raft_t *r, const raft_message_t *m);
+/* Fills a rejected append's (term, index) hint in resp. */
+void raft_fill_reject_hint(raft_t *r, const raft_message_t *m, raft_message_t *resp);
+/* The leader's next index after a rejection with a hint (given the core's). */
+uint64_t raft_backtrack(raft_t *r, const raft_message_t *m, uint64_t next);
 
 #endif

@@ -52,8 +52,8 @@ void raft_handle_transfer_leader(raft_t *r, const raft_message_t *m)
     }
     uint64_t transferee = m->from;
     raft_progress_t *pr = prs_find(&r->prs, transferee);
-    if (transferee == r->id || pr == NULL || transferee == r->lead_transferee)
-        return; /* already leader, not a member, or already on its way */
+    if (transferee == r->id || pr == NULL || pr->learner || transferee == r->lead_transferee)
+        return; /* already leader, not a voter, or already on its way */
     r->lead_transferee = transferee;
     r->election_elapsed = 0; /* the transfer gets one election timeout */
     if (pr->match == rlog_last_index(&r->log))
@@ -82,7 +82,7 @@ void raft_check_conf_proposals(raft_t *r, raft_entry_t *ents, size_t n)
 {
     /* LAB 3A BEGIN */
     for (size_t i = 0; i < n; i++) {
-        if (ents[i].type != RAFT_ENTRY_CONF_CHANGE)
+        if (ents[i].type != RAFT_ENTRY_CONF_CHANGE && ents[i].type != RAFT_ENTRY_CONF_CHANGE_V2)
             continue;
         if (r->pending_conf_index > r->log.applied) {
             /* Keep the slot (the proposer learns nothing was changed when
@@ -115,7 +115,7 @@ int raft_has_unapplied_conf_change(const raft_t *r)
         return 1;
     int found = 0;
     for (size_t i = 0; i < n && !found; i++)
-        found = ents[i].type == RAFT_ENTRY_CONF_CHANGE;
+        found = ents[i].type == RAFT_ENTRY_CONF_CHANGE || ents[i].type == RAFT_ENTRY_CONF_CHANGE_V2;
     raft_entries_free(ents, n);
     return found;
     /* LAB 3A STUB

@@ -45,12 +45,23 @@ Eraftpb__ConfState *raft_pb_conf_state_to_pb(const raft_conf_state_t *cs)
         pb->nodes = xmalloc(cs->n_nodes * sizeof(uint64_t));
         memcpy(pb->nodes, cs->nodes, cs->n_nodes * sizeof(uint64_t));
     }
+    pb->n_learners = cs->n_learners;
+    if (cs->n_learners) {
+        pb->learners = xmalloc(cs->n_learners * sizeof(uint64_t));
+        memcpy(pb->learners, cs->learners, cs->n_learners * sizeof(uint64_t));
+    }
+    pb->n_voters_outgoing = cs->n_voters_outgoing;
+    if (cs->n_voters_outgoing) {
+        pb->voters_outgoing = xmalloc(cs->n_voters_outgoing * sizeof(uint64_t));
+        memcpy(pb->voters_outgoing, cs->voters_outgoing, cs->n_voters_outgoing * sizeof(uint64_t));
+    }
     return pb;
 }
 
 void raft_pb_conf_state_from_pb(const Eraftpb__ConfState *pb, raft_conf_state_t *out)
 {
-    raft_conf_state_t view = { pb->nodes, pb->n_nodes };
+    raft_conf_state_t view = { pb->nodes,      pb->n_nodes,         pb->learners,
+                               pb->n_learners, pb->voters_outgoing, pb->n_voters_outgoing };
     raft_conf_state_copy(out, &view);
 }
 
@@ -267,5 +278,50 @@ tkv_err_t raft_pb_decode_conf_change(const uint8_t *data, size_t len, raft_conf_
         return corrupt("ConfChange", len);
     raft_pb_conf_change_from_pb(pb, out);
     eraftpb__conf_change__free_unpacked(pb, NULL);
+    return TKV_OK;
+}
+
+tkv_err_t raft_pb_encode_conf_change_v2(const raft_conf_change_v2_t *cc, uint8_t **out, size_t *len)
+{
+    Eraftpb__ConfChangeV2 pb;
+    eraftpb__conf_change_v2__init(&pb);
+    pb.transition = (Eraftpb__ConfChangeTransition)cc->transition;
+    Eraftpb__ConfChangeSingle *singles =
+        cc->n_changes ? xmalloc(cc->n_changes * sizeof(*singles)) : NULL;
+    Eraftpb__ConfChangeSingle **ptrs =
+        cc->n_changes ? xmalloc(cc->n_changes * sizeof(*ptrs)) : NULL;
+    for (size_t i = 0; i < cc->n_changes; i++) {
+        eraftpb__conf_change_single__init(&singles[i]);
+        singles[i].change_type = (Eraftpb__ConfChangeType)cc->changes[i].type;
+        singles[i].node_id = cc->changes[i].node_id;
+        ptrs[i] = &singles[i];
+    }
+    pb.n_changes = cc->n_changes;
+    pb.changes = ptrs;
+    pb.context.data = cc->context;
+    pb.context.len = cc->context_len;
+    pack(&pb.base, out, len);
+    free(ptrs);
+    free(singles);
+    return TKV_OK;
+}
+
+tkv_err_t raft_pb_decode_conf_change_v2(const uint8_t *data, size_t len, raft_conf_change_v2_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    Eraftpb__ConfChangeV2 *pb = eraftpb__conf_change_v2__unpack(NULL, len, data);
+    if (pb == NULL)
+        return corrupt("ConfChangeV2", len);
+    out->transition = (raft_conf_transition_t)pb->transition;
+    out->n_changes = pb->n_changes;
+    out->changes =
+        pb->n_changes ? xmalloc(pb->n_changes * sizeof(raft_conf_change_single_t)) : NULL;
+    for (size_t i = 0; i < pb->n_changes; i++) {
+        out->changes[i].type = (raft_conf_change_type_t)pb->changes[i]->change_type;
+        out->changes[i].node_id = pb->changes[i]->node_id;
+    }
+    out->context_len = pb->context.len;
+    out->context = bytes_dup(pb->context.data, pb->context.len);
+    eraftpb__conf_change_v2__free_unpacked(pb, NULL);
     return TKV_OK;
 }

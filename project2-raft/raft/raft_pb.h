@@ -42,5 +42,10 @@ tkv_err_t raft_pb_encode_snapshot(const raft_snapshot_t *s, uint8_t **out, size_
 tkv_err_t raft_pb_decode_snapshot(const uint8_t *data, size_t len, raft_snapshot_t *out);
 tkv_err_t raft_pb_encode_conf_change(const raft_conf_change_t *cc, uint8_t **out, size_t *len);
 tkv_err_t raft_pb_decode_conf_change(const uint8_t *data, size_t len, raft_conf_change_t *out);
+/* ConfChangeV2 (project3x); decoding fills *out (free: raft_conf_change_v2_free()). */
+tkv_err_t raft_pb_encode_conf_change_v2(const raft_conf_change_v2_t *cc, uint8_t **out,
+                                        size_t *len);
+tkv_err_t raft_pb_decode_conf_change_v2(const uint8_t *data, size_t len,
+                                        raft_conf_change_v2_t *out);
 
 #endif

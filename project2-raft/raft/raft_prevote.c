@@ -21,8 +21,10 @@
  * Both reach into raft_step() through raft_prevote_step(), called before the
  * core's own handling, and into raft_tick() through raft_check_quorum_tick().
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "project2-raft/raft/raft_internal.h"
 
@@ -80,11 +82,10 @@ static void become_pre_candidate(raft_t *r)
 /* Counts pre-votes; a quorum of yeses starts the real election. */
 static void tally_pre_votes(raft_t *r)
 {
-    size_t granted, rejected;
-    prs_tally(&r->prs, &granted, &rejected);
-    if (granted >= prs_quorum(&r->prs))
+    raft_vote_result_t res = prs_vote_result(&r->prs);
+    if (res == RAFT_VOTE_WON)
         raft_campaign(r, 0);
-    else if (rejected >= prs_quorum(&r->prs))
+    else if (res == RAFT_VOTE_LOST)
         raft_become_follower(r, r->term, RAFT_NONE);
 }
 
@@ -92,7 +93,7 @@ static void pre_campaign(raft_t *r)
 {
     /* The same refusals as raft_campaign(): not a member, or a membership
      * about to change. */
-    if (prs_find(&r->prs, r->id) == NULL || raft_has_unapplied_conf_change(r))
+    if (!prs_is_voter(&r->prs, r->id) || raft_has_unapplied_conf_change(r))
         return;
     become_pre_candidate(r);
     for (size_t i = 0; i < r->prs.n; i++) {
@@ -213,12 +214,16 @@ int raft_check_quorum_tick(raft_t *r)
         return 0;
     r->quorum_elapsed = 0;
     size_t active = 0;
+    uint64_t *vals = xmalloc(r->prs.n * sizeof(uint64_t));
     for (size_t i = 0; i < r->prs.n; i++) {
         raft_progress_t *pr = &r->prs.items[i];
-        active += pr->id == r->id || pr->recent_active;
+        vals[i] = pr->id == r->id || pr->recent_active;
+        active += vals[i];
         pr->recent_active = 0;
     }
-    if (active >= prs_quorum(&r->prs))
+    uint64_t quorum_active = prs_quorum_value(&r->prs, vals);
+    free(vals);
+    if (quorum_active >= 1)
         return 0;
     tkv_logf(TKV_LOG_INFO, "raft",
              "node %llu: heard from %zu of %zu in an election timeout: "

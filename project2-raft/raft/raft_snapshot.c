@@ -48,12 +48,8 @@ static int raft_restore(raft_t *r, const raft_snapshot_t *snap)
     }
     rlog_restore(&r->log, snap);
     const raft_conf_state_t *cs = &snap->metadata.conf_state;
-    if (cs->n_nodes > 0) {
-        prs_free(&r->prs);
-        prs_init(&r->prs);
-        for (size_t i = 0; i < cs->n_nodes; i++)
-            prs_add(&r->prs, cs->nodes[i], 0, index + 1);
-    }
+    if (cs->n_nodes > 0)
+        prs_set_conf(&r->prs, cs, index + 1);
     return 1;
 }
 /* LAB 2C END */

@@ -82,19 +82,31 @@ void raft_entries_free(raft_entry_t *ents, size_t n)
     free(ents);
 }
 
+static uint64_t *ids_dup(const uint64_t *ids, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    uint64_t *d = xmalloc(n * sizeof(uint64_t));
+    memcpy(d, ids, n * sizeof(uint64_t));
+    return d;
+}
+
 void raft_conf_state_copy(raft_conf_state_t *dst, const raft_conf_state_t *src)
 {
     dst->n_nodes = src->n_nodes;
-    dst->nodes = src->n_nodes ? xmalloc(src->n_nodes * sizeof(uint64_t)) : NULL;
-    if (src->n_nodes)
-        memcpy(dst->nodes, src->nodes, src->n_nodes * sizeof(uint64_t));
+    dst->nodes = ids_dup(src->nodes, src->n_nodes);
+    dst->n_learners = src->n_learners;
+    dst->learners = ids_dup(src->learners, src->n_learners);
+    dst->n_voters_outgoing = src->n_voters_outgoing;
+    dst->voters_outgoing = ids_dup(src->voters_outgoing, src->n_voters_outgoing);
 }
 
 void raft_conf_state_free(raft_conf_state_t *cs)
 {
     free(cs->nodes);
-    cs->nodes = NULL;
-    cs->n_nodes = 0;
+    free(cs->learners);
+    free(cs->voters_outgoing);
+    memset(cs, 0, sizeof(*cs));
 }
 
 void raft_snapshot_copy(raft_snapshot_t *dst, const raft_snapshot_t *src)
@@ -159,4 +171,11 @@ void raft_conf_change_free(raft_conf_change_t *cc)
     free(cc->context);
     cc->context = NULL;
     cc->context_len = 0;
+}
+
+void raft_conf_change_v2_free(raft_conf_change_v2_t *cc)
+{
+    free(cc->changes);
+    free(cc->context);
+    memset(cc, 0, sizeof(*cc));
 }

@@ -23,6 +23,7 @@
 typedef enum {
     RAFT_ENTRY_NORMAL = 0,
     RAFT_ENTRY_CONF_CHANGE = 1,
+    RAFT_ENTRY_CONF_CHANGE_V2 = 2, /* project3x: data is an encoded ConfChangeV2 */
 } raft_entry_type_t;
 
 /* One slot of the replicated log, identified by (term, index). */
@@ -36,8 +37,13 @@ typedef struct {
 
 /* Which nodes vote. */
 typedef struct {
-    uint64_t *nodes; /* owned */
+    uint64_t *nodes; /* owned; the voters (while joint: the incoming ones) */
     size_t n_nodes;
+    /* Joint consensus and learners (project3x); empty in the core course. */
+    uint64_t *learners; /* owned; receive the log, never vote */
+    size_t n_learners;
+    uint64_t *voters_outgoing; /* owned; the old voters while joint, else none */
+    size_t n_voters_outgoing;
 } raft_conf_state_t;
 
 typedef struct {
@@ -107,6 +113,7 @@ typedef struct {
 typedef enum {
     RAFT_CONF_ADD_NODE = 0,
     RAFT_CONF_REMOVE_NODE = 1,
+    RAFT_CONF_ADD_LEARNER_NODE = 2, /* project3x, in a ConfChangeV2 only */
 } raft_conf_change_type_t;
 
 typedef struct {
@@ -144,5 +151,28 @@ int raft_hard_state_is_empty(const raft_hard_state_t *hs);
 int raft_hard_state_equal(const raft_hard_state_t *a, const raft_hard_state_t *b);
 
 void raft_conf_change_free(raft_conf_change_t *cc);
+
+/* ---- ConfChangeV2 (project3x): several changes at once, through a joint
+ * configuration (Raft thesis §4.3, etcd's ConfChangeV2). ---- */
+typedef enum {
+    RAFT_TRANSITION_AUTO = 0,           /* simple if one voter changes, else joint, auto-left */
+    RAFT_TRANSITION_JOINT_IMPLICIT = 1, /* joint, left by the leader itself */
+    RAFT_TRANSITION_JOINT_EXPLICIT = 2, /* joint, left by proposing a change with none */
+} raft_conf_transition_t;
+
+typedef struct {
+    raft_conf_change_type_t type;
+    uint64_t node_id;
+} raft_conf_change_single_t;
+
+typedef struct {
+    raft_conf_transition_t transition;
+    raft_conf_change_single_t *changes; /* owned; none: leave the joint configuration */
+    size_t n_changes;
+    uint8_t *context; /* owned; opaque to Raft */
+    size_t context_len;
+} raft_conf_change_v2_t;
+
+void raft_conf_change_v2_free(raft_conf_change_v2_t *cc);
 
 #endif

@@ -92,11 +92,36 @@ tkv_err_t rawnode_apply_conf_change(rawnode_t *rn, const raft_conf_change_t *cc,
     else
         return tkv_errorf(TKV_ERR_INVALID, "conf change of unknown type %d", (int)cc->type);
     if (cs != NULL) {
-        const raft_progress_set_t *prs = &rn->raft->prs;
-        cs->n_nodes = prs->n;
-        cs->nodes = prs->n ? xmalloc(prs->n * sizeof(uint64_t)) : NULL;
-        for (size_t i = 0; i < prs->n; i++)
-            cs->nodes[i] = prs->items[i].id;
+        memset(cs, 0, sizeof(*cs));
+        prs_conf_state(&rn->raft->prs, cs);
+    }
+    return TKV_OK;
+}
+
+tkv_err_t rawnode_propose_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc)
+{
+    tkv_err_t err = raft_check_conf_change_v2(rn->raft, cc);
+    if (err != TKV_OK)
+        return err;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    err = raft_pb_encode_conf_change_v2(cc, &data, &len);
+    if (err != TKV_OK)
+        return err;
+    err = propose_entry(rn, RAFT_ENTRY_CONF_CHANGE_V2, data, len);
+    free(data);
+    return err;
+}
+
+tkv_err_t rawnode_apply_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc,
+                                       raft_conf_state_t *cs)
+{
+    tkv_err_t err = raft_apply_conf_change_v2(rn->raft, cc);
+    if (err != TKV_OK)
+        return err;
+    if (cs != NULL) {
+        memset(cs, 0, sizeof(*cs));
+        prs_conf_state(&rn->raft->prs, cs);
     }
     return TKV_OK;
 }
@@ -114,6 +139,16 @@ tkv_err_t rawnode_step(rawnode_t *rn, const raft_message_t *m)
     return raft_step_checked(rn->raft, m);
 }
 
+tkv_err_t rawnode_read_index(rawnode_t *rn, const void *ctx, size_t len)
+{
+    raft_message_t m = { 0 };
+    m.type = RAFT_MSG_READ_INDEX;
+    m.from = rn->raft->id;
+    m.context = (uint8_t *)ctx; /* raft_step copies what it keeps */
+    m.context_len = len;
+    return raft_step(rn->raft, &m);
+}
+
 void rawnode_transfer_leader(rawnode_t *rn, uint64_t transferee)
 {
     raft_message_t m = { 0 };
@@ -124,6 +159,8 @@ void rawnode_transfer_leader(rawnode_t *rn, uint64_t transferee)
 
 int rawnode_has_ready(const rawnode_t *rn)
 {
+    if (rn->raft->n_read_states > 0)
+        return 1; /* ReadIndex (2X) */
     /* LAB 2A BEGIN */
     const raft_t *r = rn->raft;
     raft_soft_state_t ss = soft_state_of(r);
@@ -143,6 +180,7 @@ int rawnode_has_ready(const rawnode_t *rn)
 tkv_err_t rawnode_ready(rawnode_t *rn, raft_ready_t *rd)
 {
     memset(rd, 0, sizeof(*rd));
+    raft_take_read_states(rn->raft, &rd->read_states, &rd->n_read_states);
     /* LAB 2A BEGIN */
     raft_t *r = rn->raft;
     raft_soft_state_t ss = soft_state_of(r);
@@ -193,6 +231,7 @@ void rawnode_advance(rawnode_t *rn, const raft_ready_t *rd)
     (void)rn;
     (void)rd;
     LAB 2A END */
+    raft_maybe_auto_leave(rn->raft); /* joint consensus (3X) */
 }
 
 void raft_ready_free(raft_ready_t *rd)
@@ -203,5 +242,6 @@ void raft_ready_free(raft_ready_t *rd)
     for (size_t i = 0; i < rd->n_messages; i++)
         raft_message_free(&rd->messages[i]);
     free(rd->messages);
+    raft_read_states_free(rd->read_states, rd->n_read_states);
     memset(rd, 0, sizeof(*rd));
 }

@@ -22,6 +22,8 @@
  *    first. Entries are appended in index order and replace any stored
  *    entries at the same indexes and after (a new leader overwrote them).
  *  - Messages may be sent in any order and may be lost; the core retries.
+ *  - Read states (ReadIndex, 2X) are served once the application has
+ *    applied their index.
  *  - Committed entries are applied in order, exactly once. A conf change
  *    entry is applied by decoding it (raft_pb_decode_conf_change()) and
  *    calling rawnode_apply_conf_change().
@@ -56,6 +58,9 @@ typedef struct {
     size_t n_committed_entries;
     raft_message_t *messages; /* to send, after persisting */
     size_t n_messages;
+    /* Reads confirmed by ReadIndex (2X): serve each once `index` is applied. */
+    raft_read_state_t *read_states;
+    size_t n_read_states;
 } raft_ready_t;
 
 typedef struct {
@@ -80,8 +85,24 @@ tkv_err_t rawnode_propose_conf_change(rawnode_t *rn, const raft_conf_change_t *c
  * raft_conf_state_free()) with the resulting membership, if cs is not NULL. */
 tkv_err_t rawnode_apply_conf_change(rawnode_t *rn, const raft_conf_change_t *cc,
                                     raft_conf_state_t *cs);
+/* Joint consensus and learners (project3x): proposes a ConfChangeV2 entry,
+ * refusing (TKV_ERR_INVALID) one the current configuration cannot take (no
+ * voter left, a change while joint, a voter demoted to learner). */
+tkv_err_t rawnode_propose_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc);
+/* Applies a committed ConfChangeV2 entry (decoded with
+ * raft_pb_decode_conf_change_v2()); fills *cs as rawnode_apply_conf_change(). */
+tkv_err_t rawnode_apply_conf_change_v2(rawnode_t *rn, const raft_conf_change_v2_t *cc,
+                                       raft_conf_state_t *cs);
 /* A message from a peer (local message types are refused). m stays the caller's. */
 tkv_err_t rawnode_step(rawnode_t *rn, const raft_message_t *m);
+/* A linearizable read without a log entry (ReadIndex, 2X): ctx (copied) names
+ * it. When the leader has confirmed it, a Ready carries a read state with
+ * this ctx and an index: serve the read once that index is applied. A node
+ * that knows no leader fails with TKV_ERR_NOT_LEADER; a leader that has not
+ * committed an entry of its term yet with TKV_ERR_BUSY (retry). A read may
+ * also be lost (a message dropped, the leader deposed): retry after a
+ * timeout, with a fresh ctx. */
+tkv_err_t rawnode_read_index(rawnode_t *rn, const void *ctx, size_t len);
 /* Asks the leader to hand leadership to `transferee`. */
 void rawnode_transfer_leader(rawnode_t *rn, uint64_t transferee);
 

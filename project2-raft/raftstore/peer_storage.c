@@ -347,6 +347,7 @@ static tkv_err_t ops_initial_state(void *self, raft_hard_state_t *hs, raft_conf_
     peer_storage_t *ps = self;
     *hs = ps->hard_state;
     const Metapb__Region *r = ps->region;
+    memset(cs, 0, sizeof(*cs)); /* no learners nor joint configuration here */
     cs->n_nodes = r->n_peers;
     cs->nodes = r->n_peers ? xmalloc(r->n_peers * sizeof(uint64_t)) : NULL;
     for (size_t i = 0; i < r->n_peers; i++)

@@ -185,8 +185,18 @@ static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
 void generic_run(uint64_t seed, void *arg)
 {
     const generic_opts_t *g = arg;
+    /* The sizes a failing seed may be replayed smaller with (SHRINK=1,
+     * test.h), those that keep the run's beginning first. The progress
+     * asked for shrinks with the time. */
+    int rounds = (int)tkv_scaled("rounds", (uint64_t)g->rounds, 1);
+    uint64_t round_ms = tkv_scaled("round_ms", g->round_ms, 200);
+    int clients = (int)tkv_scaled("clients", (uint64_t)g->clients, 1);
+    uint64_t min_ops =
+        g->min_ops * (uint64_t)rounds * round_ms / ((uint64_t)g->rounds * g->round_ms);
+    if (min_ops < 1)
+        min_ops = 1;
     sim_store_opts_t so;
-    sim_cluster_t *c = cluster_new(g->nodes, g->clients, seed, g->max_raft_log, &so);
+    sim_cluster_t *c = cluster_new(g->nodes, clients, seed, g->max_raft_log, &so);
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     if (g->unreliable) {
@@ -194,11 +204,11 @@ void generic_run(uint64_t seed, void *arg)
         sim_net_set_opts(net, &no);
     }
     history_t *h = history_new();
-    kv_clients_opts_t ko = { g->clients, 0, 3, NULL };
+    kv_clients_opts_t ko = { clients, 0, 3, NULL };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     cluster_fault_t pt = { c, 0 };
     cluster_fault_t cr = { c, 0 };
-    for (int r = 0; r < g->rounds; r++) {
+    for (int r = 0; r < rounds; r++) {
         if (g->partitions) {
             pt.on = 1;
             sim_schedule(sim, 0, cluster_repartition, &pt, NULL);
@@ -209,7 +219,7 @@ void generic_run(uint64_t seed, void *arg)
             cr.on = 1;
             sim_schedule(sim, 200, cluster_crash_one, &cr, NULL);
         }
-        sim_run_for(sim, g->round_ms);
+        sim_run_for(sim, round_ms);
         pt.on = 0;
         cr.on = 0;
         sim_net_heal(net);
@@ -228,9 +238,9 @@ void generic_run(uint64_t seed, void *arg)
     sim_run_for(sim, 1000);
     kv_clients_stop(k);
     uint64_t done = kv_clients_done(k);
-    if (done < g->min_ops)
+    if (done < min_ops)
         fail_msg("only %llu operations completed (want at least %llu): no progress",
-                 (unsigned long long)done, (unsigned long long)g->min_ops);
+                 (unsigned long long)done, (unsigned long long)min_ops);
     if (getenv("TKV_VERBOSE"))
         fprintf(stderr, "seed %llu: %llu ops done, %zu in history, virtual %llu ms\n",
                 (unsigned long long)seed, (unsigned long long)done, history_len(h),
@@ -246,7 +256,7 @@ void generic_run(uint64_t seed, void *arg)
                 trace_count_kind(tr, -1, "request"), trace_count_kind(tr, -1, "reply"),
                 trace_count_kind(tr, -1, "role"));
     }
-    cluster_check_history(h, g->clients);
+    cluster_check_history(h, clients);
     if (g->max_raft_log > 0)
         check_log_bounded(c, g->max_raft_log);
     sim_cluster_free(c);

@@ -38,13 +38,11 @@ static void trace_role(node_t *n)
             continue;
         const Metapb__Region *reg = peer_region(p);
         const Metapb__RegionEpoch *ep = reg != NULL ? reg->region_epoch : NULL;
-        trace_state_t st = { peer_region_id(p),
-                             raft_role_name(peer_raft(p)->role),
-                             peer_raft(p)->term,
-                             peer_raft(p)->log.committed,
-                             peer_storage(p)->applied_index,
-                             ep ? ep->conf_ver : 0,
-                             ep ? ep->version : 0 };
+        trace_state_t st = {
+            peer_region_id(p),           raft_role_name(peer_raft(p)->role), peer_raft(p)->term,
+            peer_raft(p)->log.committed, peer_storage(p)->applied_index,     ep ? ep->conf_ver : 0,
+            ep ? ep->version : 0
+        };
         trace_state(n->env->trace, n->env->id, &st);
         size_t j = 0;
         while (j < n->n_roles && n->roles[j].region != peer_region_id(p))

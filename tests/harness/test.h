@@ -58,6 +58,32 @@ void tkv_for_each_seed(uint64_t default_seed, tkv_seeded_fn body, void *arg);
 /* The seed currently running (0 if none). */
 uint64_t tkv_current_seed(void);
 
+/* ---- scale: smaller runs of a failing seed ----------------------------------
+ * A randomized scenario takes the sizes it may shrink (rounds, virtual time,
+ * clients, operations) through tkv_scaled(what, full, min), which normally
+ * returns `full`. SCALE=what:value,... (as SEED, from the environment or
+ * make's command line) sets named sizes, each clamped to [min, full]; the
+ * replay command of a scaled run names it.
+ *
+ * With SHRINK=1, when a seeded test that used tkv_scaled() fails, the
+ * harness replays the same seed with smaller sizes, each replay a fresh
+ * process: one size at a time, in the order the scenario asked for them,
+ * it tries the minimum, a quarter and a half, keeps the smallest that still
+ * fails, and goes on to the next. It reports the smallest failing run with
+ * its replay command, its sizes, its trace and its page. Ask for the sizes
+ * whose cut keeps the run's beginning first (rounds, then time per round):
+ * the same seed then replays the same first part, so a failure early in
+ * the run survives the cut. `what` must be a string literal. */
+uint64_t tkv_scaled(const char *what, uint64_t full, uint64_t min);
+/* The SCALE setting in force ("" when none). Static storage. */
+const char *tkv_scale_spec(void);
+/* Shrinks a failure of suite/name at `seed` now (whatever SHRINK says),
+ * reporting on stderr; 1 with the smallest failing SCALE in smallest[0..size)
+ * if one was found, else 0. */
+int tkv_shrink(const char *suite, const char *name, uint64_t seed, char *smallest, size_t size);
+/* Called by test_main.c after a failure: shrinks if SHRINK=1. */
+void tkv_shrink_failure(const char *suite, const char *name, uint64_t seed);
+
 /* ---- scratch directories ----------------------------------------------------
  * A fresh empty directory under $TMPDIR (or /tmp), written into `out`
  * (at least 64 bytes). Fails the test if it cannot be made. */

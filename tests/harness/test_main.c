@@ -27,12 +27,17 @@ static void print_replay_hint(void)
     uint64_t seed = tkv_current_seed();
     fprintf(stderr, "\n%s/%s failed: %s\n", running->suite, running->name, running->desc);
     if (seed != 0) {
-        fprintf(stderr, "replay this run: make %s TEST=%s SEED=%llu\n", running->suite,
-                running->name, (unsigned long long)seed);
-        fprintf(stderr, "             or: SEED=%llu %s --run %s/%s\n", (unsigned long long)seed,
-                self, running->suite, running->name);
+        /* A scaled run (SCALE, test.h) replays only with its sizes. */
+        char scale[320] = "";
+        if (*tkv_scale_spec() != '\0')
+            snprintf(scale, sizeof(scale), " SCALE=%s", tkv_scale_spec());
+        fprintf(stderr, "replay this run: make %s TEST=%s SEED=%llu%s\n", running->suite,
+                running->name, (unsigned long long)seed, scale);
+        fprintf(stderr, "             or: SEED=%llu%s %s --run %s/%s\n", (unsigned long long)seed,
+                scale, self, running->suite, running->name);
     }
     tkv_run_failure_hooks(running->name, seed);
+    tkv_shrink_failure(running->suite, running->name, seed);
 }
 
 static int run_one(const tkv_test_t *t)

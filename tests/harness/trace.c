@@ -138,6 +138,11 @@ void trace_cluster(trace_t *tr, int nodes, int clients, int first_client)
     trace_event(tr, 0, "cluster", "%d nodes, %d clients from n%d", nodes, clients, first_client);
 }
 
+void trace_class_name(trace_t *tr, int cls, const char *name)
+{
+    trace_event(tr, 0, "class", "%d %s", cls, name);
+}
+
 uint64_t trace_digest(const trace_t *tr)
 {
     return tr->digest;
@@ -208,8 +213,20 @@ static void on_failure(void *arg, const char *test_name, uint64_t seed)
     if (dir == NULL || *dir == '\0')
         dir = "/tmp";
     char path[512], page[520], title[300], replay[300];
-    snprintf(path, sizeof(path), "%s/%s-seed%llu-%s.trace", dir, test_name,
-             (unsigned long long)seed, tr->label);
+    /* A scaled run (SCALE, SHRINK) gets its own name, beside the full one. */
+    char scale[128] = "", scale_arg[140] = "";
+    if (*tkv_scale_spec() != '\0') {
+        /* "rounds:1,round_ms:1250" -> "-scale-rounds1-round_ms1250" */
+        size_t n = snprintf(scale, sizeof(scale), "-scale-");
+        for (const char *p = tkv_scale_spec(); *p && n + 1 < sizeof(scale); p++) {
+            if (*p != ':')
+                scale[n++] = *p == ',' ? '-' : *p;
+        }
+        scale[n] = '\0';
+        snprintf(scale_arg, sizeof(scale_arg), " SCALE=%s", tkv_scale_spec());
+    }
+    snprintf(path, sizeof(path), "%s/%s-seed%llu%s-%s.trace", dir, test_name,
+             (unsigned long long)seed, scale, tr->label);
     if (trace_write(tr, path) != TKV_OK) {
         fprintf(stderr, "%s\n", tkv_last_error());
         return;
@@ -222,8 +239,8 @@ static void on_failure(void *arg, const char *test_name, uint64_t seed)
     snprintf(title, sizeof(title), "%s/%s, seed %llu (%s)", suite, test_name,
              (unsigned long long)seed, tr->label);
     if (seed != 0)
-        snprintf(replay, sizeof(replay), "make %s TEST=%s SEED=%llu", suite, test_name,
-                 (unsigned long long)seed);
+        snprintf(replay, sizeof(replay), "make %s TEST=%s SEED=%llu%s", suite, test_name,
+                 (unsigned long long)seed, scale_arg);
     else
         snprintf(replay, sizeof(replay), "make %s TEST=%s", suite, test_name);
     trace_page_info_t info = { title, replay };

@@ -31,6 +31,7 @@
  * viewer (tools/trace-view) reads; the helpers below write them:
  *
  *     cluster    5 nodes, 3 clients from n6            trace_cluster()
+ *     class      3 MsgAppend                            trace_class_name()
  *     state      region 1 role leader term 3 commit 17 applied 17 epoch 1/1
  *                                                       trace_state()
  *     op         #12 c3 append "0" "x 3 4 y"           history.h, when a history
@@ -96,6 +97,10 @@ void trace_state(trace_t *tr, int node, const trace_state_t *st);
 /* Records the cluster's shape: endpoints 1..nodes are nodes, clients are
  * first_client..first_client+clients-1 (the viewer draws a column each). */
 void trace_cluster(trace_t *tr, int nodes, int clients, int first_client);
+
+/* Names the network's message class `cls` (sim_net.h's classifier) for the
+ * viewer, which then says "MsgAppend" rather than "class 3". */
+void trace_class_name(trace_t *tr, int cls, const char *name);
 
 /* Asks the harness to write this trace to a file if the running test fails
  * (see above); `label` tells several traces of one test apart. */

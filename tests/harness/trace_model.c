@@ -29,6 +29,7 @@ typedef struct {
     trace_model_t *m;
     size_t cap_events, cap_kinds, cap_msgs, cap_states, cap_crashes, cap_parts, cap_ops, cap_checks;
     size_t prefix_next;
+    int unsorted;       /* messages were added out of send order (net-recv) */
     int state_max_node; /* the highest endpoint that behaves like a node */
 } parser_t;
 
@@ -117,6 +118,18 @@ static void parse_net(parser_t *p, size_t ev, const tm_event_t *e, const char *k
         if (sscanf(e->detail, "to n%d class %d, %zu bytes, arrives in %llu ms", &to, &cls, &bytes,
                    &delay) == 4)
             add_msg(p, ev, e->time, e->node, to, cls, delay, 0, NULL);
+        return;
+    }
+    if (strcmp(kind, "net-recv") == 0) {
+        /* A network that decides arrival only on delivery (the Raft chaos
+         * cluster) records it then: "from n2 class 3, sent at 120 ms". */
+        int from = 0;
+        unsigned long long sent = 0;
+        if (sscanf(e->detail, "from n%d class %d, sent at %llu ms", &from, &cls, &sent) == 3 &&
+            sent <= e->time) {
+            add_msg(p, ev, sent, from, e->node, cls, e->time - sent, 0, NULL);
+            p->unsorted = 1;
+        }
         return;
     }
     if (strcmp(kind, "net-dup") == 0) {
@@ -377,10 +390,26 @@ static int parse_line(parser_t *p, const char *line, size_t len)
         parse_check(p, ev, e, 0);
     else if (strcmp(k, "check-prefix") == 0)
         parse_check(p, ev, e, 1);
-    else if (strcmp(k, "cluster") == 0)
+    else if (strcmp(k, "class") == 0) {
+        int cls = -1, used = 0;
+        if (sscanf(e->detail, "%d %n", &cls, &used) == 1 && cls >= 0 && cls < TM_MAX_CLASSES &&
+            e->detail[used] != '\0') {
+            free(m->class_names[cls]);
+            m->class_names[cls] = str_dup(e->detail + used);
+        }
+    } else if (strcmp(k, "cluster") == 0)
         sscanf(e->detail, "%d nodes, %d clients from n%d", &m->nodes, &m->clients,
                &m->first_client);
     return 1;
+}
+
+/* By send time, then by the event that recorded them (a total order). */
+static int msg_cmp(const void *pa, const void *pb)
+{
+    const tm_msg_t *a = pa, *b = pb;
+    if (a->sent != b->sent)
+        return a->sent < b->sent ? -1 : 1;
+    return a->ev < b->ev ? -1 : a->ev > b->ev;
 }
 
 tkv_err_t trace_model_parse(const char *text, size_t len, trace_model_t **out)
@@ -404,6 +433,9 @@ tkv_err_t trace_model_parse(const char *text, size_t len, trace_model_t **out)
         start = end + 1;
     }
     trace_model_t *m = p.m;
+    /* The viewer finds messages by send time. */
+    if (p.unsorted)
+        qsort(m->msgs, m->n_msgs, sizeof(*m->msgs), msg_cmp);
     /* Without a cluster line: whoever starts, crashes or reports a Raft
      * state is a node; the endpoints above are clients. */
     if (m->nodes == 0) {
@@ -481,5 +513,7 @@ void trace_model_free(trace_model_t *m)
     for (size_t i = 0; i < m->n_checks; i++)
         free(m->checks[i].text);
     free(m->checks);
+    for (int i = 0; i < TM_MAX_CLASSES; i++)
+        free(m->class_names[i]);
     free(m);
 }

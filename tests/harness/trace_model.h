@@ -23,8 +23,9 @@
 
 #include "common/err.h"
 
-#define TM_NEVER   UINT64_MAX
-#define TM_MAX_EPS 64 /* endpoints the viewer tells apart (nodes + clients) */
+#define TM_NEVER       UINT64_MAX
+#define TM_MAX_EPS     64 /* endpoints the viewer tells apart (nodes + clients) */
+#define TM_MAX_CLASSES 64 /* message classes that can have a name */
 
 typedef struct {
     uint64_t time;
@@ -106,10 +107,11 @@ typedef struct {
     size_t n_ops;
     tm_check_t *checks;
     size_t n_checks;
-    int nodes, clients, first_client; /* from the cluster line, or guessed */
-    int max_ep;                       /* the highest endpoint seen */
-    uint64_t t_end;                   /* the last event's time */
-    uint64_t dropped_earlier;         /* events the ring had dropped before the file was written */
+    char *class_names[TM_MAX_CLASSES]; /* from class lines; NULL: unnamed */
+    int nodes, clients, first_client;  /* from the cluster line, or guessed */
+    int max_ep;                        /* the highest endpoint seen */
+    uint64_t t_end;                    /* the last event's time */
+    uint64_t dropped_earlier;          /* events the ring had dropped before the file was written */
 } trace_model_t;
 
 /* Reads a trace file. Lines that are not events (the header and footer

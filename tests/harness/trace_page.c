@@ -68,6 +68,14 @@ static void render_data(const trace_model_t *m, const trace_page_info_t *info, F
             m->nodes, m->clients, m->first_client, m->max_ep, (unsigned long long)m->t_end,
             (unsigned long long)m->dropped_earlier);
     put_table(out, "kinds", (const char **)m->kinds, (int)m->n_kinds);
+    /* classNames: by class number, "" where unnamed */
+    fputs("classNames:[", out);
+    for (int i = 0; i < TM_MAX_CLASSES; i++) {
+        if (i)
+            fputc(',', out);
+        put_str(out, m->class_names[i] ? m->class_names[i] : "");
+    }
+    fputs("],\n", out);
 
     /* ev: time, node, kind index, detail */
     fputs("ev:[", out);

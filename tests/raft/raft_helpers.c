@@ -312,6 +312,9 @@ void rt_features_from_env(raft_config_t *cfg)
         return;
     cfg->pre_vote = strstr(f, "pre_vote") != NULL;
     cfg->check_quorum = strstr(f, "check_quorum") != NULL;
+    cfg->read_lease = cfg->check_quorum && strstr(f, "read_lease") != NULL;
+    cfg->flow_control = strstr(f, "flow_control") != NULL;
+    cfg->fast_backtrack = strstr(f, "fast_backtrack") != NULL;
 }
 
 void rt_net_recover(rt_network_t *net)

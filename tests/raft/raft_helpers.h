@@ -87,7 +87,8 @@ void rt_net_tick(rt_network_t *net, uint64_t id, int n);
 void rt_net_set_features(rt_network_t *net, int pre_vote, int check_quorum);
 
 /* ---- running the core suites with extensions on ----
- * TKV_RAFT_FEATURES=pre_vote,check_quorum (any of them, comma-separated)
+ * TKV_RAFT_FEATURES=pre_vote,check_quorum,read_lease,flow_control,fast_backtrack
+ * (any of them, comma-separated; read_lease only with check_quorum)
  * turns those features on in every node the helpers and the randomized
  * cluster make; unset, TinyKV's defaults. */
 void rt_features_from_env(raft_config_t *cfg);

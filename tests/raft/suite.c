@@ -14,6 +14,9 @@ extern const tkv_test_t raft_snapshot_tests[];
 extern const tkv_test_t raft_membership_tests[];
 extern const tkv_test_t raft_unapplied_conf_tests[];
 extern const tkv_test_t raft_prevote_tests[];
+extern const tkv_test_t raft_read_index_tests[];
+extern const tkv_test_t raft_flow_tests[];
+extern const tkv_test_t raft_joint_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
 extern const tkv_test_t raft_rules_tests[];
@@ -34,6 +37,9 @@ const tkv_test_t *const *tkv_suite(void)
         raft_membership_tests,
         raft_unapplied_conf_tests,
         raft_prevote_tests,
+        raft_read_index_tests,
+        raft_flow_tests,
+        raft_joint_tests,
         memory_storage_tests,
         raft_pb_tests,
         raft_rules_tests,

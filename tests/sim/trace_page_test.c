@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 
 #include "tests/harness/client_check.h"
+#include "proto/eraftpb.pb-c.h"
 #include "tests/harness/linearizability.h"
+#include "tests/harness/sim_raftmsg.h"
 #include "tests/harness/test.h"
 #include "tests/harness/trace_page.h"
 #include "tests/harness/trace_synth.h"
@@ -104,6 +106,7 @@ static void check_page_of_failing_run(const recording_t *r, uint64_t seed, const
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     sim_net_set_classifier(net, toy_classify, NULL);
+    trace_class_name(sim_cluster_trace(c), TOY_MSG_REPLICATE, "replicate");
     sim_net_opts_t no = sim_net_opts_unreliable();
     sim_net_set_opts(net, &no);
     history_t *h = history_new();
@@ -175,6 +178,10 @@ static void check_page_of_failing_run(const recording_t *r, uint64_t seed, const
         fail_msg("the page marks %zu messages lost; the network lost %llu", lost,
                  (unsigned long long)net_lost);
     assert_int_equal(unexplained, 0);
+    /* Named classes keep their names; the others have none. */
+    assert_non_null(m->class_names[TOY_MSG_REPLICATE]);
+    assert_string_equal(m->class_names[TOY_MSG_REPLICATE], "replicate");
+    assert_null(m->class_names[TOY_MSG_REQUEST]);
     if (r->chaos) {
         /* Crashes are bands, and messages in flight to a crashed node are
          * lost there, not at send. */
@@ -274,6 +281,32 @@ static void test_page_of_a_large_trace(void **state)
     tkv_rmdir(dir);
 }
 
+static void test_raft_classes_are_named(void **state)
+{
+    (void)state;
+    tkv_vclock_t vc;
+    vclock_init(&vc, 0);
+    trace_t *tr = trace_new(&vc.clock, 0);
+    sim_raftmsg_trace_names(tr);
+    trace_event(tr, 1, "net-send", "to n2 class %d, 40 bytes, arrives in 2 ms",
+                ERAFTPB__MESSAGE_TYPE__MSG_APPEND);
+    char dir[256], path[320];
+    tkv_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/t.trace", dir);
+    assert_int_equal(trace_write(tr, path), TKV_OK);
+    trace_model_t *m = NULL;
+    assert_int_equal(trace_model_load(path, &m), TKV_OK);
+    assert_string_equal(m->class_names[ERAFTPB__MESSAGE_TYPE__MSG_APPEND], "MsgAppend");
+    assert_string_equal(m->class_names[ERAFTPB__MESSAGE_TYPE__MSG_HEARTBEAT_RESPONSE],
+                        "MsgHeartbeatResponse");
+    assert_string_equal(m->class_names[SIM_CLASS_CLIENT], "client");
+    assert_null(m->class_names[10]); /* no message type 10 */
+    assert_int_equal(m->n_msgs, 1);
+    trace_model_free(m);
+    trace_free(tr);
+    tkv_rmdir(dir);
+}
+
 static void test_bad_trace_is_a_clear_error(void **state)
 {
     (void)state;
@@ -302,6 +335,9 @@ const tkv_test_t trace_page_tests[] = {
     { "frame", "trace_page_of_100000_events", 0,
       "a 100 000-event trace makes a page of bounded size with everything in it",
       test_page_of_a_large_trace },
+    { "frame", "trace_page_names_raft_message_classes", 0,
+      "with sim_raftmsg_trace_names() the page calls class 3 MsgAppend",
+      test_raft_classes_are_named },
     { "frame", "trace_page_rejects_what_is_not_a_trace", 0,
       "a file without trace lines, or no file, is a clear error", test_bad_trace_is_a_clear_error },
     { 0 },

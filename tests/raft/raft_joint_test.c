@@ -1,0 +1,312 @@
+/*
+ * Joint consensus and learners (project3x, raft_joint.c). Most tests apply
+ * a ConfChangeV2 straight to a node, as its application would once the
+ * entry commits, and then check who counts in commits and elections.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "project2-raft/raft/raft_pb.h"
+#include "tests/raft/raft_helpers.h"
+
+static raft_conf_change_v2_t v2(raft_conf_transition_t t, const raft_conf_change_single_t *c,
+                                size_t n)
+{
+    raft_conf_change_v2_t cc = { t, (raft_conf_change_single_t *)c, n, NULL, 0 };
+    return cc;
+}
+
+static void apply_ok(raft_t *r, raft_conf_change_v2_t cc)
+{
+    if (raft_apply_conf_change_v2(r, &cc) != TKV_OK)
+        fail_msg("applying the conf change on node %llu: %s", (unsigned long long)r->id,
+                 tkv_last_error());
+}
+
+static raft_message_t ack(uint64_t from, uint64_t term, uint64_t index)
+{
+    raft_message_t m = rt_msg(RAFT_MSG_APPEND_RESPONSE, from, 1, term);
+    m.index = index;
+    return m;
+}
+
+static const raft_conf_change_single_t add4_add5_remove3[] = { { RAFT_CONF_ADD_NODE, 4 },
+                                                               { RAFT_CONF_ADD_NODE, 5 },
+                                                               { RAFT_CONF_REMOVE_NODE, 3 } };
+
+/* Leader 1 of {1,2,3} in the joint configuration {1,2,4,5} & {1,2,3}. */
+static raft_t *joint_leader(void)
+{
+    raft_t *r = rt_raft(1, 3, NULL);
+    rt_make_leader(r);
+    rt_step(r, ack(2, 1, 1));
+    rt_step(r, ack(3, 1, 1));
+    assert_int_equal(r->log.committed, 1);
+    apply_ok(r, v2(RAFT_TRANSITION_JOINT_EXPLICIT, add4_add5_remove3, 3));
+    rt_clear(r);
+    return r;
+}
+
+static void test_joint_commit_needs_both_halves(void **state)
+{
+    (void)state;
+    raft_t *r = joint_leader();
+    raft_conf_state_t cs;
+    memset(&cs, 0, sizeof(cs));
+    prs_conf_state(&r->prs, &cs);
+    if (cs.n_nodes != 4 || cs.n_voters_outgoing != 3)
+        fail_msg("entering the joint configuration: incoming voters {1,2,4,5} and outgoing "
+                 "{1,2,3} expected, got %zu incoming and %zu outgoing",
+                 cs.n_nodes, cs.n_voters_outgoing);
+    raft_conf_state_free(&cs);
+    rt_propose(r, "x"); /* index 2 */
+    /* 1, 4, 5: a majority of the incoming voters, not of the outgoing. */
+    rt_step(r, ack(4, 1, 2));
+    rt_step(r, ack(5, 1, 2));
+    if (r->log.committed != 1)
+        fail_msg("acks from 1, 4 and 5 are a majority of {1,2,4,5} but not of {1,2,3}: index 2 "
+                 "must not commit while joint (commit is %llu)",
+                 (unsigned long long)r->log.committed);
+    rt_step(r, ack(2, 1, 2));
+    if (r->log.committed != 2)
+        fail_msg("with 2 as well both halves have a majority: index 2 should commit (commit is "
+                 "%llu)",
+                 (unsigned long long)r->log.committed);
+    /* And the other way round: 1, 2, 3 is no majority of {1,2,4,5}. */
+    rt_propose(r, "y"); /* index 3 */
+    rt_step(r, ack(2, 1, 3));
+    rt_step(r, ack(3, 1, 3));
+    if (r->log.committed != 2)
+        fail_msg("acks from 1, 2 and 3 are no majority of {1,2,4,5}: index 3 must wait");
+    rt_free_raft(r);
+}
+
+static void test_joint_election_needs_both_halves(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    apply_ok(r, v2(RAFT_TRANSITION_JOINT_EXPLICIT, add4_add5_remove3, 3));
+    raft_message_t hup = rt_msg(RAFT_MSG_HUP, 1, 1, 0);
+    rt_step(r, hup);
+    assert_int_equal(r->role, RAFT_CANDIDATE);
+    rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 4, 1, r->term));
+    rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 5, 1, r->term));
+    if (r->role == RAFT_LEADER)
+        fail_msg("votes of 1, 4 and 5 win {1,2,4,5} but not {1,2,3}: no leader yet while joint");
+    rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 3, 1, r->term));
+    if (r->role != RAFT_LEADER)
+        fail_msg("with 3's vote both halves have a majority: node 1 should lead, it is a %s",
+                 raft_role_name(r->role));
+    rt_free_raft(r);
+}
+
+static void test_joint_leave(void **state)
+{
+    (void)state;
+    raft_t *r = joint_leader();
+    apply_ok(r, v2(RAFT_TRANSITION_AUTO, NULL, 0));
+    if (prs_is_joint(&r->prs) || prs_find(&r->prs, 3) != NULL)
+        fail_msg("after leaving the joint configuration only {1,2,4,5} should remain; joint %d, "
+                 "node 3 %s",
+                 prs_is_joint(&r->prs), prs_find(&r->prs, 3) ? "still there" : "gone");
+    rt_propose(r, "x");
+    rt_step(r, ack(4, 1, 2));
+    rt_step(r, ack(5, 1, 2));
+    if (r->log.committed != 2)
+        fail_msg("1, 4 and 5 are a majority of {1,2,4,5} once joint is over: index 2 should "
+                 "commit (commit is %llu)",
+                 (unsigned long long)r->log.committed);
+    /* Leaving twice is a mistake. */
+    raft_conf_change_v2_t again = v2(RAFT_TRANSITION_AUTO, NULL, 0);
+    assert_int_equal(raft_apply_conf_change_v2(r, &again), TKV_ERR_INVALID);
+    rt_free_raft(r);
+}
+
+static const raft_conf_change_single_t learner4[] = { { RAFT_CONF_ADD_LEARNER_NODE, 4 } };
+static const raft_conf_change_single_t voter4[] = { { RAFT_CONF_ADD_NODE, 4 } };
+
+static void test_learner_gets_log_never_counts(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    apply_ok(r, v2(RAFT_TRANSITION_AUTO, learner4, 1));
+    rt_make_leader(r);
+    size_t n, to4 = 0;
+    raft_message_t *msgs = rt_take(r, &n);
+    for (size_t i = 0; i < n; i++)
+        to4 += msgs[i].to == 4 && msgs[i].type == RAFT_MSG_APPEND;
+    rt_free_msgs(msgs, n);
+    if (to4 != 1)
+        fail_msg("learner 4 should get the leader's appends like any member (got %zu)", to4);
+    rt_step(r, ack(4, r->term, 1));
+    if (r->log.committed != 0)
+        fail_msg("an ack from learner 4 must not count: 1 and 4 are no majority of the voters "
+                 "{1,2,3} (commit is %llu)",
+                 (unsigned long long)r->log.committed);
+    rt_step(r, ack(2, r->term, 1));
+    assert_int_equal(r->log.committed, 1);
+    rt_free_raft(r);
+
+    /* The learner itself never campaigns. */
+    raft_t *l = rt_raft(4, 3, NULL);
+    apply_ok(l, v2(RAFT_TRANSITION_AUTO, learner4, 1));
+    rt_tick_n(l, 100);
+    size_t k, votes = 0;
+    raft_message_t *out = rt_take(l, &k);
+    for (size_t i = 0; i < k; i++)
+        votes += out[i].type == RAFT_MSG_REQUEST_VOTE;
+    rt_free_msgs(out, k);
+    if (l->role != RAFT_FOLLOWER || l->term != 0 || votes != 0)
+        fail_msg("learner 4 must never campaign; after 100 ticks it is a %s at term %llu and "
+                 "sent %zu vote requests",
+                 raft_role_name(l->role), (unsigned long long)l->term, votes);
+    rt_free_raft(l);
+}
+
+static void test_learner_promotion(void **state)
+{
+    (void)state;
+    raft_t *r = rt_raft(1, 3, NULL);
+    apply_ok(r, v2(RAFT_TRANSITION_AUTO, learner4, 1));
+    apply_ok(r, v2(RAFT_TRANSITION_AUTO, voter4, 1));
+    raft_progress_t *p4 = prs_find(&r->prs, 4);
+    if (p4 == NULL || !p4->voter || p4->learner || prs_is_joint(&r->prs))
+        fail_msg("adding learner 4 as a voter promotes it in one simple step (no joint "
+                 "configuration: one voter changes)");
+    rt_make_leader(r);
+    rt_clear(r);
+    rt_step(r, ack(4, r->term, 1));
+    rt_step(r, ack(2, r->term, 1));
+    if (r->log.committed != 1)
+        fail_msg("promoted 4 counts: 1, 2 and 4 are a majority of {1,2,3,4} (commit %llu)",
+                 (unsigned long long)r->log.committed);
+    rt_free_raft(r);
+}
+
+static void test_conf_change_leaving_no_voter_refused(void **state)
+{
+    (void)state;
+    static const raft_conf_change_single_t all_out[] = { { RAFT_CONF_REMOVE_NODE, 1 },
+                                                         { RAFT_CONF_REMOVE_NODE, 2 },
+                                                         { RAFT_CONF_REMOVE_NODE, 3 },
+                                                         { RAFT_CONF_ADD_LEARNER_NODE, 4 } };
+    raft_t *r = rt_raft(1, 3, NULL);
+    raft_conf_change_v2_t cc = v2(RAFT_TRANSITION_AUTO, all_out, 4);
+    tkv_err_t err = raft_apply_conf_change_v2(r, &cc);
+    if (err != TKV_ERR_INVALID || prs_find(&r->prs, 1) == NULL || prs_find(&r->prs, 4) != NULL)
+        fail_msg("a change removing every voter must be refused with TKV_ERR_INVALID and change "
+                 "nothing (got error %d)",
+                 (int)err);
+    rt_free_raft(r);
+
+    /* And at the door: a leader does not even log it. */
+    mem_storage_t *ms = mem_storage_new();
+    uint64_t one = 1;
+    raft_config_t cfg = { 0 };
+    cfg.id = 1;
+    cfg.peers = &one;
+    cfg.n_peers = 1;
+    cfg.election_tick = 10;
+    cfg.heartbeat_tick = 1;
+    cfg.storage = mem_storage_as_storage(ms);
+    rawnode_t *rn = NULL;
+    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    uint64_t last = rlog_last_index(&rn->raft->log);
+    static const raft_conf_change_single_t out1[] = { { RAFT_CONF_REMOVE_NODE, 1 } };
+    raft_conf_change_v2_t cc1 = v2(RAFT_TRANSITION_AUTO, out1, 1);
+    err = rawnode_propose_conf_change_v2(rn, &cc1);
+    if (err != TKV_ERR_INVALID || rlog_last_index(&rn->raft->log) != last)
+        fail_msg("proposing the removal of the only voter must fail with TKV_ERR_INVALID and "
+                 "append nothing (got error %d)",
+                 (int)err);
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+static void test_joint_auto_leave(void **state)
+{
+    (void)state;
+    mem_storage_t *ms = mem_storage_new();
+    uint64_t one = 1;
+    raft_config_t cfg = { 0 };
+    cfg.id = 1;
+    cfg.peers = &one;
+    cfg.n_peers = 1;
+    cfg.election_tick = 10;
+    cfg.heartbeat_tick = 1;
+    cfg.storage = mem_storage_as_storage(ms);
+    rawnode_t *rn = NULL;
+    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    /* {1} -> {1,2,3}: two voters at once, so joint, left by the leader. */
+    static const raft_conf_change_single_t add23[] = { { RAFT_CONF_ADD_NODE, 2 },
+                                                       { RAFT_CONF_ADD_NODE, 3 } };
+    raft_conf_change_v2_t cc = v2(RAFT_TRANSITION_AUTO, add23, 2);
+    assert_int_equal(rawnode_propose_conf_change_v2(rn, &cc), TKV_OK);
+    int entered = 0, leave_proposed = 0;
+    for (int round = 0; round < 3 && !leave_proposed; round++) {
+        raft_ready_t rd;
+        assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+        assert_int_equal(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK);
+        for (size_t i = 0; i < rd.n_entries; i++) {
+            const raft_entry_t *e = &rd.entries[i];
+            if (entered && e->type == RAFT_ENTRY_CONF_CHANGE_V2) {
+                raft_conf_change_v2_t got;
+                assert_int_equal(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK);
+                leave_proposed = got.n_changes == 0;
+                raft_conf_change_v2_free(&got);
+            }
+        }
+        for (size_t i = 0; i < rd.n_committed_entries; i++) {
+            const raft_entry_t *e = &rd.committed_entries[i];
+            if (e->type != RAFT_ENTRY_CONF_CHANGE_V2)
+                continue;
+            raft_conf_change_v2_t got;
+            assert_int_equal(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK);
+            assert_int_equal(rawnode_apply_conf_change_v2(rn, &got, NULL), TKV_OK);
+            entered = entered || got.n_changes > 0;
+            raft_conf_change_v2_free(&got);
+        }
+        rawnode_advance(rn, &rd);
+        raft_ready_free(&rd);
+    }
+    if (!entered || !prs_is_joint(&rn->raft->prs))
+        fail_msg("adding 2 and 3 at once should enter a joint configuration {1,2,3} & {1}");
+    if (!leave_proposed) {
+        /* The leaving entry may be in the next Ready. */
+        size_t n = 0;
+        const raft_entry_t *u = rlog_unstable_entries(&rn->raft->log, &n);
+        for (size_t i = 0; i < n; i++)
+            leave_proposed = leave_proposed || u[i].type == RAFT_ENTRY_CONF_CHANGE_V2;
+    }
+    if (!leave_proposed)
+        fail_msg("with the AUTO transition, the leader should propose leaving the joint "
+                 "configuration (an empty ConfChangeV2) once it applied the first");
+    rawnode_free(rn);
+    mem_storage_free(ms);
+}
+
+const tkv_test_t raft_joint_tests[] = {
+    { "project3x", "joint_commit_needs_both_halves", 4,
+      "while joint, an entry commits only with a majority of the incoming and of the outgoing "
+      "voters",
+      test_joint_commit_needs_both_halves },
+    { "project3x", "joint_election_needs_both_halves", 3,
+      "while joint, a candidate needs a majority of both halves to win",
+      test_joint_election_needs_both_halves },
+    { "project3x", "joint_leave", 2,
+      "leaving the joint configuration keeps only the incoming voters", test_joint_leave },
+    { "project3x", "learner_gets_log_never_counts", 3,
+      "a learner receives the log but never counts in a quorum, and never campaigns",
+      test_learner_gets_log_never_counts },
+    { "project3x", "learner_promotion", 2, "adding a learner as a voter promotes it",
+      test_learner_promotion },
+    { "project3x", "conf_change_leaving_no_voter_refused", 2,
+      "a conf change that leaves no voter is refused, at proposal and at apply",
+      test_conf_change_leaving_no_voter_refused },
+    { "project3x", "joint_auto_leave", 2,
+      "with the AUTO transition the leader leaves the joint configuration by itself",
+      test_joint_auto_leave },
+    { 0 },
+};
