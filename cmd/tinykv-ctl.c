@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/cli.h"
 #include "common/rpc_client.h"
 #include "proto/tinykvpb.pb-c.h"
@@ -32,7 +33,8 @@ static const char usage[] =
     "  raw get KEY              print the value of KEY\n"
     "  raw delete KEY           remove KEY\n"
     "  raw scan START [LIMIT]   print up to LIMIT (default 100) key=value pairs\n"
-    "                           from the first key >= START, in key order\n"
+    "                           from the first key >= START, in key order (in as\n"
+    "                           many calls as the server's reply size limit needs)\n"
     "\n"
     "options:\n"
     "  --addr HOST:PORT   the server (default " DEFAULT_ADDR ")\n"
@@ -70,10 +72,11 @@ typedef struct {
     rpc_client_t *client;
 } ctl_t;
 
-/* One call; on failure prints why and returns nonzero. */
+/* One call (connecting on the first); on failure prints why and returns nonzero. */
 static int call(ctl_t *c, const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp)
 {
-    tkv_err_t e = rpc_client_connect(c->addr, c->timeout_ms, &c->client);
+    tkv_err_t e =
+        c->client != NULL ? TKV_OK : rpc_client_connect(c->addr, c->timeout_ms, &c->client);
     if (e == TKV_ERR_NET || e == TKV_ERR_TIMEOUT) {
         fprintf(stderr, "tinykv-ctl: %s: is tinykv-server running?\n", tkv_last_error());
         return 1;
@@ -155,26 +158,45 @@ static int cmd_delete(ctl_t *c, const char *key)
     return rc;
 }
 
+/* A server stops a scan early (resp->more) when the next pair would take
+ * its reply past the frame limit; we go on from just after the last key
+ * until LIMIT pairs are printed or the server has no more. */
 static int cmd_scan(ctl_t *c, const char *start, uint32_t limit)
 {
-    Kvrpcpb__RawScanRequest req = KVRPCPB__RAW_SCAN_REQUEST__INIT;
-    req.start_key = bytes_of(start);
-    req.limit = limit;
-    req.cf = (char *)c->cf;
-    Kvrpcpb__RawScanResponse *resp = NULL;
-    int rc = call(c, "RawScan", &req.base, (ProtobufCMessage **)&resp);
-    if (rc == 0 && (rc = server_error(resp->error)) == 0) {
-        for (size_t i = 0; i < resp->n_kvs; i++) {
-            print_bytes(stdout, resp->kvs[i]->key.data, resp->kvs[i]->key.len);
-            putchar('=');
-            print_bytes(stdout, resp->kvs[i]->value.data, resp->kvs[i]->value.len);
-            putchar('\n');
+    tkv_buf_t from = TKV_BUF_INIT;
+    buf_set(&from, start, strlen(start));
+    uint32_t printed = 0;
+    int rc = 0, more = 1;
+    while (rc == 0 && more && printed < limit) {
+        Kvrpcpb__RawScanRequest req = KVRPCPB__RAW_SCAN_REQUEST__INIT;
+        req.start_key.data = from.data;
+        req.start_key.len = from.len;
+        req.limit = limit - printed;
+        req.cf = (char *)c->cf;
+        Kvrpcpb__RawScanResponse *resp = NULL;
+        rc = call(c, "RawScan", &req.base, (ProtobufCMessage **)&resp);
+        if (rc == 0 && (rc = server_error(resp->error)) == 0) {
+            for (size_t i = 0; i < resp->n_kvs; i++) {
+                print_bytes(stdout, resp->kvs[i]->key.data, resp->kvs[i]->key.len);
+                putchar('=');
+                print_bytes(stdout, resp->kvs[i]->value.data, resp->kvs[i]->value.len);
+                putchar('\n');
+            }
+            printed += (uint32_t)resp->n_kvs;
+            /* No pair and "more" would loop forever: a broken server. */
+            more = resp->more && resp->n_kvs > 0;
+            if (more) {
+                const Kvrpcpb__KvPair *last = resp->kvs[resp->n_kvs - 1];
+                buf_set(&from, last->key.data, last->key.len);
+                buf_append_byte(&from, 0); /* the smallest key after it */
+            }
         }
-        if (resp->n_kvs == 0)
-            fprintf(stderr, "(no keys from '%s')\n", start);
+        if (resp != NULL)
+            protobuf_c_message_free_unpacked(&resp->base, NULL);
     }
-    if (resp != NULL)
-        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    if (rc == 0 && printed == 0)
+        fprintf(stderr, "(no keys from '%s')\n", start);
+    buf_free(&from);
     return rc;
 }
 

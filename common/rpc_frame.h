@@ -32,6 +32,11 @@
 
 /* The largest frame body accepted or produced, in bytes. */
 #define RPC_FRAME_MAX (16u * 1024u * 1024u)
+/* The largest request payload the server accepts: a little under the frame
+ * limit, so that whatever one request can store (a key and a value) always
+ * fits in one response (a RawScan of that one pair, a RawGet) with its
+ * framing. Larger requests get STATUS_BAD_REQUEST. */
+#define RPC_REQUEST_MAX (RPC_FRAME_MAX - 64u * 1024u)
 /* Size of the length prefix. */
 #define RPC_FRAME_HEADER 4u
 
@@ -39,6 +44,7 @@ typedef struct {
     tkv_buf_t in;   /* bytes fed and not yet returned as frames */
     size_t off;     /* where the first unconsumed byte of `in` is */
     tkv_err_t fail; /* the first error; sticky */
+    char flaw[160]; /* why the frame last returned must be refused; "": sound */
 } rpc_decoder_t;
 
 /* The decoder owns its buffer: rpc_decoder_free() releases it. */
@@ -57,12 +63,20 @@ void rpc_decoder_feed(rpc_decoder_t *d, const void *data, size_t len);
  *     every later call returns the same code. */
 tkv_err_t rpc_decoder_next(rpc_decoder_t *d, Rpcpb__RpcFrame **out);
 
+/* Whether the frame last returned by rpc_decoder_next() must be refused
+ * although it decodes, and why: one of its strings (the method name) holds a
+ * NUL byte, so the unpacked string is only a prefix of what was sent. NULL
+ * when it is sound. The stream stays in step: answer that call with
+ * STATUS_BAD_REQUEST and go on. Borrowed until the next rpc_decoder_next(). */
+const char *rpc_decoder_flaw(const rpc_decoder_t *d);
+
 /* Bytes fed but not yet taken out as frames (a partial frame at most, unless
  * the caller has not drained the decoder). */
 size_t rpc_decoder_pending(const rpc_decoder_t *d);
 
 /* Appends the frame of `f` (length prefix and body) to `out`. TKV_ERR_INVALID
- * when the body would be over RPC_FRAME_MAX; `out` is then unchanged. */
+ * when the body would be over RPC_FRAME_MAX, or empty (every field at its
+ * default: the decoder refuses a zero length); `out` is then unchanged. */
 tkv_err_t rpc_frame_encode(const Rpcpb__RpcFrame *f, tkv_buf_t *out);
 
 /* Writes / reads the 4-byte big-endian length prefix. */

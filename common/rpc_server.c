@@ -9,9 +9,21 @@
  * A connection is freed only when both its handle is closed and no call of
  * its is still in the pool, so a reply that finishes after the client went
  * away finds its connection and drops the reply rather than writing to freed
- * memory. At most MAX_INFLIGHT calls per connection are queued; past that the
- * server stops reading from it until replies go out, so a client that only
- * sends cannot make us queue without bound.
+ * memory.
+ *
+ * Back-pressure (what a client that sends and never reads can cost us):
+ *  - at most MAX_INFLIGHT calls per connection are in the pool;
+ *  - replies handed to uv_write() and not yet written count against the
+ *    connection's reply queue: once it holds reply_queue_max bytes the
+ *    server takes no new call from that connection and stops reading it,
+ *    and on_write() resumes it when the queue drains below the bound. A
+ *    connection thus holds at most reply_queue_max + MAX_INFLIGHT replies
+ *    (the calls already in the pool still answer);
+ *  - bytes read but not yet taken out as frames (partial frames, mostly)
+ *    count against one budget shared by every connection, partial_budget.
+ *    A read that takes the total past it closes that connection (after a
+ *    STATUS_BAD_FRAME frame saying so): a peer that starts 16 MiB frames and
+ *    never finishes them cannot hold more than the budget, plus one read.
  *
  * Ending a connection: when the peer half-closes (EOF), the calls already
  * received are still answered and then the connection is closed, with
@@ -34,11 +46,15 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/pb_check.h"
 #include "common/rpc_frame.h"
 #include "common/rpc_server.h"
 
 #define MAX_INFLIGHT 64
 #define READ_CHUNK   (64 * 1024)
+/* Defaults of rpc_server_limits_t. */
+#define REPLY_QUEUE_MAX (4u * 1024u * 1024u)
+#define PARTIAL_BUDGET  (64u * 1024u * 1024u)
 
 typedef struct conn conn_t;
 
@@ -48,7 +64,10 @@ struct conn {
     rpc_decoder_t dec;
     char peer[64]; /* for log lines */
     int pending;   /* calls of this connection in the thread pool */
+    size_t queued; /* bytes of replies given to uv_write() and not yet written */
+    size_t held;   /* bytes in the decoder, as counted in the server's partial total */
     int reading;
+    int paused;    /* not read because its reply queue is full (counted in stats) */
     int eof;       /* the peer will send no more */
     int finishing; /* conn_finish() called: closing once writes are out */
     int closing;   /* uv_close() called */
@@ -61,6 +80,7 @@ typedef struct {
     uv_work_t work;
     conn_t *conn;
     Rpcpb__RpcFrame *frame; /* the request */
+    char *flaw;             /* malloc'd: why the frame is refused (rpc_decoder_flaw); NULL: sound */
     tkv_buf_t reply;        /* the encoded reply frame, filled in the pool */
 } call_t;
 
@@ -68,6 +88,13 @@ typedef struct {
     uv_write_t req;
     tkv_buf_t data;
 } write_req_t;
+
+/* Written on the loop thread, read from any (rpc_server_stats). */
+typedef struct {
+    atomic_size_t queued, queued_peak, held, held_peak;
+    atomic_int paused, running;
+    atomic_ulong over_budget;
+} server_counters_t;
 
 struct rpc_server {
     uv_loop_t loop;
@@ -82,7 +109,49 @@ struct rpc_server {
     int ran;
     atomic_int stop_requested;
     conn_t *conns; /* open connections, a doubly linked list */
+    rpc_server_limits_t limits;
+    server_counters_t stats;
 };
+
+/* ---- accounting (loop thread) ------------------------------------------------ */
+
+static void raise_peak(atomic_size_t *peak, size_t now)
+{
+    if (now > atomic_load(peak))
+        atomic_store(peak, now);
+}
+
+static void count_queued(rpc_server_t *s, conn_t *c, size_t add, size_t sub)
+{
+    c->queued = c->queued + add - sub;
+    size_t now = atomic_load(&s->stats.queued) + add - sub;
+    atomic_store(&s->stats.queued, now);
+    raise_peak(&s->stats.queued_peak, now);
+}
+
+/* Brings the server's total of decoder bytes up to date with c's decoder. */
+static void count_held(rpc_server_t *s, conn_t *c)
+{
+    size_t mine = c->closed ? 0 : rpc_decoder_pending(&c->dec);
+    size_t now = atomic_load(&s->stats.held) - c->held + mine;
+    c->held = mine;
+    atomic_store(&s->stats.held, now);
+    raise_peak(&s->stats.held_peak, now);
+}
+
+static void set_paused(conn_t *c, int paused)
+{
+    if (c->paused == paused)
+        return;
+    c->paused = paused;
+    atomic_fetch_add(&c->srv->stats.paused, paused ? 1 : -1);
+}
+
+/* Whether c may hand another call to the pool (and so be read from). */
+static int conn_can_take(const conn_t *c)
+{
+    return c->pending < MAX_INFLIGHT && c->queued < c->srv->limits.reply_queue_max;
+}
 
 /* ---- dispatch (thread pool) ------------------------------------------------ */
 
@@ -113,9 +182,14 @@ size_t rpc_methods_append(rpc_method_t *dst, size_t n, size_t cap, const rpc_met
 
 /* Runs one request and fills rep (status, error text in `err`, payload in
  * `*payload`, malloc'd). */
-static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__RpcFrame *rep,
-                     char *err, size_t errsize, uint8_t **payload)
+static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, const char *flaw,
+                     Rpcpb__RpcFrame *rep, char *err, size_t errsize, uint8_t **payload)
 {
+    if (flaw != NULL) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize, "bad request frame: %s", flaw);
+        return;
+    }
     const ProtobufCMethodDescriptor *md =
         protobuf_c_service_descriptor_get_method_by_name(s->service, req->method);
     if (md == NULL) {
@@ -128,6 +202,20 @@ static void dispatch(const rpc_server_t *s, const Rpcpb__RpcFrame *req, Rpcpb__R
         rep->status = RPCPB__STATUS__STATUS_UNKNOWN_METHOD;
         snprintf(err, errsize, "method %s.%s is not served by this server", s->service->name,
                  md->name);
+        return;
+    }
+    if (req->payload.len > RPC_REQUEST_MAX) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize,
+                 "request of %zu bytes for %s is over the %u byte limit for requests (replies "
+                 "need room for what a request stores)",
+                 req->payload.len, md->name, RPC_REQUEST_MAX);
+        return;
+    }
+    /* A string cut at a NUL byte would mean something else than was sent. */
+    if (pb_check_strings(md->input, req->payload.data, req->payload.len) != TKV_OK) {
+        rep->status = RPCPB__STATUS__STATUS_BAD_REQUEST;
+        snprintf(err, errsize, "%s: %s", md->name, tkv_last_error());
         return;
     }
     ProtobufCMessage *in =
@@ -165,7 +253,7 @@ static void call_work(uv_work_t *w)
     uint8_t *payload = NULL;
     rep.call_id = req->call_id;
     rep.method = req->method;
-    dispatch(s, req, &rep, err, sizeof(err), &payload);
+    dispatch(s, req, call->flaw, &rep, err, sizeof(err), &payload);
     rep.error = err;
     if (rpc_frame_encode(&rep, &call->reply) != TKV_OK) {
         /* The response is over the frame limit: say so instead. */
@@ -205,6 +293,8 @@ static void on_conn_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     c->closed = 1;
+    count_held(s, c);
+    set_paused(c, 0);
     conn_maybe_free(c);
 }
 
@@ -249,6 +339,7 @@ static void on_write(uv_write_t *req, int status)
 {
     write_req_t *w = (write_req_t *)req;
     conn_t *c = req->data;
+    count_queued(c->srv, c, 0, w->data.len);
     if (status < 0 && status != UV_ECANCELED) {
         tkv_logf(TKV_LOG_INFO, "rpc", "closing connection from %s: write failed: %s", c->peer,
                  uv_strerror(status));
@@ -256,6 +347,9 @@ static void on_write(uv_write_t *req, int status)
     }
     buf_free(&w->data);
     free(w);
+    /* The reply queue drained below its bound: take calls and read again. */
+    if (c->paused && !c->closing && !c->finishing && conn_can_take(c))
+        conn_drain(c);
 }
 
 /* Queues `data` (taken over, left empty) for writing. */
@@ -267,6 +361,8 @@ static void conn_write(conn_t *c, tkv_buf_t *data)
     w->req.data = c;
     uv_buf_t b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
     int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (r == 0)
+        count_queued(c->srv, c, w->data.len, 0);
     if (r < 0) {
         tkv_logf(TKV_LOG_INFO, "rpc", "closing connection from %s: cannot write: %s", c->peer,
                  uv_strerror(r));
@@ -296,10 +392,12 @@ static void call_done(uv_work_t *work, int status)
     call_t *call = work->data;
     conn_t *c = call->conn;
     c->pending--;
+    atomic_fetch_sub(&c->srv->stats.running, 1);
     if (status == 0 && !c->closing && !c->finishing && call->reply.len > 0)
         conn_write(c, &call->reply);
     buf_free(&call->reply);
     rpcpb__rpc_frame__free_unpacked(call->frame, NULL);
+    free(call->flaw);
     free(call);
     if (c->closing)
         conn_maybe_free(c);
@@ -332,14 +430,26 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         rpc_decoder_feed(&c->dec, buf->base, (size_t)nread);
     }
     conn_drain(c);
+    rpc_server_t *s = c->srv;
+    if (c->held > 0 && !c->closing && !c->finishing &&
+        atomic_load(&s->stats.held) > s->limits.partial_budget) {
+        atomic_fetch_add(&s->stats.over_budget, 1);
+        char why[200];
+        snprintf(why, sizeof(why),
+                 "the server's budget for unfinished frames (%zu bytes, all connections) is "
+                 "used up; this connection held %zu",
+                 s->limits.partial_budget, c->held);
+        conn_fail(c, why);
+    }
 }
 
-/* Queues every whole frame received, up to MAX_INFLIGHT, and starts or stops
- * reading to match. After the peer's EOF, closes once every call is answered. */
+/* Queues every whole frame received, while conn_can_take(), and starts or
+ * stops reading to match. After the peer's EOF, closes once every call is
+ * answered. */
 static void conn_drain(conn_t *c)
 {
     rpc_server_t *s = c->srv;
-    while (!c->closing && !c->finishing && c->pending < MAX_INFLIGHT) {
+    while (!c->closing && !c->finishing && conn_can_take(c)) {
         Rpcpb__RpcFrame *f = NULL;
         if (rpc_decoder_next(&c->dec, &f) != TKV_OK) {
             conn_fail(c, tkv_last_error());
@@ -351,18 +461,26 @@ static void conn_drain(conn_t *c)
         call->work.data = call;
         call->conn = c;
         call->frame = f;
+        const char *flaw = rpc_decoder_flaw(&c->dec);
+        if (flaw != NULL) {
+            call->flaw = xmalloc(strlen(flaw) + 1);
+            memcpy(call->flaw, flaw, strlen(flaw) + 1);
+        }
         buf_init(&call->reply);
         int r = uv_queue_work(&s->loop, &call->work, call_work, call_done);
         if (r < 0) {
             tkv_logf(TKV_LOG_ERROR, "rpc", "closing connection from %s: cannot queue a call: %s",
                      c->peer, uv_strerror(r));
             rpcpb__rpc_frame__free_unpacked(f, NULL);
+            free(call->flaw);
             free(call);
             conn_close(c);
             return;
         }
         c->pending++;
+        atomic_fetch_add(&s->stats.running, 1);
     }
+    count_held(s, c);
     if (c->closing || c->finishing)
         return;
     if (c->eof) {
@@ -375,10 +493,11 @@ static void conn_drain(conn_t *c)
         }
         return;
     }
-    if (c->pending >= MAX_INFLIGHT && c->reading) {
+    set_paused(c, c->queued >= s->limits.reply_queue_max);
+    if (!conn_can_take(c) && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = 0;
-    } else if (c->pending < MAX_INFLIGHT && !c->reading) {
+    } else if (conn_can_take(c) && !c->reading) {
         int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         if (r < 0) {
             tkv_logf(TKV_LOG_WARN, "rpc", "closing connection from %s: cannot read: %s", c->peer,
@@ -441,6 +560,28 @@ static void on_connection(uv_stream_t *listener, int status)
 
 /* ---- the server ------------------------------------------------------------- */
 
+void rpc_server_set_limits(rpc_server_t *s, const rpc_server_limits_t *limits)
+{
+    s->limits.reply_queue_max = limits->reply_queue_max ? limits->reply_queue_max : REPLY_QUEUE_MAX;
+    s->limits.partial_budget = limits->partial_budget ? limits->partial_budget : PARTIAL_BUDGET;
+}
+
+rpc_server_limits_t rpc_server_limits(const rpc_server_t *s)
+{
+    return s->limits;
+}
+
+void rpc_server_stats(rpc_server_t *s, rpc_server_stats_t *out)
+{
+    out->reply_bytes_queued = atomic_load(&s->stats.queued);
+    out->reply_bytes_peak = atomic_load(&s->stats.queued_peak);
+    out->frame_bytes_held = atomic_load(&s->stats.held);
+    out->frame_bytes_peak = atomic_load(&s->stats.held_peak);
+    out->conns_paused = atomic_load(&s->stats.paused);
+    out->conns_over_budget = atomic_load(&s->stats.over_budget);
+    out->calls_running = atomic_load(&s->stats.running);
+}
+
 static void close_everything(rpc_server_t *s)
 {
     if (s->listener_open) {
@@ -490,6 +631,8 @@ tkv_err_t rpc_server_new(const ProtobufCServiceDescriptor *service, const rpc_me
     s->methods = methods;
     s->ctx = ctx;
     s->port = -1;
+    s->limits.reply_queue_max = REPLY_QUEUE_MAX;
+    s->limits.partial_budget = PARTIAL_BUDGET;
     atomic_init(&s->stop_requested, 0);
     /* A peer that hangs up while we write must cost a write error, not the
      * process: SIGPIPE's default action is to terminate. A handler the
@@ -592,20 +735,26 @@ static void on_stop_signal(int sig)
         rpc_server_stop(signalled_server); /* async-signal-safe: uv_async_send */
 }
 
-tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
+/* SIGINT and SIGTERM stop s (server NULL: ignored again). */
+static void catch_stop_signals(rpc_server_t *s)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop_signal;
-    signalled_server = s;
+    sa.sa_handler = s != NULL ? on_stop_signal : SIG_IGN;
+    if (s != NULL)
+        signalled_server = s;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (s == NULL)
+        signalled_server = NULL;
+}
+
+tkv_err_t rpc_server_run_until_signal(rpc_server_t *s)
+{
+    catch_stop_signals(s);
     tkv_err_t e = rpc_server_run(s);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signalled_server = NULL;
+    catch_stop_signals(NULL);
     return e;
 }
 
@@ -617,11 +766,15 @@ int rpc_server_main(const char *prog, const ProtobufCServiceDescriptor *service,
     if (e == TKV_OK)
         e = rpc_server_listen(server, opts->host, opts->port);
     if (e == TKV_OK) {
+        /* Signals are caught before the line that tells scripts we are up:
+         * a SIGTERM sent right after it must stop us cleanly, not kill us. */
+        catch_stop_signals(server);
         char shown[300];
         cli_format_addr(opts->host, rpc_server_port(server), shown, sizeof(shown));
         printf("%s: listening on %s, data in %s\n", prog, shown, opts->data_dir);
         fflush(stdout);
-        e = rpc_server_run_until_signal(server);
+        e = rpc_server_run(server);
+        catch_stop_signals(NULL);
     }
     rpc_server_free(server);
     if (e != TKV_OK) {

@@ -17,6 +17,9 @@
  * STATUS_BAD_FRAME frame with call_id 0 and the reason, and closes that
  * connection alone. Other connections, and data already stored, are not
  * affected. A peer that half-closes still gets the replies to what it sent.
+ * A request payload over RPC_REQUEST_MAX, or with a string field holding a
+ * NUL byte, gets STATUS_BAD_REQUEST. Memory a peer can make the server hold
+ * is bounded (see the limits below).
  *
  * Threads: the event loop runs in the thread that calls rpc_server_run();
  * handlers run in libuv's thread pool (uv_queue_work), so a slow handler never
@@ -105,6 +108,35 @@ tkv_err_t rpc_server_run_until_signal(rpc_server_t *s);
  * after this returns, when no handler can run any more. */
 int rpc_server_main(const char *prog, const ProtobufCServiceDescriptor *service,
                     const rpc_method_t *methods, void *ctx, const cli_server_opts_t *opts);
+
+/* ---- limits: what a client can make the server hold ---------------------------
+ * reply_queue_max: bytes of replies queued for writing on one connection
+ *   before the server stops reading it (it resumes when they drain). A
+ *   client that sends and never reads costs at most this plus the replies of
+ *   the calls already running (64 per connection).
+ * partial_budget: bytes read but not yet whole frames, over all connections
+ *   together. The read that takes the total past it closes its connection
+ *   with a STATUS_BAD_FRAME frame saying so.
+ * 0 in either means the default (4 MiB and 64 MiB). Set before running. */
+typedef struct {
+    size_t reply_queue_max;
+    size_t partial_budget;
+} rpc_server_limits_t;
+
+void rpc_server_set_limits(rpc_server_t *s, const rpc_server_limits_t *limits);
+rpc_server_limits_t rpc_server_limits(const rpc_server_t *s);
+
+/* What the server holds now and has held at most, for tests and operators.
+ * Safe from any thread while the server runs (each field read on its own). */
+typedef struct {
+    size_t reply_bytes_queued, reply_bytes_peak; /* all connections' reply queues */
+    size_t frame_bytes_held, frame_bytes_peak;   /* bytes in decoders (partial frames) */
+    int conns_paused;                            /* not read: reply queue full */
+    int calls_running;                           /* in the thread pool */
+    unsigned long conns_over_budget;             /* closed for the partial budget */
+} rpc_server_stats_t;
+
+void rpc_server_stats(rpc_server_t *s, rpc_server_stats_t *out);
 
 /* Releases everything. Not while rpc_server_run() is running. NULL is fine. */
 void rpc_server_free(rpc_server_t *s);

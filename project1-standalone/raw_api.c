@@ -92,6 +92,25 @@ tkv_err_t raw_delete(storage_t *s, const Kvrpcpb__RawDeleteRequest *req,
 }
 
 /* LAB 1 BEGIN */
+/* The bytes of a varint holding v. */
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* The encoded size of a KvPair{key, value} inside a RawScanResponse: its
+ * fields (tag, length, bytes each), then its own tag and length. */
+static size_t pair_bytes(size_t klen, size_t vlen)
+{
+    size_t body = 1 + varint_len(klen) + klen + 1 + varint_len(vlen) + vlen;
+    return 1 + varint_len(body) + body;
+}
+
 static Kvrpcpb__KvPair *kv_pair_new(tkv_slice_t key, tkv_slice_t value)
 {
     Kvrpcpb__KvPair *p = xmalloc(sizeof(*p));
@@ -121,17 +140,34 @@ tkv_err_t raw_scan(storage_t *s, const Kvrpcpb__RawScanRequest *req, Kvrpcpb__Ra
         return TKV_OK;
     }
     storage_iter_t *it = reader_iter_cf(r, cf);
-    size_t cap = 0;
+    size_t cap = 0, bytes = 0;
     for (storage_iter_seek(it, slice_of(req->start_key.data, req->start_key.len));
          storage_iter_valid(it) && resp->n_kvs < req->limit; storage_iter_next(it)) {
+        /* What the pair adds to the response: its encoding, a tag and a length. */
+        size_t add = pair_bytes(storage_iter_key(it).len, storage_iter_value(it).len);
+        if (resp->n_kvs > 0 && bytes + add > RAW_SCAN_MAX_BYTES) {
+            resp->more = 1; /* the client goes on after our last key */
+            break;
+        }
+        bytes += add;
         if (resp->n_kvs == cap) {
             cap = cap ? cap * 2 : 8;
             resp->kvs = xrealloc(resp->kvs, cap * sizeof(*resp->kvs));
         }
         resp->kvs[resp->n_kvs++] = kv_pair_new(storage_iter_key(it), storage_iter_value(it));
     }
+    /* The loop also ends on a read error: then the pairs are not all there were. */
+    e = storage_iter_status(it);
     storage_iter_free(it);
     reader_close(r);
+    if (e != TKV_OK) {
+        for (size_t i = 0; i < resp->n_kvs; i++)
+            kvrpcpb__kv_pair__free_unpacked(resp->kvs[i], NULL);
+        free(resp->kvs);
+        resp->kvs = NULL;
+        resp->n_kvs = 0;
+        raw_set_error(&resp->error, e);
+    }
     return TKV_OK;
     /* LAB 1 STUB
     (void)s;

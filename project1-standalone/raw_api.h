@@ -20,6 +20,7 @@
 #ifndef TKV_P1_RAW_API_H
 #define TKV_P1_RAW_API_H
 
+#include "common/rpc_frame.h"
 #include "project1-standalone/storage.h"
 #include "proto/kvrpcpb.pb-c.h"
 
@@ -27,7 +28,14 @@ tkv_err_t raw_get(storage_t *s, const Kvrpcpb__RawGetRequest *req, Kvrpcpb__RawG
 tkv_err_t raw_put(storage_t *s, const Kvrpcpb__RawPutRequest *req, Kvrpcpb__RawPutResponse *resp);
 tkv_err_t raw_delete(storage_t *s, const Kvrpcpb__RawDeleteRequest *req,
                      Kvrpcpb__RawDeleteResponse *resp);
-/* At most req->limit pairs, from the first key >= req->start_key, in key order. */
+/* The most bytes of pairs (as encoded in the response) one RawScan returns:
+ * what one request may carry, so a response always fits in a frame. */
+#define RAW_SCAN_MAX_BYTES RPC_REQUEST_MAX
+
+/* At most req->limit pairs, from the first key >= req->start_key, in key
+ * order; fewer if the next pair would take the response past
+ * RAW_SCAN_MAX_BYTES, and then resp->more is set (the first pair is always
+ * returned: it fits, since a request could store it). */
 tkv_err_t raw_scan(storage_t *s, const Kvrpcpb__RawScanRequest *req,
                    Kvrpcpb__RawScanResponse *resp);
 

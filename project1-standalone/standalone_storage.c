@@ -15,6 +15,7 @@ typedef struct {
     storage_t base;
     char *dir;
     eng_t *eng; /* NULL until started */
+    int sync;   /* every write waits until it is on disk (standalone_storage_set_sync) */
 } standalone_t;
 
 typedef struct {
@@ -67,7 +68,7 @@ static tkv_err_t standalone_write(storage_t *s, const Kvrpcpb__Context *ctx,
         else
             eng_batch_delete(batch, mods[i].cf, mods[i].key);
     }
-    tkv_err_t e = eng_write(st->eng, batch, 0);
+    tkv_err_t e = eng_write(st->eng, batch, st->sync);
     eng_batch_free(batch);
     return e;
     /* LAB 1 STUB
@@ -154,4 +155,14 @@ tkv_err_t standalone_storage_new(const char *dir, storage_t **out)
     st->dir = strdup(dir);
     *out = &st->base;
     return TKV_OK;
+}
+
+void standalone_storage_set_sync(storage_t *s, int sync)
+{
+    ((standalone_t *)s)->sync = sync != 0;
+}
+
+int standalone_storage_syncs(const storage_t *s)
+{
+    return ((const standalone_t *)s)->sync;
 }

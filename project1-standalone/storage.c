@@ -110,3 +110,8 @@ tkv_slice_t storage_iter_value(const storage_iter_t *it)
 {
     return eng_iter_value(it->it);
 }
+
+tkv_err_t storage_iter_status(const storage_iter_t *it)
+{
+    return eng_iter_status(it->it);
+}

@@ -99,7 +99,13 @@ void reader_close(storage_reader_t *r);
  * Every storage in this course keeps data in leveldb, so there is one iterator
  * type: a column family of an engine, as of a snapshot, optionally stopped
  * before `end` (an empty end means no bound). Keys and values returned are
- * borrowed until the iterator moves or is freed. */
+ * borrowed until the iterator moves or is freed.
+ *
+ * An iterator that stops being valid has either reached the end of its
+ * range or met a read error (an I/O failure, a damaged table file): only
+ * storage_iter_status() tells which. Every scan checks it before trusting
+ * that it saw everything; leveldb may even step over a damaged block and go
+ * on with the next one, so the keys seen are not all there were. */
 
 storage_iter_t *storage_iter_new(eng_t *eng, const eng_snap_t *snap, const char *cf,
                                  tkv_slice_t end);
@@ -109,5 +115,8 @@ int storage_iter_valid(const storage_iter_t *it);
 void storage_iter_next(storage_iter_t *it);
 tkv_slice_t storage_iter_key(const storage_iter_t *it);
 tkv_slice_t storage_iter_value(const storage_iter_t *it);
+/* TKV_OK, or the error (TKV_ERR_IO, leveldb's reason in the message) met by
+ * any move so far: the keys the iterator produced are then incomplete. */
+tkv_err_t storage_iter_status(const storage_iter_t *it);
 
 #endif

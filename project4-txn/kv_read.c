@@ -81,8 +81,15 @@ tkv_err_t kv_scan(storage_t *s, latches_t *l, const Kvrpcpb__ScanRequest *req,
         buf_free(&value);
         mvcc_scanner_free(sc);
     }
-    if (err != TKV_OK)
+    if (err != TKV_OK) {
+        /* An error comes instead of the pairs, never with a short list. */
+        for (size_t i = 0; i < resp->n_pairs; i++)
+            kvrpcpb__kv_pair__free_unpacked(resp->pairs[i], NULL);
+        free(resp->pairs);
+        resp->pairs = NULL;
+        resp->n_pairs = 0;
         resp->region_error = txn_region_error(err);
+    }
     txn_cmd_end(&c);
     return TKV_OK;
     /* LAB 4C STUB

@@ -150,6 +150,8 @@ static tkv_err_t locks_of_txn(storage_t *s, const Kvrpcpb__Context *ctx, uint64_
         buf_set(&(*out)[*n], storage_iter_key(it).data, storage_iter_key(it).len);
         (*n)++;
     }
+    if (err == TKV_OK)
+        err = storage_iter_status(it); /* else some locks would be left behind */
     mvcc_lock_free(&lock);
     storage_iter_free(it);
     reader_close(r);

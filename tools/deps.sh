@@ -8,6 +8,7 @@ pkgs=(
     gcc make
     libleveldb-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libuv1-dev
     clang-format cppcheck
+    zip unzip
 )
 
 missing=()

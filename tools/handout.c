@@ -3,8 +3,11 @@
  *
  *   handout [--from STAGE] SRC DEST
  *
- * Every file git knows in SRC (tracked, or untracked and not ignored) but
- * .ci/ is copied to DEST. In .c and .h files, code between solution markers is
+ * Every file git tracks in SRC is copied to DEST, except what only
+ * instructors use: .ci/, docs/instructors.md, the handout maker and the
+ * grading tools for submissions (see `instructor_only` below). The students'
+ * README is docs/handout-README.md, written as DEST/README.md in place of the
+ * instructor's. In .c and .h files, code between solution markers is
  * replaced by its stub (docs/contributing.md):
  *
  *     /\* LAB 2A BEGIN *\/          ->   /\* Your code here (2A). *\/
@@ -16,6 +19,11 @@
  * With --from STAGE only that stage and later ones are stripped; earlier
  * stages keep their reference code (markers and stubs removed), for
  * learners who start later in the course.
+ *
+ * DEST/STUDENT_FILES is the manifest: the files a student may change, one
+ * a line: every file with a solution block of a stripped stage, plus those
+ * listed in SRC/tools/student-files.extra. Grading a submission copies only
+ * these onto a pristine handout (tools/grade-submission.sh).
  *
  * Marker mistakes (an END without BEGIN, a missing END, mismatched stages)
  * stop the tool with file and line, and DEST is not written: a broken
@@ -35,6 +43,33 @@ static const char *const stages[] = { "1",  "2A", "2B", "2C", "2X", "3A", "3B",
                                       "3C", "3X", "4A", "4B", "4C", NULL };
 /* Put in DEST so a later run knows it may replace the directory. */
 static const char *const stamp_name = ".tinykv-handout";
+static const char *const manifest_name = "STUDENT_FILES";
+static const char *const extra_list = "tools/student-files.extra";
+static const char *const student_readme = "docs/handout-README.md";
+
+/* Paths (a trailing '/' means a whole folder) that stay with the instructor. */
+static const char *const instructor_only[] = {
+    ".ci/",
+    "docs/instructors.md",
+    "tools/handout.c",
+    "tools/handout-check.sh",
+    "tools/grade-submission.sh",
+    "tools/grade-class",
+    "tools/autograder/",
+    "tools/student-files.extra",
+    NULL,
+};
+
+static int is_instructor_only(const char *rel)
+{
+    for (int i = 0; instructor_only[i] != NULL; i++) {
+        const char *p = instructor_only[i];
+        size_t n = strlen(p);
+        if (p[n - 1] == '/' ? strncmp(rel, p, n) == 0 : strcmp(rel, p) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 static int stage_index(const char *s)
 {
@@ -89,7 +124,8 @@ static marker_t parse_marker(const char *line, int *stage)
 }
 
 /* Rewrites one source file. Returns 0, or -1 after printing what is wrong. */
-static int strip_source(const char *path, FILE *in, tkv_buf_t *out, int from, int *blocks)
+static int strip_source(const char *path, FILE *in, tkv_buf_t *out, int from, int *blocks,
+                        int *stripped)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -115,6 +151,7 @@ static int strip_source(const char *path, FILE *in, tkv_buf_t *out, int from, in
             open_line = lineno;
             (*blocks)++;
             if (stage >= from) {
+                (*stripped)++;
                 size_t indent = strspn(line, " \t");
                 buf_append(out, line, indent);
                 char note[64];
@@ -215,6 +252,65 @@ static int dir_is_replaceable(const char *dest)
     return access(stamp, F_OK) == 0;
 }
 
+typedef struct {
+    char *rel;
+    tkv_buf_t data;
+    mode_t mode;
+    int student; /* has a stripped solution block */
+} file_t;
+
+static int in_handout(const file_t *files, size_t n, const char *rel)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(files[k].rel, rel) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* DEST/STUDENT_FILES: the files with stripped blocks, then the instructor's
+ * extra list (SRC/tools/student-files.extra: paths, '#' comments). */
+static int write_manifest(const char *src, const char *dest, const file_t *files, size_t n)
+{
+    tkv_buf_t out = TKV_BUF_INIT;
+    const char *head =
+        "# The files you write. Grading copies only these from your submission onto\n"
+        "# a fresh copy of the handout; changes to any other file are ignored (and\n"
+        "# listed in the grading report).\n";
+    buf_append(&out, head, strlen(head));
+    for (size_t k = 0; k < n; k++) {
+        if (files[k].student > 0) {
+            buf_append(&out, files[k].rel, strlen(files[k].rel));
+            buf_append_byte(&out, '\n');
+        }
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", src, extra_list);
+    FILE *extra = fopen(path, "r");
+    int bad = 0;
+    if (extra != NULL) {
+        char line[1024];
+        while (fgets(line, sizeof(line), extra) != NULL) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (line[0] == '\0' || line[0] == '#')
+                continue;
+            if (!in_handout(files, n, line)) {
+                fprintf(stderr, "handout: %s lists %s, which is not in the handout\n", extra_list,
+                        line);
+                bad = 1;
+                continue;
+            }
+            buf_append(&out, line, strlen(line));
+            buf_append_byte(&out, '\n');
+        }
+        fclose(extra);
+    }
+    snprintf(path, sizeof(path), "%s/%s", dest, manifest_name);
+    int rc = bad ? -1 : write_file(path, &out, 0644);
+    buf_free(&out);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int from = 0;
@@ -228,8 +324,18 @@ int main(int argc, char **argv)
         }
         i = 3;
     }
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: handout [--from STAGE] SRC DEST\n"
+               "Writes the student tree made from the reference tree SRC (a git checkout)\n"
+               "into DEST: solution blocks replaced by their stubs, instructor-only files\n"
+               "left out, the students' README in place, and DEST/STUDENT_FILES listing\n"
+               "the files a student may change. --from STAGE (project1 ... project4c)\n"
+               "strips that stage and later ones only. DEST is replaced only if an\n"
+               "earlier handout made it. (make handout runs this.)\n");
+        return 0;
+    }
     if (argc - i != 2) {
-        fprintf(stderr, "usage: handout [--from STAGE] SRC DEST\n");
+        fprintf(stderr, "usage: handout [--from STAGE] SRC DEST   (handout --help says more)\n");
         return 2;
     }
     const char *src = argv[i], *dest = argv[i + 1];
@@ -241,18 +347,15 @@ int main(int argc, char **argv)
     /* First pass: read and strip everything in memory, so a marker mistake
      * leaves DEST untouched. */
     char cmd[4200];
-    snprintf(cmd, sizeof(cmd),
-             "cd '%s' && git ls-files --cached --others --exclude-standard -z 2>/dev/null", src);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && git ls-files --cached -z 2>/dev/null", src);
+    char readme_path[4096];
+    snprintf(readme_path, sizeof(readme_path), "%s/%s", src, student_readme);
+    int has_student_readme = access(readme_path, F_OK) == 0;
     FILE *list = popen(cmd, "r");
     if (list == NULL) {
         fprintf(stderr, "handout: cannot list files of %s\n", src);
         return 1;
     }
-    typedef struct {
-        char *rel;
-        tkv_buf_t data;
-        mode_t mode;
-    } file_t;
     file_t *files = NULL;
     size_t n_files = 0, cap_files = 0;
     int blocks = 0, errors = 0;
@@ -264,8 +367,10 @@ int main(int argc, char **argv)
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue; /* deleted in the work tree, or not a file */
-        if (strncmp(rel, ".ci/", 4) == 0)
-            continue; /* our CI checks the reference; students bring their own */
+        if (is_instructor_only(rel))
+            continue; /* CI, the instructors' guide and tools stay with the instructor */
+        if (strcmp(rel, "README.md") == 0 && has_student_readme)
+            continue; /* replaced by the students' README below */
         FILE *in = fopen(path, "rb");
         if (in == NULL) {
             fprintf(stderr, "handout: cannot read %s: %s\n", path, strerror(errno));
@@ -279,9 +384,14 @@ int main(int argc, char **argv)
         file_t *f = &files[n_files++];
         f->rel = strdup(rel);
         f->mode = st.st_mode;
+        f->student = 0;
         buf_init(&f->data);
+        if (strcmp(rel, student_readme) == 0) {
+            free(f->rel);
+            f->rel = strdup("README.md");
+        }
         if (is_source(rel)) {
-            if (strip_source(path, in, &f->data, from, &blocks) != 0)
+            if (strip_source(path, in, &f->data, from, &blocks, &f->student) != 0)
                 errors++;
         } else {
             char chunk[65536];
@@ -313,9 +423,11 @@ int main(int argc, char **argv)
         if (write_file(path, &files[k].data, files[k].mode) != 0)
             return 1;
         buf_free(&files[k].data);
-        free(files[k].rel);
     }
-    free(files);
+    if (write_manifest(src, dest, files, n_files) != 0)
+        return 1;
+    if (write_manifest(src, dest, files, n_files) != 0)
+        return 1;
     char stamp[4096];
     snprintf(stamp, sizeof(stamp), "%s/%s", dest, stamp_name);
     tkv_buf_t note = TKV_BUF_INIT;
@@ -324,8 +436,14 @@ int main(int argc, char **argv)
     buf_append(&note, text, strlen(text));
     write_file(stamp, &note, 0644);
     buf_free(&note);
+    size_t n_student = 0;
+    for (size_t k = 0; k < n_files; k++) {
+        n_student += files[k].student > 0;
+        free(files[k].rel);
+    }
+    free(files);
     printf("handout: %zu files written to %s, %d solution blocks handled (stripped from stage %s "
-           "on)\n",
-           n_files, dest, blocks, stages[from]);
+           "on); %zu student files listed in %s/%s\n",
+           n_files, dest, blocks, stages[from], n_student, dest, manifest_name);
     return 0;
 }

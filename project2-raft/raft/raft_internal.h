@@ -52,6 +52,16 @@ int raft_prevote_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);
 /* Check quorum's part of raft_tick(): returns 1 if the leader stepped down. */
 int raft_check_quorum_tick(raft_t *r);
 
+/* ---- raft_validate.c ---- */
+/* Checks a peer's message against the invariants the core relies on (see
+ * raft_validate.c): TKV_OK, or TKV_ERR_INVALID with a message naming it. */
+tkv_err_t raft_validate_message(const raft_t *r, const raft_message_t *m);
+/* raft_step() behind that check: a refused message is counted, logged and
+ * dropped (r is untouched) and its error returned. rawnode_step() calls it. */
+tkv_err_t raft_step_checked(raft_t *r, const raft_message_t *m);
+/* Messages refused by raft_step_checked() in this process so far. */
+uint64_t raft_invalid_messages(void);
+
 /* ---- raft_read_index.c (2X) ---- */
 /* ReadIndex's part of raft_step(), as raft_prevote_step(). */
 int raft_read_index_step(raft_t *r, const raft_message_t *m, tkv_err_t *err);

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "project2-raft/raft/raft_pb.h"
+#include "project2-raft/raft/raft_internal.h"
 #include "project2-raft/raft/rawnode.h"
 
 static raft_soft_state_t soft_state_of(const raft_t *r)
@@ -135,7 +136,7 @@ tkv_err_t rawnode_step(rawnode_t *rn, const raft_message_t *m)
     if (is_local(m->type))
         return tkv_errorf(TKV_ERR_INVALID, "%s is local: it cannot come from a peer",
                           raft_msg_type_name(m->type));
-    return raft_step(rn->raft, m);
+    return raft_step_checked(rn->raft, m);
 }
 
 tkv_err_t rawnode_read_index(rawnode_t *rn, const void *ctx, size_t len)

@@ -1,7 +1,9 @@
 /*
  * A peer (peer.h): creating it, feeding it input, and handling the Ready
  * that every input may produce. Applying committed entries lives in
- * peer_apply.c.
+ * peer_apply.c. Where project 3B changes what a peer does (checks at
+ * propose time, admin commands), the calls go out through the store's
+ * extension (store_ext.h), if it has one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 #include "project2-raft/raft/raft_pb.h"
 #include "project2-raft/raftstore/cmd_resp.h"
 #include "project2-raft/raftstore/pb_util.h"
-#include "project2-raft/raftstore/peer.h"
+#include "project2-raft/raftstore/store_ext.h"
 
 peer_config_t peer_config_default(void)
 {
@@ -32,6 +34,38 @@ static void who(const peer_t *p, char *buf, size_t n)
              (unsigned long long)p->peer_id);
 }
 
+/* The peer around an opened storage: its Raft node starts from what the
+ * storage holds (the region's peers are the voters). Takes `ps`. */
+static tkv_err_t make_peer(const peer_config_t *cfg, uint64_t store_id, peer_storage_t *ps,
+                           uint64_t peer_id, peer_transport_t transport, tkv_prng_t *prng,
+                           peer_t **out)
+{
+    peer_t *p = xcalloc(1, sizeof(*p));
+    p->store_id = store_id;
+    p->peer_id = peer_id;
+    p->region_id = ps->region_id;
+    p->cfg = *cfg;
+    p->transport = transport;
+    p->ps = ps;
+    raft_config_t rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.id = p->peer_id;
+    rc.election_tick = cfg->election_tick;
+    rc.heartbeat_tick = cfg->heartbeat_tick;
+    rc.storage = peer_storage_as_raft_storage(ps);
+    rc.applied = ps->applied_index;
+    rc.max_size_per_msg = cfg->max_size_per_msg;
+    rc.prng = prng;
+    tkv_err_t err = rawnode_new(&rc, &p->rn);
+    if (err != TKV_OK) {
+        peer_storage_free(ps);
+        free(p);
+        return err;
+    }
+    *out = p;
+    return TKV_OK;
+}
+
 tkv_err_t peer_create(const peer_config_t *cfg, uint64_t store_id, eng_t *raft_db, eng_t *kv_db,
                       uint64_t region_id, peer_transport_t transport, tkv_prng_t *prng,
                       peer_t **out)
@@ -47,30 +81,19 @@ tkv_err_t peer_create(const peer_config_t *cfg, uint64_t store_id, eng_t *raft_d
         return tkv_errorf(TKV_ERR_NOT_FOUND, "region %llu has no peer on store %llu",
                           (unsigned long long)region_id, (unsigned long long)store_id);
     }
-    peer_t *p = xcalloc(1, sizeof(*p));
-    p->store_id = store_id;
-    p->peer_id = me->id;
-    p->region_id = region_id;
-    p->cfg = *cfg;
-    p->transport = transport;
-    p->ps = ps;
-    raft_config_t rc;
-    memset(&rc, 0, sizeof(rc));
-    rc.id = p->peer_id;
-    rc.election_tick = cfg->election_tick;
-    rc.heartbeat_tick = cfg->heartbeat_tick;
-    rc.storage = peer_storage_as_raft_storage(ps);
-    rc.applied = ps->applied_index;
-    rc.max_size_per_msg = cfg->max_size_per_msg;
-    rc.prng = prng;
-    err = rawnode_new(&rc, &p->rn);
-    if (err != TKV_OK) {
-        peer_storage_free(ps);
-        free(p);
+    return make_peer(cfg, store_id, ps, me->id, transport, prng, out);
+}
+
+tkv_err_t peer_create_uninitialized(const peer_config_t *cfg, uint64_t store_id, eng_t *raft_db,
+                                    eng_t *kv_db, uint64_t region_id, uint64_t peer_id,
+                                    peer_transport_t transport, tkv_prng_t *prng, peer_t **out)
+{
+    *out = NULL;
+    peer_storage_t *ps = NULL;
+    tkv_err_t err = peer_storage_open_uninitialized(raft_db, kv_db, region_id, cfg->sync, &ps);
+    if (err != TKV_OK)
         return err;
-    }
-    *out = p;
-    return TKV_OK;
+    return make_peer(cfg, store_id, ps, peer_id, transport, prng, out);
 }
 
 void peer_fail_proposals(peer_t *p, const char *why)
@@ -92,6 +115,8 @@ void peer_free(peer_t *p)
     if (p == NULL)
         return;
     peer_fail_proposals(p, "stale command: the peer shut down before the command applied");
+    if (p->ext != NULL && p->ext->peer_free != NULL)
+        p->ext->peer_free(p);
     rawnode_free(p->rn);
     peer_storage_free(p->ps);
     free(p->proposals);
@@ -113,8 +138,56 @@ const Metapb__Region *peer_region(const peer_t *p)
     return p->ps->region;
 }
 
+uint64_t peer_id(const peer_t *p)
+{
+    return p->peer_id;
+}
+
+uint64_t peer_region_id(const peer_t *p)
+{
+    return p->region_id;
+}
+
+uint64_t peer_store_id(const peer_t *p)
+{
+    return p->store_id;
+}
+
+uint64_t peer_term(const peer_t *p)
+{
+    return p->rn->raft->term;
+}
+
+const peer_storage_t *peer_storage(const peer_t *p)
+{
+    return p->ps;
+}
+
+const raft_t *peer_raft(const peer_t *p)
+{
+    return p->rn->raft;
+}
+
+uint64_t peer_n_compact_proposed(const peer_t *p)
+{
+    return p->n_compact_proposed;
+}
+
+int peer_is_initialized(const peer_t *p)
+{
+    return p->ps->region->n_peers > 0;
+}
+
+int peer_is_destroyed(const peer_t *p)
+{
+    return p->destroyed;
+}
+
 tkv_err_t peer_campaign(peer_t *p)
 {
+    if (p->destroyed)
+        return tkv_errorf(TKV_ERR_CLOSED, "peer %llu was destroyed",
+                          (unsigned long long)p->peer_id);
     if (p->broken)
         return tkv_errorf(TKV_ERR_CLOSED, "peer %llu is broken", (unsigned long long)p->peer_id);
     tkv_err_t err = rawnode_campaign(p->rn);
@@ -123,13 +196,29 @@ tkv_err_t peer_campaign(peer_t *p)
     return peer_handle_ready(p);
 }
 
+static void remember_sender(peer_t *p, const Metapb__Peer *from)
+{
+    size_t n = sizeof(p->heard) / sizeof(p->heard[0]);
+    for (size_t i = 0; i < p->n_heard; i++)
+        if (p->heard[i].id == from->id)
+            return;
+    size_t at = p->n_heard < n ? p->n_heard++ : (size_t)(from->id % n);
+    p->heard[at].id = from->id;
+    p->heard[at].store_id = from->store_id;
+}
+
 tkv_err_t peer_step(peer_t *p, const RaftServerpb__RaftMessage *msg)
 {
+    if (p->destroyed)
+        return tkv_errorf(TKV_ERR_CLOSED, "peer %llu was destroyed",
+                          (unsigned long long)p->peer_id);
     if (p->broken)
         return tkv_errorf(TKV_ERR_CLOSED, "peer %llu is broken", (unsigned long long)p->peer_id);
     if (msg->message == NULL || msg->to_peer == NULL || msg->to_peer->id != p->peer_id)
         return tkv_errorf(TKV_ERR_INVALID, "message for region %llu is not for peer %llu",
                           (unsigned long long)msg->region_id, (unsigned long long)p->peer_id);
+    if (msg->from_peer != NULL)
+        remember_sender(p, msg->from_peer);
     raft_message_t m;
     raft_pb_message_from_pb(msg->message, &m);
     tkv_err_t err = rawnode_step(p->rn, &m);
@@ -141,7 +230,7 @@ tkv_err_t peer_step(peer_t *p, const RaftServerpb__RaftMessage *msg)
 
 void peer_tick(peer_t *p)
 {
-    if (p->broken)
+    if (p->broken || p->destroyed)
         return;
     rawnode_tick(p->rn);
     if (p->cfg.raft_log_gc_tick > 0 && ++p->gc_elapsed >= p->cfg.raft_log_gc_tick) {
@@ -153,7 +242,7 @@ void peer_tick(peer_t *p)
 
 /* ---- proposals ------------------------------------------------------------------- */
 
-static void answer(peer_cb_t cb, RaftCmdpb__RaftCmdResponse *resp)
+void peer_answer(peer_cb_t cb, RaftCmdpb__RaftCmdResponse *resp)
 {
     if (cb.fn != NULL)
         cb.fn(cb.arg, resp, NULL);
@@ -161,38 +250,8 @@ static void answer(peer_cb_t cb, RaftCmdpb__RaftCmdResponse *resp)
         pb_free(resp);
 }
 
-void peer_propose(peer_t *p, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
+void peer_track_proposal(peer_t *p, peer_cb_t cb)
 {
-    if (p->broken) {
-        answer(cb, cmd_resp_error(0, "peer is broken: its storage failed"));
-        return;
-    }
-    uint64_t term = p->rn->raft->term;
-    if (req->header != NULL && req->header->region_id != 0 &&
-        req->header->region_id != p->region_id) {
-        answer(cb, cmd_resp_region_not_found(req->header->region_id));
-        return;
-    }
-    if (req->admin_request != NULL &&
-        req->admin_request->cmd_type != RAFT_CMDPB__ADMIN_CMD_TYPE__ADMIN_COMPACT_LOG) {
-        answer(cb, cmd_resp_error(term, "admin command not supported before project 3"));
-        return;
-    }
-    /* LAB 2B BEGIN */
-    if (!peer_is_leader(p)) {
-        answer(cb, cmd_resp_not_leader(p->region_id, peer_leader(p), term));
-        return;
-    }
-    tkv_buf_t data = TKV_BUF_INIT;
-    pb_pack(&req->base, &data);
-    tkv_err_t err = rawnode_propose(p->rn, data.data, data.len);
-    buf_free(&data);
-    if (err != TKV_OK) {
-        /* Refused (e.g. a leader transfer is under way): nothing was appended. */
-        answer(cb, cmd_resp_not_leader(p->region_id, peer_leader(p), term));
-        return;
-    }
-    /* The entry just appended is the last one of the leader's log. */
     if (p->n_proposals == p->cap_proposals) {
         p->cap_proposals = p->cap_proposals ? 2 * p->cap_proposals : 8;
         p->proposals = xrealloc(p->proposals, p->cap_proposals * sizeof(peer_proposal_t));
@@ -201,24 +260,77 @@ void peer_propose(peer_t *p, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
     pr->index = rlog_last_index(&p->rn->raft->log);
     pr->term = p->rn->raft->term;
     pr->cb = cb;
+}
+
+void peer_propose(peer_t *p, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
+{
+    if (p->broken) {
+        peer_answer(cb, cmd_resp_error(0, "peer is broken: its storage failed"));
+        return;
+    }
+    uint64_t term = p->rn->raft->term;
+    if (p->destroyed || req->header == NULL || req->header->region_id != p->region_id) {
+        peer_answer(cb, cmd_resp_region_not_found(req->header ? req->header->region_id : 0));
+        return;
+    }
+    if (p->ext != NULL && p->ext->check_proposal != NULL) {
+        RaftCmdpb__RaftCmdResponse *refused = p->ext->check_proposal(p, req);
+        if (refused != NULL) {
+            peer_answer(cb, refused);
+            return;
+        }
+    }
+    if (req->admin_request != NULL &&
+        req->admin_request->cmd_type != RAFT_CMDPB__ADMIN_CMD_TYPE__ADMIN_COMPACT_LOG) {
+        if (p->ext == NULL || p->ext->propose_admin == NULL) {
+            peer_answer(cb, cmd_resp_error(term, "admin command not supported before project 3"));
+            return;
+        }
+        p->ext->propose_admin(p, req, cb);
+        peer_handle_ready(p);
+        return;
+    }
+    /* LAB 2B BEGIN */
+    if (!peer_is_leader(p)) {
+        peer_answer(cb, cmd_resp_not_leader(p->region_id, peer_leader(p), term));
+        return;
+    }
+    tkv_buf_t data = TKV_BUF_INIT;
+    pb_pack(&req->base, &data);
+    tkv_err_t err = rawnode_propose(p->rn, data.data, data.len);
+    buf_free(&data);
+    if (err != TKV_OK) {
+        /* Refused (e.g. a leader transfer is under way): nothing was appended. */
+        peer_answer(cb, cmd_resp_not_leader(p->region_id, peer_leader(p), term));
+        return;
+    }
+    /* The entry just appended is the last one of the leader's log. */
+    peer_track_proposal(p, cb);
     peer_handle_ready(p);
     /* LAB 2B STUB
     // Only a leader proposes: otherwise answer NotLeader (cmd_resp_not_leader,
     // peer_leader() as the hint). Pack the request (pb_pack), rawnode_propose it,
-    // and remember {index, term, cb}: the new entry is the last of the leader's
-    // log (rlog_last_index). Then handle the Ready it produced.
+    // and remember {index, term, cb} with peer_track_proposal(): the new entry is
+    // the last of the leader's log. Then handle the Ready it produced.
     (void)term;
-    answer(cb, cmd_resp_error(term, "peer_propose: not implemented"));
+    peer_answer(cb, cmd_resp_error(term, "peer_propose: not implemented"));
     LAB 2B END */
 }
 
 /* ---- Ready ------------------------------------------------------------------------ */
 
 /* Wraps one Raft message in the envelope other stores route by. */
-static void send_message(peer_t *p, const raft_message_t *m)
+void peer_send_raft_message(peer_t *p, const raft_message_t *m)
 {
     const Metapb__Region *region = p->ps->region;
     const Metapb__Peer *to = pb_region_find_peer(region, m->to);
+    Metapb__Peer heard = METAPB__PEER__INIT;
+    for (size_t i = 0; to == NULL && i < p->n_heard; i++)
+        if (p->heard[i].id == m->to) {
+            heard.id = p->heard[i].id;
+            heard.store_id = p->heard[i].store_id;
+            to = &heard;
+        }
     if (to == NULL) {
         char w[64];
         who(p, w, sizeof(w));
@@ -266,7 +378,7 @@ tkv_err_t peer_handle_ready(peer_t *p)
     /* LAB 2B BEGIN */
     p->in_ready = 1;
     tkv_err_t err = TKV_OK;
-    while (err == TKV_OK && !p->broken && rawnode_has_ready(p->rn)) {
+    while (err == TKV_OK && !p->broken && !p->destroyed && rawnode_has_ready(p->rn)) {
         raft_ready_t rd;
         err = rawnode_ready(p->rn, &rd);
         if (err != TKV_OK)
@@ -276,8 +388,12 @@ tkv_err_t peer_handle_ready(peer_t *p)
         if (err == TKV_OK) {
             /* Durable now: safe to promise it to others. */
             for (size_t i = 0; i < rd.n_messages; i++)
-                send_message(p, &rd.messages[i]);
+                peer_send_raft_message(p, &rd.messages[i]);
             err = peer_apply_entries(p, rd.committed_entries, rd.n_committed_entries);
+        }
+        if (err == TKV_OK && p->destroyed) {
+            raft_ready_free(&rd); /* removed from the region: nothing more to do */
+            break;
         }
         if (err != TKV_OK) {
             raft_ready_free(&rd);
@@ -296,10 +412,11 @@ tkv_err_t peer_handle_ready(peer_t *p)
     return err;
     /* LAB 2B STUB
     // While the core has a Ready: save it (peer_storage_save_ready), then send its
-    // messages (send_message), then apply its committed entries
-    // (peer_apply_entries), then rawnode_advance. A storage error: mark_broken.
+    // messages (peer_send_raft_message), then apply its committed entries
+    // (peer_apply_entries), then rawnode_advance. A peer destroyed while applying
+    // (3B: removed from its region) stops at once: its data is gone. A storage error: mark_broken.
     // A leader that stepped down answers its waiting proposals (peer_fail_proposals).
-    (void)send_message;
+    (void)peer_send_raft_message;
     (void)mark_broken;
     return tkv_not_implemented("peer_handle_ready");
     LAB 2B END */

@@ -74,27 +74,9 @@ typedef struct {
     void *arg;
 } peer_transport_t;
 
-typedef struct {
-    uint64_t index, term;
-    peer_cb_t cb;
-} peer_proposal_t;
-
-typedef struct peer {
-    uint64_t store_id, peer_id, region_id;
-    peer_config_t cfg;
-    peer_transport_t transport;
-    peer_storage_t *ps; /* owned */
-    rawnode_t *rn;      /* owned */
-    /* Waiting proposals, in index order. */
-    peer_proposal_t *proposals;
-    size_t n_proposals, cap_proposals;
-    int was_leader; /* leader as of the last Ready */
-    int gc_elapsed; /* ticks since the last log GC check */
-    int broken;     /* a write failed: the peer refuses all input until reopened */
-    int in_ready;   /* handling a Ready: a callback that proposes must not start another */
-    /* Statistics for tests. */
-    uint64_t n_compact_proposed;
-} peer_t;
+/* The peer's state is private (peer_internal.h): drivers and tests see it
+ * through the door below. */
+typedef struct peer peer_t;
 
 /* Opens this store's peer of `region_id` from the databases (bootstrapped or
  * received before; peer_storage_open()). `prng` (borrowed) draws election
@@ -119,15 +101,22 @@ int peer_is_leader(const peer_t *p);
 const Metapb__Peer *peer_leader(const peer_t *p);
 const Metapb__Region *peer_region(const peer_t *p);
 
-/* ---- inside the peer: peer.c drives, peer_apply.c applies. ---- */
-
-/* Handles every Ready the Raft core has (steps 1-4 above). */
-tkv_err_t peer_handle_ready(peer_t *p);
-/* Applies committed entries in order (2B), CompactLog included (2C). */
-tkv_err_t peer_apply_entries(peer_t *p, const raft_entry_t *ents, size_t n);
-/* Calls back every waiting proposal with StaleCommand (`why` in the message). */
-void peer_fail_proposals(peer_t *p, const char *why);
-/* 2C: on a leader, proposes CompactLog when the log has grown past the limit. */
-void peer_maybe_compact_log(peer_t *p);
+/* ---- what drivers and tests may read (borrowed, valid until the next input) ---- */
+uint64_t peer_id(const peer_t *p);
+uint64_t peer_region_id(const peer_t *p);
+uint64_t peer_store_id(const peer_t *p);
+/* The Raft core's current term, and the peer's storage (applied index,
+ * truncated state, statistics). */
+uint64_t peer_term(const peer_t *p);
+const peer_storage_t *peer_storage(const peer_t *p);
+/* The Raft state machine, read only (tests check membership and transfers). */
+const raft_t *peer_raft(const peer_t *p);
+/* 2C: CompactLog commands this peer proposed (tests). */
+uint64_t peer_n_compact_proposed(const peer_t *p);
+/* Whether the peer knows its region (a peer created from a message knows
+ * only the region id until a snapshot arrives, 3B). */
+int peer_is_initialized(const peer_t *p);
+/* The peer was destroyed (removed from its region, 3B): its store drops it. */
+int peer_is_destroyed(const peer_t *p);
 
 #endif

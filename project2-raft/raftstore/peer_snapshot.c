@@ -102,20 +102,31 @@ tkv_err_t peer_storage_generate_snapshot(peer_storage_t *ps, raft_snapshot_t *ou
     return err;
 }
 
-/* LAB 2C BEGIN */
-/* Deletes every key of `region`'s range, in every column family. */
-static tkv_err_t clear_region_data(eng_t *kv_db, const Metapb__Region *region, eng_batch_t *wb)
+tkv_err_t peer_storage_clear_range(eng_t *kv_db, tkv_slice_t start, tkv_slice_t end,
+                                   eng_batch_t *wb)
 {
     tkv_err_t err = TKV_OK;
     for (size_t c = 0; c < N_SNAP_CFS && err == TKV_OK; c++) {
         eng_iter_t *it = eng_iter_new(kv_db, NULL, snap_cfs[c]);
-        for (eng_iter_seek(it, slice_of(region->start_key.data, region->start_key.len));
-             eng_iter_valid(it) && before_end(region, eng_iter_key(it)); eng_iter_next(it))
+        for (eng_iter_seek(it, start);
+             eng_iter_valid(it) && (end.len == 0 || slice_compare(eng_iter_key(it), end) < 0);
+             eng_iter_next(it))
             eng_batch_delete(wb, snap_cfs[c], eng_iter_key(it));
         err = eng_iter_status(it);
         eng_iter_free(it);
     }
     return err;
+}
+
+/* LAB 2C BEGIN */
+/* Deletes every key of `region`'s range, in every column family. A region
+ * without peers is an uninitialized peer's (3B): it holds no data yet. */
+static tkv_err_t clear_region_data(eng_t *kv_db, const Metapb__Region *region, eng_batch_t *wb)
+{
+    if (region->n_peers == 0)
+        return TKV_OK;
+    return peer_storage_clear_range(kv_db, slice_of(region->start_key.data, region->start_key.len),
+                                    slice_of(region->end_key.data, region->end_key.len), wb);
 }
 /* LAB 2C END */
 
@@ -177,8 +188,10 @@ tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t 
     return err;
     /* LAB 2C STUB
     // Decode the RaftSnapshotData. In ONE kv DB batch: delete the region's old
-    // data in every CF, write the snapshot's, and the new apply state (applied and
-    // truncated at the snapshot) and region state (PEER_APPLYING); write it. Then
+    // data in every CF (peer_storage_clear_range; an uninitialized peer, whose
+    // region has no peers yet, has none), write the snapshot's, and the new
+    // apply state (applied and truncated at the snapshot) and region state
+    // (PEER_APPLYING); write it. Then
     // into raft_wb: delete the whole old log (peer_storage_delete_log), and set
     // last index/term to the snapshot's.
     (void)ps;

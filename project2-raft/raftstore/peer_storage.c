@@ -241,6 +241,50 @@ tkv_err_t peer_storage_open(eng_t *raft_db, eng_t *kv_db, uint64_t region_id, in
     return TKV_OK;
 }
 
+tkv_err_t peer_storage_open_uninitialized(eng_t *raft_db, eng_t *kv_db, uint64_t region_id,
+                                          int sync, peer_storage_t **out)
+{
+    *out = NULL;
+    tkv_buf_t key = TKV_BUF_INIT;
+    keys_raft_state_key(&key, region_id);
+    RaftServerpb__RaftLocalState *ls = NULL;
+    tkv_err_t err = load_msg(raft_db, &key, &raft_serverpb__raft_local_state__descriptor,
+                             (ProtobufCMessage **)&ls);
+    buf_free(&key);
+    if (err != TKV_OK && err != TKV_ERR_NOT_FOUND)
+        return err;
+    peer_storage_t *ps = xcalloc(1, sizeof(*ps));
+    ps->raft_db = raft_db;
+    ps->kv_db = kv_db;
+    ps->region_id = region_id;
+    ps->sync = sync;
+    Metapb__RegionEpoch ep = METAPB__REGION_EPOCH__INIT;
+    Metapb__Region r = METAPB__REGION__INIT;
+    r.id = region_id;
+    r.region_epoch = &ep;
+    ps->region = pb_region_dup(&r);
+    if (ls != NULL && ls->hard_state != NULL) {
+        /* Term and vote hold for whoever we were; the old log does not. */
+        ps->hard_state.term = ls->hard_state->term;
+        ps->hard_state.vote = ls->hard_state->vote;
+    }
+    pb_free(ls);
+    *out = ps;
+    return TKV_OK;
+}
+
+tkv_err_t peer_storage_clear_meta(peer_storage_t *ps, eng_batch_t *kv_wb, eng_batch_t *raft_wb)
+{
+    tkv_buf_t key = TKV_BUF_INIT;
+    tkv_err_t err = peer_storage_delete_log(ps, 0, UINT64_MAX, raft_wb);
+    keys_raft_state_key(&key, ps->region_id);
+    eng_batch_delete(raft_wb, NULL, buf_slice(&key));
+    keys_apply_state_key(&key, ps->region_id);
+    eng_batch_delete(kv_wb, NULL, buf_slice(&key));
+    buf_free(&key);
+    return err;
+}
+
 void peer_storage_free(peer_storage_t *ps)
 {
     if (ps == NULL)

@@ -67,6 +67,23 @@ tkv_err_t peer_storage_open(eng_t *raft_db, eng_t *kv_db, uint64_t region_id, in
                             peer_storage_t **out);
 void peer_storage_free(peer_storage_t *ps);
 
+/* 3B: the storage of a peer created from a message, before its first
+ * snapshot: a region with only its id (no peers, no range, epoch 0/0), an
+ * empty log at index 0, nothing applied. A hard state left in the raft DB
+ * by an earlier peer of the region here is kept (term and vote), its log
+ * forgotten. Nothing is written. Caller frees *out with peer_storage_free(). */
+tkv_err_t peer_storage_open_uninitialized(eng_t *raft_db, eng_t *kv_db, uint64_t region_id,
+                                          int sync, peer_storage_t **out);
+
+/* 3B: adds to the batches everything that makes the peer's storage
+ * disappear: its log and raft state (raft_wb), its apply state (kv_wb).
+ * The region state and the data are the caller's to decide. */
+tkv_err_t peer_storage_clear_meta(peer_storage_t *ps, eng_batch_t *kv_wb, eng_batch_t *raft_wb);
+/* 3B: deletes of every key in [start, end) (empty end: no end) of every
+ * column family, added to kv_wb. */
+tkv_err_t peer_storage_clear_range(eng_t *kv_db, tkv_slice_t start, tkv_slice_t end,
+                                   eng_batch_t *kv_wb);
+
 /* The Raft core's view of this storage, valid while `ps` lives. */
 raft_storage_t peer_storage_as_raft_storage(peer_storage_t *ps);
 
@@ -93,10 +110,10 @@ tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd,
                                   int *applied_snapshot);
 
 /* Installs a snapshot received from the leader: the region's data in the kv
- * DB is replaced by the snapshot's, with the apply and region state, in one
- * kv write (done here, first); the old log is deleted and the raft state
- * moved to the snapshot in `raft_wb` (written by the caller). A snapshot
- * older than what is applied is refused with RAFT_ERR_COMPACTED. */
+ * DB (none for an uninitialized peer, 3B) is replaced by the snapshot's, with the apply and region
+ * state, in one kv write (done here, first); the old log is deleted and the raft state moved to the
+ * snapshot in `raft_wb` (written by the caller). A snapshot older than what is applied is refused
+ * with RAFT_ERR_COMPACTED. */
 tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t *snap,
                                       eng_batch_t *raft_wb);
 

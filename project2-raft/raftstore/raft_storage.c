@@ -30,7 +30,10 @@ typedef struct {
     storage_reader_t base;
     eng_t *kv;
     eng_snap_t *snap;
-    tkv_buf_t end; /* the region's end key: iterators stop there */
+    /* The region's range as of the snapshot: a get outside it is refused,
+     * iterators stop at its end (a seek before its start is the caller's
+     * mistake: the iterator type has no lower bound). */
+    tkv_buf_t start, end;
 } raft_reader_t;
 
 static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
@@ -100,10 +103,19 @@ static tkv_err_t run_command(replicated_storage_t *rs, const RaftCmdpb__RaftCmdR
     return TKV_OK;
 }
 
-static void fill_header(RaftCmdpb__RaftRequestHeader *h, const Kvrpcpb__Context *ctx)
+/* The command's region: the context's, or without one (a raw request that
+ * names no region) the store's region holding `key`, with its epoch. */
+static void fill_header(replicated_storage_t *rs, RaftCmdpb__RaftRequestHeader *h,
+                        const Kvrpcpb__Context *ctx, tkv_slice_t key)
 {
-    if (ctx == NULL)
-        return; /* region 0: the store's only region */
+    if (ctx == NULL || ctx->region_id == 0) {
+        peer_t *p = store_region_by_key(rs->cfg.store, key);
+        if (p != NULL) {
+            h->region_id = peer_region_id(p);
+            h->region_epoch = peer_region(p)->region_epoch;
+        }
+        return;
+    }
     h->region_id = ctx->region_id;
     h->peer = ctx->peer;
     h->region_epoch = ctx->region_epoch;
@@ -164,7 +176,7 @@ static tkv_err_t rs_write(storage_t *s, const Kvrpcpb__Context *ctx, const stora
         }
     }
     RaftCmdpb__RaftRequestHeader h = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
-    fill_header(&h, ctx);
+    fill_header(rs, &h, ctx, mods[0].key);
     RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
     cmd.header = &h;
     cmd.requests = ptrs;
@@ -184,6 +196,9 @@ static tkv_err_t reader_get(storage_reader_t *r, const char *cf, tkv_slice_t key
     raft_reader_t *rr = (raft_reader_t *)r;
     if (!eng_cf_valid(cf))
         return tkv_errorf(TKV_ERR_INVALID, "unknown column family '%s'", cf ? cf : "(null)");
+    if (slice_compare(key, buf_slice(&rr->start)) < 0 ||
+        (rr->end.len > 0 && slice_compare(key, buf_slice(&rr->end)) >= 0))
+        return tkv_errorf(TKV_ERR_INVALID, "key is outside the region this reader reads");
     return eng_get_at(rr->kv, rr->snap, cf, key, val);
 }
 
@@ -197,6 +212,7 @@ static void reader_free(storage_reader_t *r)
 {
     raft_reader_t *rr = (raft_reader_t *)r;
     eng_snapshot_free(rr->snap);
+    buf_free(&rr->start);
     buf_free(&rr->end);
     free(rr);
 }
@@ -213,7 +229,7 @@ static tkv_err_t rs_reader(storage_t *s, const Kvrpcpb__Context *ctx, storage_re
     r.snap = &snap_req;
     RaftCmdpb__Request *ptrs[1] = { &r };
     RaftCmdpb__RaftRequestHeader h = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
-    fill_header(&h, ctx);
+    fill_header(rs, &h, ctx, slice_of(NULL, 0)); /* no context: the first region */
     RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
     cmd.header = &h;
     cmd.requests = ptrs;
@@ -234,8 +250,10 @@ static tkv_err_t rs_reader(storage_t *s, const Kvrpcpb__Context *ctx, storage_re
     const Metapb__Region *region = NULL;
     if (resp->n_responses > 0 && resp->responses[0]->snap != NULL)
         region = resp->responses[0]->snap->region;
-    if (region != NULL)
+    if (region != NULL) {
+        buf_set(&rr->start, region->start_key.data, region->start_key.len);
         buf_set(&rr->end, region->end_key.data, region->end_key.len);
+    }
     pb_free(resp);
     *out = &rr->base;
     return TKV_OK;

@@ -1,6 +1,13 @@
 /*
  * A store (store.h): its databases, its identity, and the table of peers it
- * routes messages, ticks and commands to.
+ * routes messages, ticks and commands to; the calls out to project 3B's
+ * extension (store_ext.h) where it has one.
+ *
+ * The table is a plain array searched linearly: a store in the tests hosts
+ * at most a few dozen regions, and a linear scan keeps the routing code
+ * short enough to read at a glance. A peer that must go (destroyed by 3B)
+ * is only marked while the store is busy with an input, and freed at the
+ * end of that input (reap()), so no hook ever sees a freed peer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +19,7 @@
 #include "project2-raft/raftstore/cmd_resp.h"
 #include "project2-raft/raftstore/keys.h"
 #include "project2-raft/raftstore/pb_util.h"
-#include "project2-raft/raftstore/store.h"
+#include "project2-raft/raftstore/store_ext.h"
 
 struct store {
     uint64_t id;
@@ -23,6 +30,8 @@ struct store {
     eng_t *raft_db, *kv_db;
     peer_t **peers; /* one per region, in no particular order */
     size_t n_peers;
+    const store_ext_t *ext; /* borrowed; NULL: project 2 only */
+    void *ext_arg, *ext_state;
 };
 
 static tkv_err_t make_dir(const char *path)
@@ -54,16 +63,64 @@ static tkv_err_t check_ident(store_t *s)
     return err;
 }
 
-static tkv_err_t add_peer(store_t *s, uint64_t region_id)
+static void host(store_t *s, peer_t *p)
+{
+    p->store = s;
+    p->ext = s->ext;
+    s->peers = xrealloc(s->peers, (s->n_peers + 1) * sizeof(peer_t *));
+    s->peers[s->n_peers++] = p;
+}
+
+/* Marks the live peer of region_id (if any) destroyed: it is being replaced. */
+static void retire(store_t *s, uint64_t region_id)
+{
+    peer_t *old = store_peer(s, region_id);
+    if (old != NULL)
+        old->destroyed = 1;
+}
+
+tkv_err_t store_open_peer(store_t *s, uint64_t region_id, peer_t **out)
 {
     peer_t *p = NULL;
+    if (out != NULL)
+        *out = NULL;
     tkv_err_t err = peer_create(&s->peer_cfg, s->id, s->raft_db, s->kv_db, region_id, s->transport,
                                 s->prng, &p);
     if (err != TKV_OK)
         return err;
-    s->peers = xrealloc(s->peers, (s->n_peers + 1) * sizeof(peer_t *));
-    s->peers[s->n_peers++] = p;
+    retire(s, region_id);
+    host(s, p);
+    if (out != NULL)
+        *out = p;
     return TKV_OK;
+}
+
+tkv_err_t store_open_uninitialized_peer(store_t *s, uint64_t region_id, uint64_t peer_id,
+                                        peer_t **out)
+{
+    peer_t *p = NULL;
+    *out = NULL;
+    tkv_err_t err = peer_create_uninitialized(&s->peer_cfg, s->id, s->raft_db, s->kv_db, region_id,
+                                              peer_id, s->transport, s->prng, &p);
+    if (err != TKV_OK)
+        return err;
+    retire(s, region_id);
+    host(s, p);
+    *out = p;
+    return TKV_OK;
+}
+
+/* Frees the peers marked destroyed during the last input. */
+static void reap(store_t *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < s->n_peers; i++) {
+        if (s->peers[i]->destroyed)
+            peer_free(s->peers[i]);
+        else
+            s->peers[j++] = s->peers[i];
+    }
+    s->n_peers = j;
 }
 
 /* Every region with a region state in the kv DB gets its peer back. */
@@ -81,6 +138,14 @@ static tkv_err_t load_peers(store_t *s)
         uint64_t rid = 0;
         if (keys_decode_region_state_key(k, &rid) != TKV_OK)
             continue;
+        /* A tombstone is a peer destroyed here (3B): it stays dead. */
+        tkv_slice_t v = eng_iter_value(it);
+        RaftServerpb__RegionLocalState *st =
+            raft_serverpb__region_local_state__unpack(NULL, v.len, v.data);
+        int dead = st != NULL && st->state == RAFT_SERVERPB__PEER_STATE__PEER_TOMBSTONE;
+        pb_free(st);
+        if (dead)
+            continue;
         ids = xrealloc(ids, (n + 1) * sizeof(uint64_t));
         ids[n++] = rid;
     }
@@ -88,7 +153,7 @@ static tkv_err_t load_peers(store_t *s)
     eng_iter_free(it);
     buf_free(&prefix);
     for (size_t i = 0; i < n && err == TKV_OK; i++)
-        err = add_peer(s, ids[i]);
+        err = store_open_peer(s, ids[i], NULL);
     free(ids);
     return err;
 }
@@ -105,6 +170,8 @@ tkv_err_t store_open(const store_config_t *cfg, store_t **out)
     s->transport = cfg->transport;
     prng_seed(&s->own_prng, cfg->store_id);
     s->prng = cfg->prng ? cfg->prng : &s->own_prng;
+    s->ext = cfg->ext;
+    s->ext_arg = cfg->ext_arg;
     char path[4096];
     tkv_err_t err = make_dir(s->dir);
     if (err == TKV_OK) {
@@ -117,6 +184,8 @@ tkv_err_t store_open(const store_config_t *cfg, store_t **out)
     }
     if (err == TKV_OK)
         err = check_ident(s);
+    if (err == TKV_OK && s->ext != NULL && s->ext->store_open != NULL)
+        err = s->ext->store_open(s, s->ext_arg, &s->ext_state);
     if (err == TKV_OK)
         err = load_peers(s);
     if (err != TKV_OK) {
@@ -134,6 +203,8 @@ void store_close(store_t *s)
     for (size_t i = 0; i < s->n_peers; i++)
         peer_free(s->peers[i]);
     free(s->peers);
+    if (s->ext != NULL && s->ext->store_close != NULL && s->ext_state != NULL)
+        s->ext->store_close(s->ext_state);
     if (s->kv_db != NULL)
         eng_close(s->kv_db);
     if (s->raft_db != NULL)
@@ -150,17 +221,63 @@ tkv_err_t store_bootstrap_region(store_t *s, const Metapb__Region *region)
     tkv_err_t err = peer_storage_bootstrap(s->raft_db, s->kv_db, region);
     if (err != TKV_OK)
         return err;
-    return add_peer(s, region->id);
+    return store_open_peer(s, region->id, NULL);
 }
 
 peer_t *store_peer(store_t *s, uint64_t region_id)
 {
-    if (region_id == 0)
-        return s->n_peers == 1 ? s->peers[0] : NULL;
     for (size_t i = 0; i < s->n_peers; i++)
-        if (s->peers[i]->region_id == region_id)
+        if (s->peers[i]->region_id == region_id && !s->peers[i]->destroyed)
             return s->peers[i];
     return NULL;
+}
+
+static int key_in(const Metapb__Region *r, tkv_slice_t key)
+{
+    if (slice_compare(key, slice_of(r->start_key.data, r->start_key.len)) < 0)
+        return 0;
+    return r->end_key.len == 0 || slice_compare(key, slice_of(r->end_key.data, r->end_key.len)) < 0;
+}
+
+peer_t *store_region_by_key(store_t *s, tkv_slice_t key)
+{
+    for (size_t i = 0; i < s->n_peers; i++) {
+        peer_t *p = s->peers[i];
+        if (!p->destroyed && peer_is_initialized(p) && key_in(peer_region(p), key))
+            return p;
+    }
+    return NULL;
+}
+
+size_t store_n_regions(const store_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_peers; i++)
+        n += !s->peers[i]->destroyed;
+    return n;
+}
+
+static tkv_err_t route_message(store_t *s, const RaftServerpb__RaftMessage *msg)
+{
+    if (msg->to_peer == NULL || msg->to_peer->store_id != s->id)
+        return tkv_errorf(TKV_ERR_INVALID, "store %llu: message for another store",
+                          (unsigned long long)s->id);
+    if (msg->region_id == 0 || msg->message == NULL)
+        return tkv_errorf(TKV_ERR_INVALID, "store %llu: message names no region or carries nothing",
+                          (unsigned long long)s->id);
+    peer_t *p = store_peer(s, msg->region_id);
+    if (p != NULL && s->ext != NULL && s->ext->filter_message != NULL &&
+        s->ext->filter_message(s, p, msg))
+        return TKV_OK;
+    if (p == NULL) {
+        if (s->ext != NULL && s->ext->on_unknown_region != NULL)
+            return s->ext->on_unknown_region(s, msg);
+        /* Creating a peer from a message (a region this store was just
+         * added to) comes with membership changes, in project 3B. */
+        return tkv_errorf(TKV_ERR_NOT_FOUND, "store %llu: no peer of region %llu",
+                          (unsigned long long)s->id, (unsigned long long)msg->region_id);
+    }
+    return peer_step(p, msg);
 }
 
 tkv_err_t store_step(store_t *s, const uint8_t *data, size_t len)
@@ -169,26 +286,24 @@ tkv_err_t store_step(store_t *s, const uint8_t *data, size_t len)
     if (msg == NULL)
         return tkv_errorf(TKV_ERR_CORRUPT, "store %llu: %zu bytes are not a RaftMessage",
                           (unsigned long long)s->id, len);
-    tkv_err_t err = TKV_OK;
-    peer_t *p = store_peer(s, msg->region_id);
-    if (msg->to_peer == NULL || msg->to_peer->store_id != s->id)
-        err = tkv_errorf(TKV_ERR_INVALID, "store %llu: message for another store",
-                         (unsigned long long)s->id);
-    else if (p == NULL || msg->region_id == 0)
-        /* Creating a peer from a message (a region this store was just added
-         * to) comes with membership changes, in project 3. */
-        err = tkv_errorf(TKV_ERR_NOT_FOUND, "store %llu: no peer of region %llu",
-                         (unsigned long long)s->id, (unsigned long long)msg->region_id);
-    else
-        err = peer_step(p, msg);
+    tkv_err_t err = route_message(s, msg);
     pb_free(msg);
+    reap(s);
     return err;
 }
 
 void store_tick(store_t *s)
 {
-    for (size_t i = 0; i < s->n_peers; i++)
-        peer_tick(s->peers[i]);
+    /* Indexes, not pointers: a tick may add peers (a split) at the end. */
+    for (size_t i = 0; i < s->n_peers; i++) {
+        peer_t *p = s->peers[i];
+        if (p->destroyed)
+            continue;
+        peer_tick(p);
+        if (!p->destroyed && s->ext != NULL && s->ext->on_tick != NULL)
+            s->ext->on_tick(s, p);
+    }
+    reap(s);
 }
 
 void store_propose(store_t *s, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
@@ -196,14 +311,11 @@ void store_propose(store_t *s, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t c
     uint64_t rid = req->header != NULL ? req->header->region_id : 0;
     peer_t *p = store_peer(s, rid);
     if (p == NULL) {
-        RaftCmdpb__RaftCmdResponse *resp = cmd_resp_region_not_found(rid);
-        if (cb.fn != NULL)
-            cb.fn(cb.arg, resp, NULL);
-        else
-            pb_free(resp);
+        peer_answer(cb, cmd_resp_region_not_found(rid));
         return;
     }
     peer_propose(p, req, cb);
+    reap(s);
 }
 
 tkv_err_t store_campaign(store_t *s, uint64_t region_id)
@@ -228,4 +340,33 @@ eng_t *store_kv_db(store_t *s)
 eng_t *store_raft_db(store_t *s)
 {
     return s->raft_db;
+}
+
+/* ---- for the extension (store_ext.h) ---- */
+
+void *store_ext_state(store_t *s)
+{
+    return s->ext_state;
+}
+
+const peer_config_t *store_peer_config(const store_t *s)
+{
+    return &s->peer_cfg;
+}
+
+peer_t *const *store_peers(store_t *s, size_t *n)
+{
+    *n = s->n_peers;
+    return s->peers;
+}
+
+void store_send(store_t *s, uint64_t to_store, const uint8_t *data, size_t len)
+{
+    if (s->transport.send != NULL)
+        s->transport.send(s->transport.arg, to_store, data, len);
+}
+
+store_t *peer_store(const peer_t *p)
+{
+    return p->store;
 }

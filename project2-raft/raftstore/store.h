@@ -1,7 +1,10 @@
 /*
  * A store: one node's share of the cluster, hosting a peer for each region
- * it holds a replica of (for projects 2B and 2C one region; the table is
- * built for many).
+ * it holds a replica of. Messages, ticks and commands are routed by region
+ * id; store_region_by_key() finds which of its regions holds a key. In
+ * projects 2B and 2C the regions are fixed at bootstrap; project 3B makes
+ * them split, move and change members through the extension in
+ * store_ext.h, which store_config_t.ext hands in.
  *
  * Like the peers it hosts, a store does no I/O of its own except its two
  * leveldb databases, under one data directory:
@@ -32,6 +35,10 @@ typedef struct {
     peer_config_t peer;
     peer_transport_t transport; /* where store_step()'s counterparts are sent */
     tkv_prng_t *prng;           /* election timeouts; NULL: seeded with store_id */
+    /* Project 3B's hooks (store_ext.h) and their argument; NULL: none, and
+     * the store refuses what only project 3B can do. */
+    const struct store_ext *ext;
+    void *ext_arg;
 } store_config_t;
 
 typedef struct store store_t;
@@ -48,14 +55,14 @@ void store_close(store_t *s);
 tkv_err_t store_bootstrap_region(store_t *s, const Metapb__Region *region);
 
 /* A raft_serverpb.RaftMessage from another store (bytes borrowed). Bad
- * bytes, or a message for a region or peer this store does not host, are
- * refused with an error and change nothing. */
+ * bytes, or a message for a peer this store does not host, are refused
+ * with an error and change nothing (with project 3B, a message for a
+ * region this store was just added to creates its peer). */
 tkv_err_t store_step(store_t *s, const uint8_t *data, size_t len);
 /* One unit of logical time for every peer. */
 void store_tick(store_t *s);
-/* Routes a command to its region's peer (header.region_id; 0 means the
- * store's only region). `cb` is called exactly once: RegionNotFound if this
- * store has no such region. */
+/* Routes a command to its region's peer (header.region_id). `cb` is
+ * called exactly once: RegionNotFound if this store has no such region. */
 void store_propose(store_t *s, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb);
 /* Starts an election for a region now. */
 tkv_err_t store_campaign(store_t *s, uint64_t region_id);
@@ -64,7 +71,11 @@ tkv_err_t store_campaign(store_t *s, uint64_t region_id);
 uint64_t store_id(const store_t *s);
 eng_t *store_kv_db(store_t *s);
 eng_t *store_raft_db(store_t *s);
-/* The peer of region_id (0: the only region), or NULL. */
+/* The live peer of region_id, or NULL. */
 peer_t *store_peer(store_t *s, uint64_t region_id);
+/* The live, initialized peer whose region holds `key`, or NULL. */
+peer_t *store_region_by_key(store_t *s, tkv_slice_t key);
+/* How many regions (live peers) the store hosts. */
+size_t store_n_regions(const store_t *s);
 
 #endif

@@ -58,9 +58,12 @@ static tkv_err_t front_of_writes(mvcc_scanner_t *sc, tkv_buf_t *key, int *has)
     mvcc_encode_key(&seek, buf_slice(&sc->next), MVCC_TS_MAX);
     storage_iter_seek(sc->writes, buf_slice(&seek));
     buf_free(&seek);
-    *has = storage_iter_valid(sc->writes);
+    /* A read error may end the iteration, or (a damaged block stepped over)
+     * leave it valid further on: either way the front is not to be trusted. */
+    tkv_err_t err = storage_iter_status(sc->writes);
+    *has = err == TKV_OK && storage_iter_valid(sc->writes);
     if (!*has)
-        return TKV_OK;
+        return err;
     buf_clear(key);
     return mvcc_decode_key(storage_iter_key(sc->writes), key, NULL);
 }
@@ -80,6 +83,9 @@ tkv_err_t mvcc_scanner_next(mvcc_scanner_t *sc, tkv_buf_t *key, tkv_buf_t *value
             break;
         storage_iter_seek(sc->locks, buf_slice(&sc->next));
         has_lock = storage_iter_valid(sc->locks);
+        err = storage_iter_status(sc->locks);
+        if (err != TKV_OK)
+            break;
         if (!has_write && !has_lock) {
             sc->done = 1;
             break;

@@ -108,6 +108,10 @@ static tkv_err_t find_write(mvcc_txn_t *t, tkv_slice_t key, uint64_t from_ts, wr
         if (verdict < 0)
             break;
     }
+    if (err == TKV_OK)
+        err = storage_iter_status(it); /* a read error is not "no such write" */
+    if (err != TKV_OK)
+        *found = 0;
     storage_iter_free(it);
     buf_free(&prefix);
     buf_free(&seek);

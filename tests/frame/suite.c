@@ -8,12 +8,14 @@
 extern const tkv_test_t cli_tests[];
 extern const tkv_test_t codec_tests[];
 extern const tkv_test_t engine_tests[];
+extern const tkv_test_t grader_tests[];
 extern const tkv_test_t prng_tests[];
+extern const tkv_test_t pb_check_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        cli_tests, codec_tests, engine_tests, prng_tests, NULL,
+        cli_tests, codec_tests, engine_tests, grader_tests, prng_tests, pb_check_tests, NULL,
     };
     return tables;
 }

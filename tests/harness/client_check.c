@@ -41,6 +41,33 @@ static void say_op(tkv_buf_t *out, const char *prefix, const hist_op_t *op)
     hist_op_describe(op, out);
 }
 
+/* The violation into the history's trace (if attached) as one check-fail
+ * line: the explanation's lines joined, each op in it named by its #id, so
+ * the viewer highlights the read and the append. */
+static void trace_failure(const history_t *h, const tkv_buf_t *why, size_t start)
+{
+    trace_t *tr = history_trace(h);
+    if (tr == NULL)
+        return;
+    char line[480];
+    size_t n = 0;
+    for (size_t i = start; i < why->len && n + 4 < sizeof(line); i++) {
+        char c = (char)why->data[i];
+        if (c == '\n') {
+            if (i + 1 < why->len) {
+                line[n++] = ' ';
+                line[n++] = '|';
+            }
+            continue;
+        }
+        if (c == ' ' && n > 0 && line[n - 1] == ' ')
+            continue; /* the indentation */
+        line[n++] = c;
+    }
+    line[n] = '\0';
+    trace_event(tr, 0, "check-fail", "client view: %s", line);
+}
+
 /* Checks one read against the client's appends (in invocation order). */
 static int check_read(const hist_op_t *get, const hist_op_t **apps, size_t napps,
                       tkv_buf_t *explain)
@@ -127,12 +154,19 @@ int client_check(const history_t *h, int client, const void *key, size_t klen, t
             apps[napps++] = op;
     }
     int ok = 1;
+    /* The explanation is wanted for the trace too, even if not by the caller. */
+    tkv_buf_t mine = TKV_BUF_INIT;
+    tkv_buf_t *why = explain != NULL ? explain : &mine;
+    size_t start = why->len;
     for (size_t i = 0; ok && i < n; i++) {
         const hist_op_t *op = history_op(h, i);
         if (op->client == client && op->kind == HIST_GET && op->status == HIST_OK &&
             slice_equal(buf_slice(&op->key), k))
-            ok = check_read(op, apps, napps, explain);
+            ok = check_read(op, apps, napps, why);
     }
+    if (!ok)
+        trace_failure(h, why, start);
+    buf_free(&mine);
     free(apps);
     return ok;
 }

@@ -11,7 +11,52 @@
 struct history {
     hist_op_t *ops;
     size_t len, cap;
+    trace_t *trace; /* borrowed; NULL: not traced */
+    int first_ep;
 };
+
+void history_set_trace(history_t *h, trace_t *tr, int first_ep)
+{
+    h->trace = tr;
+    h->first_ep = first_ep;
+}
+
+trace_t *history_trace(const history_t *h)
+{
+    return h->trace;
+}
+
+int history_client_ep(const history_t *h, int client)
+{
+    return h->first_ep + client;
+}
+
+/* The op's call or answer as an "op" line (trace.h has the shapes). */
+static void trace_op(const history_t *h, const hist_op_t *op, int answer)
+{
+    if (h->trace == NULL)
+        return;
+    tkv_buf_t b = TKV_BUF_INIT;
+    if (!answer) {
+        hist_quote(op->key.data, op->key.len, &b);
+        if (op->kind == HIST_PUT || op->kind == HIST_APPEND) {
+            buf_append_byte(&b, ' ');
+            hist_quote(op->value.data, op->value.len, &b);
+        }
+        trace_event(h->trace, history_client_ep(h, op->client), "op", "#%zu c%d %s %.*s", op->id,
+                    op->client, hist_kind_name(op->kind), (int)b.len, (char *)b.data);
+    } else if (op->status == HIST_FAILED) {
+        trace_event(h->trace, history_client_ep(h, op->client), "op", "#%zu failed", op->id);
+    } else if (op->kind == HIST_GET && op->found) {
+        hist_quote(op->result.data, op->result.len, &b);
+        trace_event(h->trace, history_client_ep(h, op->client), "op", "#%zu ok %.*s", op->id,
+                    (int)b.len, (char *)b.data);
+    } else {
+        trace_event(h->trace, history_client_ep(h, op->client), "op", "#%zu ok%s", op->id,
+                    op->kind == HIST_GET ? " not-found" : "");
+    }
+    buf_free(&b);
+}
 
 history_t *history_new(void)
 {
@@ -49,6 +94,7 @@ size_t history_invoke(history_t *h, int client, hist_kind_t kind, const void *ke
     op->status = HIST_PENDING;
     op->call = now;
     op->ret = HIST_NEVER;
+    trace_op(h, op, 0);
     return h->len++;
 }
 
@@ -72,6 +118,7 @@ void history_complete(history_t *h, size_t id, uint64_t now, int found, const vo
         if (found)
             buf_set(&op->result, result, rlen);
     }
+    trace_op(h, op, 1);
 }
 
 void history_fail(history_t *h, size_t id, uint64_t now)
@@ -80,6 +127,7 @@ void history_fail(history_t *h, size_t id, uint64_t now)
         return;
     h->ops[id].status = HIST_FAILED;
     h->ops[id].ret = now;
+    trace_op(h, &h->ops[id], 1);
 }
 
 size_t history_len(const history_t *h)

@@ -20,8 +20,14 @@
  * A client is sequential: it invokes its next operation only after the last
  * one completed or was given up on. Keys and values are bytes.
  *
+ * Attached to a trace (history_set_trace), the history also writes each
+ * call and answer into it as "op" lines (trace.h), so the trace viewer
+ * draws client operations as intervals beside the cluster's events, and
+ * the checkers write there which operations they reject.
+ *
  * Ownership: history_new() returns a history the caller frees with
- * history_free(). Keys and values are copied in. history_op() returns a
+ * history_free(). An attached trace is borrowed: detach it (NULL) or free
+ * the history before the trace goes. Keys and values are copied in. history_op() returns a
  * pointer borrowed until the next history_invoke() or history_free().
  */
 #ifndef TKV_TESTS_HARNESS_HISTORY_H
@@ -32,6 +38,7 @@
 #include <stdio.h>
 
 #include "common/buf.h"
+#include "tests/harness/trace.h"
 
 typedef enum { HIST_GET, HIST_PUT, HIST_APPEND, HIST_DELETE } hist_kind_t;
 
@@ -74,6 +81,13 @@ void history_complete(history_t *h, size_t id, uint64_t now, int found, const vo
                       size_t rlen);
 /* Records a definite failure (no effect). */
 void history_fail(history_t *h, size_t id, uint64_t now);
+
+/* From now on, records operations in `tr` too, client c's under endpoint
+ * first_ep + c (the cluster's sim_cluster_client_ep(c, 0)). NULL stops. */
+void history_set_trace(history_t *h, trace_t *tr, int first_ep);
+/* The attached trace (NULL if none), and the endpoint of `client`. */
+trace_t *history_trace(const history_t *h);
+int history_client_ep(const history_t *h, int client);
 
 size_t history_len(const history_t *h);
 const hist_op_t *history_op(const history_t *h, size_t id);

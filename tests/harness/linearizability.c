@@ -272,53 +272,97 @@ static void describe_state(tkv_buf_t *out, const state_t *s)
         hist_quote(s->data, s->len, out);
 }
 
-static void explain_illegal(const key_check_t *k, tkv_buf_t *out)
+/* The failure as data: the prefix, and the ops that could not follow it
+ * (those called before the first of them completes: one of them had to go
+ * next, and none could). */
+static void report_illegal(const key_check_t *k, lin_report_t *r)
 {
-    if (out == NULL)
-        return;
-    char tmp[160];
-    append_str(out, "key ");
-    if (k->n > 0)
-        hist_quote(k->ops[0]->key.data, k->ops[0]->key.len, out);
-    snprintf(tmp, sizeof(tmp),
-             " is not linearizable: the longest linearizable prefix places %zu of %zu ops, "
-             "leaving ",
-             k->best_len, k->n);
-    append_str(out, tmp);
-    describe_state(out, k->best_state);
-    append_str(out, "\n");
-    char *placed = xcalloc(k->n, 1);
+    buf_set(&r->key, k->n > 0 ? k->ops[0]->key.data : NULL, k->n > 0 ? k->ops[0]->key.len : 0);
+    r->key_ops = k->n;
+    r->prefix = xcalloc(k->best_len + 1, sizeof(*r->prefix));
+    for (size_t i = 0; i < k->best_len; i++)
+        r->prefix[i] = k->ops[k->best[i]]->id;
+    r->n_prefix = k->best_len;
+    char *placed = xcalloc(k->n + 1, 1);
     for (size_t i = 0; i < k->best_len; i++)
         placed[k->best[i]] = 1;
-    size_t from = k->best_len > 5 ? k->best_len - 5 : 0;
-    if (k->best_len > 0)
-        append_str(out, "  its last ops, in linearization order:\n");
-    for (size_t i = from; i < k->best_len; i++) {
-        append_str(out, "    ");
-        hist_op_describe(k->ops[k->best[i]], out);
-    }
-    /* The op that could not be placed and completes first: its return is
-     * where every attempt got stuck. */
     const hist_op_t *stuck = NULL;
     for (size_t i = 0; i < k->n; i++) {
         const hist_op_t *op = k->ops[i];
         if (!placed[i] && op->status == HIST_OK && (stuck == NULL || op->ret < stuck->ret))
             stuck = op;
     }
-    if (stuck != NULL) {
+    r->stuck = xcalloc(k->n + 1, sizeof(*r->stuck));
+    for (size_t i = 0; stuck != NULL && i < k->n; i++) {
+        if (!placed[i] && k->ops[i]->call <= stuck->ret)
+            r->stuck[r->n_stuck++] = k->ops[i]->id;
+    }
+    r->first_stuck = stuck != NULL ? stuck->id : 0;
+    free(placed);
+}
+
+static void explain_illegal(const key_check_t *k, const history_t *h, const lin_report_t *r,
+                            tkv_buf_t *out)
+{
+    if (out == NULL)
+        return;
+    char tmp[160];
+    append_str(out, "key ");
+    hist_quote(r->key.data, r->key.len, out);
+    snprintf(tmp, sizeof(tmp),
+             " is not linearizable: the longest linearizable prefix places %zu of %zu ops, "
+             "leaving ",
+             r->n_prefix, r->key_ops);
+    append_str(out, tmp);
+    describe_state(out, k->best_state);
+    append_str(out, "\n");
+    size_t from = r->n_prefix > 5 ? r->n_prefix - 5 : 0;
+    if (r->n_prefix > 0)
+        append_str(out, "  its last ops, in linearization order:\n");
+    for (size_t i = from; i < r->n_prefix; i++) {
+        append_str(out, "    ");
+        hist_op_describe(history_op(h, r->prefix[i]), out);
+    }
+    if (r->n_stuck > 0)
         append_str(out, "  then none of these could go next (> completes first, so one of them "
                         "had to):\n");
-        size_t shown = 0;
-        for (size_t i = 0; i < k->n && shown < 20; i++) {
-            const hist_op_t *op = k->ops[i];
-            if (placed[i] || op->call > stuck->ret)
-                continue;
-            append_str(out, op == stuck ? "  > " : "    ");
-            hist_op_describe(op, out);
-            shown++;
+    for (size_t i = 0; i < r->n_stuck && i < 20; i++) {
+        append_str(out, r->stuck[i] == r->first_stuck ? "  > " : "    ");
+        hist_op_describe(history_op(h, r->stuck[i]), out);
+    }
+}
+
+/* The failure into the history's trace, for the viewer. */
+static void trace_illegal(const history_t *h, const lin_report_t *r)
+{
+    trace_t *tr = history_trace(h);
+    if (tr == NULL)
+        return;
+    tkv_buf_t b = TKV_BUF_INIT;
+    char tmp[64];
+    for (size_t i = 0; i < r->n_stuck && i < 20; i++) {
+        snprintf(tmp, sizeof(tmp), " #%zu", r->stuck[i]);
+        append_str(&b, tmp);
+    }
+    tkv_buf_t key = TKV_BUF_INIT;
+    hist_quote(r->key.data, r->key.len, &key);
+    trace_event(tr, 0, "check-fail",
+                "not linearizable: key %.*s: the longest linearizable prefix places %zu of %zu "
+                "ops; then none of%.*s could go next (#%zu completes first)",
+                (int)key.len, (char *)key.data, r->n_prefix, r->key_ops, (int)b.len, (char *)b.data,
+                r->first_stuck);
+    /* The prefix in order, a line at a time (a line holds 512 bytes). */
+    buf_clear(&b);
+    for (size_t i = 0; i < r->n_prefix; i++) {
+        snprintf(tmp, sizeof(tmp), "%s#%zu", b.len ? " " : "", r->prefix[i]);
+        append_str(&b, tmp);
+        if (b.len > 400 || i + 1 == r->n_prefix) {
+            trace_event(tr, 0, "check-prefix", "%.*s", (int)b.len, (char *)b.data);
+            buf_clear(&b);
         }
     }
-    free(placed);
+    buf_free(&key);
+    buf_free(&b);
 }
 
 static lin_verdict_t check_key(key_check_t *k)
@@ -445,6 +489,26 @@ static int matters(const hist_op_t *op)
 
 lin_verdict_t lin_check(const history_t *h, const lin_opts_t *opts, tkv_buf_t *explain)
 {
+    return lin_check_report(h, opts, NULL, explain);
+}
+
+void lin_report_free(lin_report_t *report)
+{
+    if (report == NULL)
+        return;
+    buf_free(&report->key);
+    free(report->prefix);
+    free(report->stuck);
+    memset(report, 0, sizeof(*report));
+}
+
+lin_verdict_t lin_check_report(const history_t *h, const lin_opts_t *opts, lin_report_t *report,
+                               tkv_buf_t *explain)
+{
+    lin_report_t local;
+    memset(&local, 0, sizeof(local));
+    lin_report_t *r = report != NULL ? report : &local;
+    memset(r, 0, sizeof(*r));
     uint64_t budget = opts != NULL && opts->budget > 0 ? opts->budget : DEFAULT_BUDGET;
     uint64_t steps = 0;
     size_t total = history_len(h), n = 0;
@@ -464,7 +528,9 @@ lin_verdict_t lin_check(const history_t *h, const lin_opts_t *opts, tkv_buf_t *e
         key_check_t k = { ops + start, end - start, &steps, budget, best, 0, NULL };
         lin_verdict_t v = check_key(&k);
         if (v == LIN_ILLEGAL) {
-            explain_illegal(&k, explain);
+            report_illegal(&k, r);
+            explain_illegal(&k, h, r, explain);
+            trace_illegal(h, r);
             free((void *)k.best_state);
             verdict = LIN_ILLEGAL;
             break;
@@ -487,6 +553,8 @@ lin_verdict_t lin_check(const history_t *h, const lin_opts_t *opts, tkv_buf_t *e
     }
     free(best);
     free(ops);
+    r->verdict = verdict;
+    lin_report_free(&local);
     return verdict;
 }
 

@@ -34,8 +34,16 @@
  * could not be placed after it, with their times and clients: usually the
  * bug is among them.
  *
+ * lin_check_report() gives the same verdict with the failure as data: the
+ * longest linearizable prefix and the operations that could not follow it,
+ * by history id. When the history is attached to a trace
+ * (history_set_trace), both checks also write the failure there
+ * ("check-fail" naming the stuck operations, "check-prefix" listing the
+ * prefix in order), so the trace viewer highlights them.
+ *
  * Ownership: lin_check() only reads the history; it appends to `explain`
- * (caller-owned; NULL for no text).
+ * (caller-owned; NULL for no text). A report's arrays are freed by
+ * lin_report_free().
  */
 #ifndef TKV_TESTS_HARNESS_LINEARIZABILITY_H
 #define TKV_TESTS_HARNESS_LINEARIZABILITY_H
@@ -57,6 +65,23 @@ typedef struct {
 
 /* `opts` may be NULL for the defaults. */
 lin_verdict_t lin_check(const history_t *h, const lin_opts_t *opts, tkv_buf_t *explain);
+
+/* A LIN_ILLEGAL verdict, as data. For other verdicts only `verdict` is set. */
+typedef struct {
+    lin_verdict_t verdict;
+    tkv_buf_t key;  /* the key whose operations admit no order */
+    size_t key_ops; /* operations on it that the check considered */
+    size_t *prefix; /* the longest linearizable prefix, history ids in order */
+    size_t n_prefix;
+    size_t *stuck; /* ops that could not go next, by call time; ... */
+    size_t n_stuck;
+    size_t first_stuck; /* ... of which this one completes first (one had to go) */
+} lin_report_t;
+
+/* lin_check() filling `report` (which may be NULL). */
+lin_verdict_t lin_check_report(const history_t *h, const lin_opts_t *opts, lin_report_t *report,
+                               tkv_buf_t *explain);
+void lin_report_free(lin_report_t *report);
 
 /* "linearizable", "not linearizable", "unknown". Static storage. */
 const char *lin_verdict_name(lin_verdict_t v);

@@ -121,6 +121,7 @@ tkv_err_t sim_cluster_new(const sim_cluster_opts_t *opts, sim_cluster_t **out)
     c->trace = trace_new(sim_clock(c->sim), opts->trace_keep);
     c->net = sim_net_new(c->sim, opts->nodes + opts->clients, on_deliver, c);
     sim_net_set_trace(c->net, c->trace);
+    trace_cluster(c->trace, opts->nodes, opts->clients, opts->nodes + 1);
     c->nodes = xcalloc((size_t)opts->nodes + 1, sizeof(*c->nodes));
     c->clients = xcalloc((size_t)opts->clients + 1, sizeof(*c->clients));
     for (int i = 0; i < opts->clients; i++)

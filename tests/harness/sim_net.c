@@ -238,11 +238,37 @@ tkv_err_t sim_net_send(sim_net_t *net, int from, int to, const void *bytes, size
     return TKV_OK;
 }
 
+/* The sides as the trace shows them, "n1 n4 | n2 n3 n5": the endpoints
+ * that partitions apply to (not the external ones), grouped, groups in
+ * order of their lowest member. */
+static void describe_groups(const sim_net_t *net, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int first = 1; first <= net->n; first++) {
+        const endpoint_t *a = &net->eps[first];
+        int seen = a->external;
+        for (int j = 1; j < first && !seen; j++)
+            seen = !net->eps[j].external && net->eps[j].group == a->group;
+        if (seen)
+            continue;
+        for (int j = first; j <= net->n && len + 8 < size; j++) {
+            if (net->eps[j].external || net->eps[j].group != a->group)
+                continue;
+            int w = snprintf(out + len, size - len, "%s%sn%d", len == 0 ? "" : " ",
+                             j == first && len > 0 ? "| " : "", j);
+            len += w > 0 ? (size_t)w : 0;
+        }
+    }
+}
+
 void sim_net_partition(sim_net_t *net, const int *groups, int n)
 {
     for (int i = 0; i < n && i < net->n; i++)
         net->eps[i + 1].group = groups[i];
-    trace_event(net->trace, 0, "partition", "%d endpoints regrouped", n);
+    char sides[256];
+    describe_groups(net, sides, sizeof(sides));
+    trace_event(net->trace, 0, "partition", "%d endpoints regrouped: %s", n, sides);
 }
 
 void sim_net_partition2(sim_net_t *net, const int *a, int na, const int *b, int nb)
@@ -258,7 +284,9 @@ void sim_net_partition2(sim_net_t *net, const int *a, int na, const int *b, int 
         if (valid_ep(net, b[i]))
             net->eps[b[i]].group = gb;
     }
-    trace_event(net->trace, 0, "partition", "%d | %d endpoints", na, nb);
+    char sides[256];
+    describe_groups(net, sides, sizeof(sides));
+    trace_event(net->trace, 0, "partition", "%d | %d endpoints: %s", na, nb, sides);
 }
 
 void sim_net_isolate(sim_net_t *net, int ep)
@@ -266,7 +294,9 @@ void sim_net_isolate(sim_net_t *net, int ep)
     if (!valid_ep(net, ep))
         return;
     net->eps[ep].group = net->next_isolated_group++;
-    trace_event(net->trace, 0, "partition", "n%d isolated", ep);
+    char sides[256];
+    describe_groups(net, sides, sizeof(sides));
+    trace_event(net->trace, 0, "partition", "n%d isolated: %s", ep, sides);
 }
 
 void sim_net_heal(sim_net_t *net)

@@ -24,10 +24,15 @@
 #include <stdint.h>
 
 #include "tests/harness/sim_net.h"
+#include "tests/harness/trace.h"
 
 #define SIM_CLASS_CLIENT      (SIM_NET_MAX_CLASSES - 2)
 #define SIM_CLASS_UNDECODABLE (SIM_NET_MAX_CLASSES - 1)
 
 int sim_classify_raft(void *ctx, int from, int to, const uint8_t *bytes, size_t len);
+
+/* Names sim_classify_raft()'s classes in a trace (trace_class_name), so the
+ * viewer page says "MsgAppend". Call it once after installing the classifier. */
+void sim_raftmsg_trace_names(trace_t *tr);
 
 #endif

@@ -48,15 +48,46 @@ typedef struct {
 const tkv_test_t *const *tkv_suite(void);
 
 /* ---- seeds ------------------------------------------------------------------
- * A randomized test takes its seeds from here. By default it runs one fixed
- * seed (`default_seed`), so grades are reproducible; SEED=n runs seed n alone;
- * SEEDS=k runs k seeds, default_seed .. default_seed+k-1. Before each run the
- * harness records the seed, and if the test fails it prints the command that
- * replays exactly that run. */
+ * A randomized test takes its seeds from here. By default it runs a few fixed
+ * seeds, default_seed .. default_seed+TKV_DEFAULT_SEEDS-1, so grades are
+ * reproducible; SEED=n runs seed n alone; SEEDS=k runs k seeds,
+ * default_seed .. default_seed+k-1. Before each run the harness records the
+ * seed, and if the test fails it prints the command that replays exactly
+ * that run. A cheap test may ask for more seeds by default with
+ * tkv_for_each_seed_n (SEED and SEEDS still override it). */
+#define TKV_DEFAULT_SEEDS 5
 typedef void (*tkv_seeded_fn)(uint64_t seed, void *arg);
 void tkv_for_each_seed(uint64_t default_seed, tkv_seeded_fn body, void *arg);
+void tkv_for_each_seed_n(uint64_t default_seed, uint64_t default_count, tkv_seeded_fn body,
+                         void *arg);
 /* The seed currently running (0 if none). */
 uint64_t tkv_current_seed(void);
+
+/* ---- scale: smaller runs of a failing seed ----------------------------------
+ * A randomized scenario takes the sizes it may shrink (rounds, virtual time,
+ * clients, operations) through tkv_scaled(what, full, min), which normally
+ * returns `full`. SCALE=what:value,... (as SEED, from the environment or
+ * make's command line) sets named sizes, each clamped to [min, full]; the
+ * replay command of a scaled run names it.
+ *
+ * With SHRINK=1, when a seeded test that used tkv_scaled() fails, the
+ * harness replays the same seed with smaller sizes, each replay a fresh
+ * process: one size at a time, in the order the scenario asked for them,
+ * it tries the minimum, a quarter and a half, keeps the smallest that still
+ * fails, and goes on to the next. It reports the smallest failing run with
+ * its replay command, its sizes, its trace and its page. Ask for the sizes
+ * whose cut keeps the run's beginning first (rounds, then time per round):
+ * the same seed then replays the same first part, so a failure early in
+ * the run survives the cut. `what` must be a string literal. */
+uint64_t tkv_scaled(const char *what, uint64_t full, uint64_t min);
+/* The SCALE setting in force ("" when none). Static storage. */
+const char *tkv_scale_spec(void);
+/* Shrinks a failure of suite/name at `seed` now (whatever SHRINK says),
+ * reporting on stderr; 1 with the smallest failing SCALE in smallest[0..size)
+ * if one was found, else 0. */
+int tkv_shrink(const char *suite, const char *name, uint64_t seed, char *smallest, size_t size);
+/* Called by test_main.c after a failure: shrinks if SHRINK=1. */
+void tkv_shrink_failure(const char *suite, const char *name, uint64_t seed);
 
 /* ---- scratch directories ----------------------------------------------------
  * A fresh empty directory under $TMPDIR (or /tmp), written into `out`
@@ -75,6 +106,9 @@ void tkv_rmdir(const char *path);
 typedef void (*tkv_failure_fn)(void *arg, const char *test_name, uint64_t seed);
 void tkv_on_failure(tkv_failure_fn fn, void *arg);
 void tkv_on_failure_remove(tkv_failure_fn fn, void *arg);
+/* The suite of the test running in this process ("" if none): what a
+ * failure hook needs to spell the replay command. */
+const char *tkv_running_suite(void);
 /* Called by test_main.c after a failure; also forgets every hook. */
 void tkv_run_failure_hooks(const char *test_name, uint64_t seed);
 

@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "tests/harness/test.h"
 #include "tests/harness/trace.h"
+#include "tests/harness/trace_page.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -27,6 +28,13 @@ struct trace {
     uint64_t digest;
     char label[64];
     int hooked;
+    /* trace_state()'s memory: the last state line per (node, region). */
+    struct last_state {
+        int node;
+        uint64_t region;
+        char line[160];
+    } * states;
+    size_t nstates, capstates;
 };
 
 trace_t *trace_new(const tkv_clock_t *clock, size_t keep)
@@ -50,13 +58,27 @@ void trace_free(trace_t *tr)
     for (size_t i = 0; i < tr->keep; i++)
         free(tr->ring[i]);
     free(tr->ring);
+    free(tr->states);
     free(tr);
+}
+
+/* A node that starts or crashes has no state yet: forget what was shown. */
+static void forget_states(trace_t *tr, int node)
+{
+    for (size_t i = 0; i < tr->nstates;) {
+        if (tr->states[i].node == node)
+            tr->states[i] = tr->states[--tr->nstates];
+        else
+            i++;
+    }
 }
 
 void trace_event(trace_t *tr, int node, const char *kind, const char *fmt, ...)
 {
     if (tr == NULL)
         return;
+    if (strcmp(kind, "start") == 0 || strcmp(kind, "crash") == 0)
+        forget_states(tr, node);
     char detail[512];
     va_list ap;
     va_start(ap, fmt);
@@ -77,6 +99,48 @@ void trace_event(trace_t *tr, int node, const char *kind, const char *fmt, ...)
     free(tr->ring[slot]);
     tr->ring[slot] = (char *)bytes_dup(line, len + 1);
     tr->count++;
+}
+
+void trace_state(trace_t *tr, int node, const trace_state_t *st)
+{
+    if (tr == NULL)
+        return;
+    char line[160];
+    int n = snprintf(line, sizeof(line), "region %llu role %s term %llu commit %llu applied %llu",
+                     (unsigned long long)st->region, st->role ? st->role : "?",
+                     (unsigned long long)st->term, (unsigned long long)st->commit,
+                     (unsigned long long)st->applied);
+    if ((st->conf_ver || st->version) && n > 0 && (size_t)n < sizeof(line))
+        snprintf(line + n, sizeof(line) - (size_t)n, " epoch %llu/%llu",
+                 (unsigned long long)st->conf_ver, (unsigned long long)st->version);
+    struct last_state *slot = NULL;
+    for (size_t i = 0; i < tr->nstates; i++) {
+        if (tr->states[i].node == node && tr->states[i].region == st->region)
+            slot = &tr->states[i];
+    }
+    if (slot != NULL && strcmp(slot->line, line) == 0)
+        return;
+    if (slot == NULL) {
+        if (tr->nstates == tr->capstates) {
+            tr->capstates = tr->capstates ? 2 * tr->capstates : 16;
+            tr->states = xrealloc(tr->states, tr->capstates * sizeof(*tr->states));
+        }
+        slot = &tr->states[tr->nstates++];
+        slot->node = node;
+        slot->region = st->region;
+    }
+    snprintf(slot->line, sizeof(slot->line), "%s", line);
+    trace_event(tr, node, "state", "%s", line);
+}
+
+void trace_cluster(trace_t *tr, int nodes, int clients, int first_client)
+{
+    trace_event(tr, 0, "cluster", "%d nodes, %d clients from n%d", nodes, clients, first_client);
+}
+
+void trace_class_name(trace_t *tr, int cls, const char *name)
+{
+    trace_event(tr, 0, "class", "%d %s", cls, name);
 }
 
 uint64_t trace_digest(const trace_t *tr)
@@ -148,14 +212,43 @@ static void on_failure(void *arg, const char *test_name, uint64_t seed)
         dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0')
         dir = "/tmp";
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s-seed%llu-%s.trace", dir, test_name,
-             (unsigned long long)seed, tr->label);
-    if (trace_write(tr, path) == TKV_OK)
-        fprintf(stderr, "trace (%llu events, digest %016llx) written to %s\n",
-                (unsigned long long)tr->count, (unsigned long long)tr->digest, path);
-    else
+    char path[512], page[520], title[300], replay[300];
+    /* A scaled run (SCALE, SHRINK) gets its own name, beside the full one. */
+    char scale[128] = "", scale_arg[140] = "";
+    if (*tkv_scale_spec() != '\0') {
+        /* "rounds:1,round_ms:1250" -> "-scale-rounds1-round_ms1250" */
+        size_t n = snprintf(scale, sizeof(scale), "-scale-");
+        for (const char *p = tkv_scale_spec(); *p && n + 1 < sizeof(scale); p++) {
+            if (*p != ':')
+                scale[n++] = *p == ',' ? '-' : *p;
+        }
+        scale[n] = '\0';
+        snprintf(scale_arg, sizeof(scale_arg), " SCALE=%s", tkv_scale_spec());
+    }
+    snprintf(path, sizeof(path), "%s/%s-seed%llu%s-%s.trace", dir, test_name,
+             (unsigned long long)seed, scale, tr->label);
+    if (trace_write(tr, path) != TKV_OK) {
         fprintf(stderr, "%s\n", tkv_last_error());
+        return;
+    }
+    fprintf(stderr, "trace (%llu events, digest %016llx) written to %s\n",
+            (unsigned long long)tr->count, (unsigned long long)tr->digest, path);
+    /* The page goes beside the trace: same name, .html for .trace. */
+    snprintf(page, sizeof(page), "%.*s.html", (int)(strlen(path) - strlen(".trace")), path);
+    const char *suite = tkv_running_suite();
+    snprintf(title, sizeof(title), "%s/%s, seed %llu (%s)", suite, test_name,
+             (unsigned long long)seed, tr->label);
+    if (seed != 0)
+        snprintf(replay, sizeof(replay), "make %s TEST=%s SEED=%llu%s", suite, test_name,
+                 (unsigned long long)seed, scale_arg);
+    else
+        snprintf(replay, sizeof(replay), "make %s TEST=%s", suite, test_name);
+    trace_page_info_t info = { title, replay };
+    if (trace_page_write(path, page, &info, NULL) == TKV_OK)
+        fprintf(stderr, "see it: open %s in a browser (the trace viewer page)\n", page);
+    else
+        fprintf(stderr, "no trace page: %s (make it with: build/bin/trace-view %s)\n",
+                tkv_last_error(), path);
 }
 
 void trace_write_on_failure(trace_t *tr, const char *label)

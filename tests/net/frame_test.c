@@ -151,7 +151,46 @@ static void test_encode_refuses_oversized_frame(void **state)
     buf_free(&b);
 }
 
+/* Found by fuzz_rpc_frame: a body holding only an unknown field decodes to an
+ * all-default RpcFrame, which then encoded to a zero-length frame that the
+ * decoder refuses. Encoding such a frame is refused instead. */
+static void test_encode_refuses_empty_frame(void **state)
+{
+    (void)state;
+    const uint8_t stream[] = { 0, 0, 0, 2, 0x30, 0x01 }; /* field 6 (unknown) = 1 */
+    rpc_decoder_t d;
+    rpc_decoder_init(&d);
+    rpc_decoder_feed(&d, stream, sizeof(stream));
+    Rpcpb__RpcFrame *f = NULL;
+    assert_int_equal(rpc_decoder_next(&d, &f), TKV_OK);
+    assert_non_null(f);
+    tkv_buf_t b = TKV_BUF_INIT;
+    tkv_err_t err = rpc_frame_encode(f, &b);
+    if (err == TKV_OK) {
+        /* Whatever encodes must decode again. */
+        rpc_decoder_t d2;
+        rpc_decoder_init(&d2);
+        rpc_decoder_feed(&d2, b.data, b.len);
+        Rpcpb__RpcFrame *g = NULL;
+        if (rpc_decoder_next(&d2, &g) != TKV_OK || g == NULL)
+            fail_msg("a decoded frame re-encoded to %zu bytes that do not decode: %s", b.len,
+                     tkv_last_error());
+        rpcpb__rpc_frame__free_unpacked(g, NULL);
+        rpc_decoder_free(&d2);
+    }
+    rpcpb__rpc_frame__free_unpacked(f, NULL);
+    rpc_decoder_free(&d);
+    buf_free(&b);
+    Rpcpb__RpcFrame empty = RPCPB__RPC_FRAME__INIT;
+    assert_int_equal(rpc_frame_encode(&empty, &b), TKV_ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
 const tkv_test_t frame_codec_tests[] = {
+    { "frame", "rpc_encode_refuses_empty_frame", 0,
+      "an all-default frame is refused by the encoder, so what encodes always decodes",
+      test_encode_refuses_empty_frame },
     { "frame", "rpc_frame_split_across_many_feeds", 0,
       "a frame fed in pieces of any size comes out whole, once",
       test_frame_split_across_many_feeds },

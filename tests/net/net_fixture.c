@@ -128,6 +128,7 @@ int net_start_server(net_fixture_t *f, const rpc_method_t *methods, void *ctx)
         fprintf(stderr, "cannot start the server: %s\n", tkv_last_error());
         return -1;
     }
+    rpc_server_set_limits(f->server, &f->limits);
     snprintf(f->addr, sizeof(f->addr), "127.0.0.1:%d", rpc_server_port(f->server));
     if (pthread_create(&f->thread, NULL, serve, f->server) != 0) {
         fprintf(stderr, "cannot start the server thread\n");
@@ -151,7 +152,14 @@ static net_fixture_t *fixture_new(void **state)
 
 int net_setup_memstore(void **state)
 {
+    return net_setup_memstore_limits(state, NULL);
+}
+
+int net_setup_memstore_limits(void **state, const rpc_server_limits_t *limits)
+{
     net_fixture_t *f = fixture_new(state);
+    if (limits != NULL)
+        f->limits = *limits;
     f->mem = memstore_new();
     if (net_start_server(f, memstore_methods, f->mem) != 0) {
         net_teardown(state);

@@ -49,10 +49,11 @@ typedef struct {
     int thread_started;
     char addr[64];
     rpc_client_t *client;
-    int idle_fd;              /* a raw socket a test leaves open across shutdown, or -1 */
-    latches_t *latches;       /* txn fixtures only */
-    txn_service_t txn;        /* txn fixtures only */
-    rpc_method_t methods[24]; /* txn fixtures only: raw + Kv* */
+    int idle_fd;                /* a raw socket a test leaves open across shutdown, or -1 */
+    latches_t *latches;         /* txn fixtures only */
+    txn_service_t txn;          /* txn fixtures only */
+    rpc_method_t methods[24];   /* txn fixtures only: raw + Kv* */
+    rpc_server_limits_t limits; /* given to the server before it runs (0: defaults) */
 } net_fixture_t;
 
 /* Serves `methods` of TinyKv with `ctx` in a new thread and connects
@@ -61,6 +62,8 @@ int net_start_server(net_fixture_t *f, const rpc_method_t *methods, void *ctx);
 
 /* cmocka fixtures. */
 int net_setup_memstore(void **state);
+/* The memstore behind a server with these limits (NULL: the defaults). */
+int net_setup_memstore_limits(void **state, const rpc_server_limits_t *limits);
 int net_setup_standalone(void **state);
 /* Standalone storage behind the raw and the transactional (Kv*) methods,
  * as tinykv-server serves them. */

@@ -7,11 +7,14 @@
 
 #include "common/buf.h"
 #include "project2-raft/raft/raft_pb.h"
+#include "tests/harness/trace.h"
 #include "tests/raft/chaos_cluster.h"
+#include "tests/raft/raft_expect.h"
 
 typedef struct {
     raft_message_t m;
     uint64_t deliver_at;
+    uint64_t sent_at; /* for the trace */
 } chaos_msg_t;
 
 typedef struct {
@@ -43,12 +46,17 @@ struct chaos {
     size_t leader_cap;
     uint64_t *g_term, *g_hash, *g_commit_term; /* the committed log, 1-based */
     size_t g_len, g_cap;
+    /* The run in the simulator's trace format, a step a millisecond, written
+     * with its viewer page if the test fails (trace.h). */
+    tkv_vclock_t clock;
+    trace_t *trace;
 };
 
 #define CHAOS_FAIL(s, ...)                                                                         \
     do {                                                                                           \
         char what_[256];                                                                           \
         snprintf(what_, sizeof(what_), __VA_ARGS__);                                               \
+        trace_event((s)->trace, 0, "check-fail", "%s", what_);                                     \
         fail_msg("seed %llu step %d: %s", (unsigned long long)(s)->seed, (s)->step, what_);        \
     } while (0)
 
@@ -89,6 +97,7 @@ static void node_start(chaos_t *s, uint64_t id)
         raft_snapshot_free(&snap);
     }
     nd->was_leader = 0;
+    trace_event(s->trace, (int)id, "start", "from its memory storage");
     if (rawnode_new(&cfg, &nd->rn) != TKV_OK)
         CHAOS_FAIL(s, "node %llu did not start: %s", (unsigned long long)id, tkv_last_error());
     raft_conf_state_free(&nd->cs);
@@ -116,6 +125,14 @@ chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg)
     s->cfg = *cfg;
     s->seed = seed;
     prng_seed(&s->prng, seed);
+    vclock_init(&s->clock, 0);
+    s->trace = trace_new(&s->clock.clock, 0);
+    trace_cluster(s->trace, (int)cfg->nodes, 0, (int)cfg->nodes + 1);
+    trace_write_on_failure(s->trace, "chaos");
+    for (int t = 0; t <= RAFT_MSG_READ_INDEX_RESPONSE; t++) {
+        if (strcmp(raft_msg_type_name((raft_msg_type_t)t), "MsgUnknown") != 0)
+            trace_class_name(s->trace, t, raft_msg_type_name((raft_msg_type_t)t));
+    }
     for (uint64_t id = 1; id <= cfg->nodes; id++) {
         s->nodes[id].ms = mem_storage_new();
         prng_seed(&s->nodes[id].prng, seed * 31 + id);
@@ -140,6 +157,7 @@ void chaos_free(chaos_t *s)
     free(s->g_term);
     free(s->g_hash);
     free(s->g_commit_term);
+    trace_free(s->trace);
     free(s);
 }
 
@@ -162,8 +180,11 @@ uint64_t chaos_applied_max(const chaos_t *s)
 
 static void enqueue(chaos_t *s, const raft_message_t *m, int faults)
 {
-    if (faults && prng_chance(&s->prng, (uint64_t)s->cfg.drop_pct, 100))
+    if (faults && prng_chance(&s->prng, (uint64_t)s->cfg.drop_pct, 100)) {
+        trace_event(s->trace, (int)m->from, "net-drop", "to n%llu class %d: random loss",
+                    (unsigned long long)m->to, (int)m->type);
         return;
+    }
     int copies = faults && prng_chance(&s->prng, (uint64_t)s->cfg.dup_pct, 100) ? 2 : 1;
     for (int c = 0; c < copies; c++) {
         if (s->nq == s->capq) {
@@ -173,6 +194,7 @@ static void enqueue(chaos_t *s, const raft_message_t *m, int faults)
         raft_message_copy(&s->q[s->nq].m, m);
         uint64_t delay = faults ? prng_below(&s->prng, (uint64_t)s->cfg.max_delay + 1) : 0;
         s->q[s->nq].deliver_at = s->now + delay;
+        s->q[s->nq].sent_at = s->now;
         s->nq++;
     }
 }
@@ -380,8 +402,12 @@ static void handle_readies(chaos_t *s, uint64_t id)
         }
         if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
             CHAOS_FAIL(s, "node %llu append: %s", (unsigned long long)id, tkv_last_error());
-        for (size_t i = 0; i < rd.n_messages; i++)
+        for (size_t i = 0; i < rd.n_messages; i++) {
+            char line[512];
+            trace_event(s->trace, (int)id, "send", "%s",
+                        rt_msg_describe(&rd.messages[i], line, sizeof(line)));
             enqueue(s, &rd.messages[i], 1);
+        }
         if (rd.n_committed_entries > 0 &&
             prng_chance(&s->prng, (uint64_t)s->cfg.crash_before_apply_pct10, 1000)) {
             /* Persisted and sent, but nothing applied: down it goes. */
@@ -408,8 +434,15 @@ static void deliver(chaos_t *s, size_t at, int check_partition)
     uint64_t to = sm.m.to;
     if (to >= 1 && to <= s->cfg.nodes && s->nodes[to].rn != NULL &&
         (!check_partition || s->nodes[to].group == s->nodes[sm.m.from].group)) {
+        trace_event(s->trace, (int)to, "net-recv", "from n%llu class %d, sent at %llu ms",
+                    (unsigned long long)sm.m.from, (int)sm.m.type, (unsigned long long)sm.sent_at);
         rawnode_step(s->nodes[to].rn, &sm.m);
         handle_readies(s, to);
+    } else {
+        trace_event(s->trace, (int)sm.m.from, "net-drop", "to n%llu class %d: %s",
+                    (unsigned long long)to, (int)sm.m.type,
+                    to < 1 || to > s->cfg.nodes || s->nodes[to].rn == NULL ? "receiver down"
+                                                                           : "partitioned");
     }
     raft_message_free(&sm.m);
 }
@@ -503,10 +536,68 @@ static void propose(chaos_t *s, uint64_t id)
     handle_readies(s, id);
 }
 
+/* Every live node's role, term, commit and applied (trace_state() keeps
+ * only changes). */
+static void trace_states(chaos_t *s)
+{
+    for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
+        const raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
+        if (r == NULL)
+            continue;
+        trace_state_t st = {
+            0, raft_role_name(r->role), r->term, r->log.committed, s->nodes[j].applied, 0, 0
+        };
+        trace_state(s->trace, (int)j, &st);
+    }
+}
+
+/* Each step: node states into the trace (trace_states), and with
+ * CHAOS_TRACE=1 a line with every node's role, term, partition group, commit
+ * and last index on stderr every 200 steps. */
+static void chaos_trace_step(chaos_t *s)
+{
+    trace_states(s);
+    if (getenv("CHAOS_TRACE") == NULL || s->step % 200 != 0)
+        return;
+    char line[512];
+    int n = snprintf(line, sizeof(line), "q %zu:", s->nq);
+    for (uint64_t j = 1; j <= s->cfg.nodes && n > 0 && (size_t)n < sizeof(line); j++) {
+        raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
+        if (r == NULL)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " [down]");
+        else
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " [%s t%llu g%d c%llu l%llu]",
+                          raft_role_name(r->role), (unsigned long long)r->term, s->nodes[j].group,
+                          (unsigned long long)r->log.committed,
+                          (unsigned long long)rlog_last_index(&r->log));
+    }
+    fprintf(stderr, "step %d %s\n", s->step, line);
+}
+
+/* The partition as the simulator writes it: "n1 n3 | n2". */
+static void trace_groups(chaos_t *s)
+{
+    char sides[256] = "";
+    size_t len = 0;
+    for (int g = 0; g < 4; g++) {
+        int any = 0;
+        for (uint64_t j = 1; j <= s->cfg.nodes && len + 16 < sizeof(sides); j++) {
+            if (s->nodes[j].group != g)
+                continue;
+            int w = snprintf(sides + len, sizeof(sides) - len, "%s%sn%llu", len ? " " : "",
+                             len && !any ? "| " : "", (unsigned long long)j);
+            len += w > 0 ? (size_t)w : 0;
+            any = 1;
+        }
+    }
+    trace_event(s->trace, 0, "partition", "%zu endpoints regrouped: %s", s->cfg.nodes, sides);
+}
+
 void chaos_run(chaos_t *s, int steps)
 {
     for (int i = 0; i < steps; i++, s->step++) {
         s->now++;
+        vclock_set(&s->clock, s->now);
         uint64_t roll = prng_below(&s->prng, 1000);
         uint64_t id = random_node(s);
         if (roll < 300) {
@@ -532,6 +623,7 @@ void chaos_run(chaos_t *s, int steps)
             int groups = prng_chance(&s->prng, 1, 2) ? 1 : (int)prng_below(&s->prng, 3) + 2;
             for (uint64_t j = 1; j <= s->cfg.nodes; j++)
                 s->nodes[j].group = (int)prng_below(&s->prng, (uint64_t)groups);
+            trace_groups(s);
         } else if (roll < 954 + (uint64_t)s->cfg.crash_pct10) {
             size_t down = 0;
             for (uint64_t j = 1; j <= s->cfg.nodes; j++)
@@ -541,6 +633,7 @@ void chaos_run(chaos_t *s, int steps)
             if (s->nodes[id].rn != NULL && down + 1 < (s->cfg.nodes + 1) / 2 + 1) {
                 rawnode_free(s->nodes[id].rn); /* unpersisted state is lost */
                 s->nodes[id].rn = NULL;
+                trace_event(s->trace, (int)id, "crash", "unpersisted state lost");
             }
         } else if (roll < 970) {
             if (s->nodes[id].rn == NULL) {
@@ -559,22 +652,9 @@ void chaos_run(chaos_t *s, int steps)
         /* a network that is not drained does not grow without bound */
         while (s->nq > 4000)
             deliver(s, (size_t)prng_below(&s->prng, s->nq), 1);
+        chaos_trace_step(s);
         if (s->step % 25 == 0)
             check_log_matching(s);
-        if (getenv("CHAOS_TRACE") != NULL && s->step % 200 == 0) {
-            fprintf(stderr, "step %d q %zu:", s->step, s->nq);
-            for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
-                raft_t *r = s->nodes[j].rn ? s->nodes[j].rn->raft : NULL;
-                if (r == NULL)
-                    fprintf(stderr, " [down]");
-                else
-                    fprintf(stderr, " [%c t%llu g%d c%llu l%llu]", "FCL"[r->role],
-                            (unsigned long long)r -> term, s -> nodes[j].group,
-                            (unsigned long long)r->log.committed,
-                            (unsigned long long)rlog_last_index(&r->log));
-            }
-            fprintf(stderr, "\n");
-        }
     }
     check_log_matching(s);
 }
@@ -594,6 +674,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
     uint64_t target = 0;
     for (int round = 0; round < max_rounds; round++, s->step++) {
         s->now++;
+        vclock_set(&s->clock, s->now);
         for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
             /* Nodes outside the cluster are left alone: one removed before
              * it heard of it would campaign for ever (thesis §4.2.3). */
@@ -616,6 +697,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
         }
         while (s->nq > 0)
             deliver(s, 0, 0);
+        chaos_trace_step(s);
         if (!proposed)
             continue;
         int done = 1;

@@ -11,8 +11,12 @@
  * figure 3): election safety, log matching, leader completeness and state
  * machine safety. A violation fails the test with the step and the seed.
  *
- * CHAOS_TRACE=1 prints every node's role, term, commit and last index every
- * 200 steps; CHAOS_STATS=1 prints a line per run (entries applied, top term).
+ * Every step (each node's role, term, partition group, commit and last
+ * index) and every message sent and received goes into a trace
+ * (tests/harness/trace.h) that the harness writes to a file if the test
+ * fails; the trace's clock reads the step number. CHAOS_TRACE=1 also prints
+ * the step line every 200 steps; CHAOS_STATS=1 prints a line per run
+ * (entries applied, proposals, top term, snapshots installed).
  */
 #ifndef TKV_TESTS_RAFT_CHAOS_CLUSTER_H
 #define TKV_TESTS_RAFT_CHAOS_CLUSTER_H

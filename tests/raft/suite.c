@@ -19,6 +19,11 @@ extern const tkv_test_t raft_flow_tests[];
 extern const tkv_test_t raft_joint_tests[];
 extern const tkv_test_t memory_storage_tests[];
 extern const tkv_test_t raft_pb_tests[];
+extern const tkv_test_t raft_rules_tests[];
+extern const tkv_test_t raft_snapshot_rules_tests[];
+extern const tkv_test_t raft_transfer_rules_tests[];
+extern const tkv_test_t raft_validate_tests[];
+extern const tkv_test_t raft_determinism_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
@@ -38,6 +43,11 @@ const tkv_test_t *const *tkv_suite(void)
         raft_joint_tests,
         memory_storage_tests,
         raft_pb_tests,
+        raft_rules_tests,
+        raft_snapshot_rules_tests,
+        raft_transfer_rules_tests,
+        raft_validate_tests,
+        raft_determinism_tests,
         NULL,
     };
     /* clang-format on */

@@ -5,7 +5,7 @@
  * each client must see exactly its own appends, and the whole history must
  * be linearizable.
  */
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 #define ROUND 5000 /* virtual ms of client traffic per round, as in TinyKV */
 
@@ -92,7 +92,7 @@ static uint64_t digest_of_run(uint64_t seed)
     sim_net_opts_t no = sim_net_opts_unreliable();
     sim_net_set_opts(sim_cluster_net(c), &no);
     history_t *h = history_new();
-    kv_clients_opts_t ko = { 2, 0 };
+    kv_clients_opts_t ko = { 2, 0, 0, NULL };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     sim_run_for(sim_cluster_sim(c), 1000);
     assert_int_equal(sim_cluster_restart(c, 2), TKV_OK);

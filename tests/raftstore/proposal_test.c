@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "project2-raft/raftstore/pb_util.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 typedef struct {
     int calls;

@@ -7,7 +7,7 @@
 
 #include "project1-standalone/raw_api.h"
 #include "project2-raft/raftstore/raft_storage.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 static int not_done(void *arg)
 {

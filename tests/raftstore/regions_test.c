@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "project2-raft/raftstore/pb_util.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 typedef struct {
     int calls, ok;
@@ -103,10 +103,10 @@ typedef struct {
 static int lagging_behind(void *arg)
 {
     lag_t *l = arg;
-    return peer_of(l->c, l->lagging, 1)->ps->applied_index <
-               peer_of(l->c, l->leader1, 1)->ps->applied_index ||
-           peer_of(l->c, l->lagging, 2)->ps->applied_index <
-               peer_of(l->c, l->leader2, 2)->ps->applied_index;
+    return peer_storage(peer_of(l->c, l->lagging, 1))->applied_index <
+               peer_storage(peer_of(l->c, l->leader1, 1))->applied_index ||
+           peer_storage(peer_of(l->c, l->lagging, 2))->applied_index <
+               peer_storage(peer_of(l->c, l->leader2, 2))->applied_index;
 }
 
 static void two_regions(uint64_t seed, void *arg)
@@ -132,7 +132,7 @@ static void two_regions(uint64_t seed, void *arg)
     if (!sim_run_while(sim, lagging_behind, &l, sim_now(sim) + 5000))
         fail_msg("store %d did not catch up with both regions", lagging);
     for (uint64_t r = 1; r <= 2; r++)
-        if (peer_of(c, lagging, r)->ps->snapshots_applied == 0)
+        if (peer_storage(peer_of(c, lagging, r))->snapshots_applied == 0)
             fail_msg("store %d caught up with region %llu without a snapshot", lagging,
                      (unsigned long long)r);
     for (int i = 1; i <= 3; i++) {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tests/harness/sim_raftmsg.h"
-#include "tests/raftstore/cluster.h"
+#include "tests/harness/kv_cluster.h"
 
 #define ROUND   5000
 #define MAX_LOG 10
@@ -50,8 +50,8 @@ typedef struct {
 static int behind(void *arg)
 {
     catchup_t *cu = arg;
-    return peer_of(cu->c, cu->lagging)->ps->applied_index <
-           peer_of(cu->c, cu->leader)->ps->applied_index;
+    return peer_storage(peer_of(cu->c, cu->lagging))->applied_index <
+           peer_storage(peer_of(cu->c, cu->leader))->applied_index;
 }
 
 /* TinyKV's TestOneSnapshot2C and more: a store cut off while the others
@@ -77,34 +77,35 @@ static void one_snapshot(uint64_t seed, void *arg)
         fail_msg("no leader after 5 s");
     int lagging = leader % 3 + 1;
     sim_net_isolate(sim_cluster_net(c), lagging);
-    uint64_t lag_last = peer_of(c, lagging)->ps->last_index;
+    uint64_t lag_last = peer_storage(peer_of(c, lagging))->last_index;
 
     history_t *h = history_new();
-    kv_clients_opts_t ko = { 1, 0 };
+    kv_clients_opts_t ko = { 1, 0, 0, NULL };
     kv_clients_t *k = kv_clients_start(c, h, &ko);
     sim_run_for(sim, 2000);
     kv_clients_stop(k);
     sim_run_for(sim, 300); /* let the last CompactLog apply */
     leader = cluster_leader(c, 2000);
     peer_t *lp = peer_of(c, leader);
-    if (lp->ps->truncated_index <= lag_last)
+    if (peer_storage(lp)->truncated_index <= lag_last)
         fail_msg("the leader's log was not compacted past the isolated store's last entry "
                  "(truncated %llu, lagging store's last %llu)",
-                 (unsigned long long)lp->ps->truncated_index, (unsigned long long)lag_last);
+                 (unsigned long long)peer_storage(lp)->truncated_index,
+                 (unsigned long long)lag_last);
     uint64_t lowest = 0, n = cluster_count_log_entries(sim_store_of(c, leader), &lowest);
-    if (n > 0 && lowest <= lp->ps->truncated_index)
+    if (n > 0 && lowest <= peer_storage(lp)->truncated_index)
         fail_msg("the leader's raft DB still holds entry %llu, truncated at %llu",
-                 (unsigned long long)lowest, (unsigned long long)lp->ps->truncated_index);
+                 (unsigned long long)lowest, (unsigned long long)peer_storage(lp)->truncated_index);
 
     sim_net_heal(sim_cluster_net(c));
     catchup_t cu = { c, lagging, leader };
     if (!sim_run_while(sim, behind, &cu, sim_now(sim) + 5000))
         fail_msg("store %d did not catch up with the leader in 5 s (applied %llu of %llu)", lagging,
-                 (unsigned long long)peer_of(c, lagging)->ps->applied_index,
-                 (unsigned long long)peer_of(c, leader)->ps->applied_index);
-    if (peer_of(c, lagging)->ps->snapshots_applied == 0)
+                 (unsigned long long)peer_storage(peer_of(c, lagging))->applied_index,
+                 (unsigned long long)peer_storage(peer_of(c, leader))->applied_index);
+    if (peer_storage(peer_of(c, lagging))->snapshots_applied == 0)
         fail_msg("store %d caught up without installing a snapshot", lagging);
-    if (peer_of(c, leader)->ps->snapshots_generated == 0)
+    if (peer_storage(peer_of(c, leader))->snapshots_generated == 0)
         fail_msg("the leader never generated a snapshot");
     if (o->restart_after) {
         assert_int_equal(sim_cluster_restart(c, lagging), TKV_OK);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "project3-multiraft/scheduler/service.h"
-#include "tests/harness/test.h"
+#include "tests/harness/expect.h"
 #include "tests/scheduler/sched_fixture.h"
 
 #define NREG 3
@@ -32,7 +32,11 @@ static void heartbeat_ok(sfix_t *f, const sched_region_t *r)
 
 static void heartbeat_stale(sfix_t *f, const sched_region_t *r)
 {
-    assert_int_equal(cluster_process_region_heartbeat(f->c, r), TKV_ERR_STALE);
+    expect_err(cluster_process_region_heartbeat(f->c, r), TKV_ERR_STALE,
+               "a heartbeat of region %llu at epoch (conf_ver %llu, version %llu), older than "
+               "what the cluster knows",
+               (unsigned long long)region_id(r), (unsigned long long)region_conf_ver(r),
+               (unsigned long long)region_version(r));
 }
 
 /* Replaces the expected region i with `r` (taking it) after heartbeating it. */

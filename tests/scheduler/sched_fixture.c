@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/harness/test.h"
+#include "tests/harness/expect.h"
 #include "tests/scheduler/sched_fixture.h"
 
 int sfix_setup(void **state)
@@ -187,8 +187,10 @@ static size_t pack(const sched_region_t *r, uint8_t **out)
 
 void check_region(const sched_region_t *got, const sched_region_t *want)
 {
-    assert_non_null(got);
-    assert_non_null(want);
+    expect_true(want != NULL, "check_region needs a region to compare with");
+    expect_true(got != NULL, "the cluster must hold region %llu (conf_ver %llu, version %llu)",
+                (unsigned long long)region_id(want), (unsigned long long)region_conf_ver(want),
+                (unsigned long long)region_version(want));
     uint8_t *a = NULL, *b = NULL;
     size_t na = pack(got, &a), nb = pack(want, &b);
     int same = na == nb && memcmp(a, b, na) == 0;
@@ -208,7 +210,7 @@ void check_region(const sched_region_t *got, const sched_region_t *want)
 
 void check_regions(sfix_t *f, sched_region_t *const *want, size_t n)
 {
-    assert_int_equal(cluster_region_count(f->c), n);
+    expect_u64(cluster_region_count(f->c), n, "regions the cluster holds");
     for (size_t i = 0; i < n; i++)
         check_region(cluster_get_region(f->c, region_id(want[i])), want[i]);
     for (size_t s = 0; s < cluster_store_count(f->c); s++) {
@@ -226,10 +228,11 @@ void check_regions(sfix_t *f, sched_region_t *const *want, size_t n)
             }
             pending += region_peer_is_pending(want[i], p->id);
         }
-        assert_int_equal(st->region_count, count);
-        assert_int_equal(st->region_size, size);
-        assert_int_equal(st->leader_count, leaders);
-        assert_int_equal(st->leader_size, leader_size);
-        assert_int_equal(st->pending_peer_count, pending);
+        unsigned long long id = (unsigned long long)st->meta->id;
+        expect_u64(st->region_count, count, "store %llu's region count", id);
+        expect_u64(st->region_size, size, "store %llu's region size (sum of its regions')", id);
+        expect_u64(st->leader_count, leaders, "store %llu's leader count", id);
+        expect_u64(st->leader_size, leader_size, "store %llu's leader size", id);
+        expect_u64(st->pending_peer_count, pending, "store %llu's pending peer count", id);
     }
 }

@@ -13,12 +13,13 @@ extern const tkv_test_t cluster_tests[];
 extern const tkv_test_t service_tests[];
 extern const tkv_test_t binary_tests[];
 extern const tkv_test_t operator_tests[];
+extern const tkv_test_t epoch_rules_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        heartbeat_tests, balance_tests, region_tree_tests, tso_tests, cluster_tests,
-        service_tests,   binary_tests,  operator_tests,    NULL,
+        heartbeat_tests, balance_tests, region_tree_tests, tso_tests,         cluster_tests,
+        service_tests,   binary_tests,  operator_tests,    epoch_rules_tests, NULL,
     };
     return tables;
 }

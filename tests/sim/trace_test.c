@@ -80,6 +80,11 @@ static void test_failure_writes_the_trace(void **state)
     assert_non_null(strstr(line, "1234 ms"));
     assert_non_null(strstr(line, "n3"));
     assert_non_null(strstr(line, "leader at term 2"));
+    /* And the viewer page beside it. */
+    snprintf(path, sizeof(path), "%s/some_test-seed42-demo.html", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    fclose(f);
     /* Hooks run once; freeing after that is safe. */
     tkv_run_failure_hooks("some_test", 42);
     trace_free(tr);

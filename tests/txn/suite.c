@@ -9,11 +9,14 @@ extern const tkv_test_t mvcc_tests[];
 extern const tkv_test_t commands4b_tests[];
 extern const tkv_test_t commands4c_tests[];
 extern const tkv_test_t model_tests[];
+extern const tkv_test_t prewrite_rules_tests[];
+extern const tkv_test_t damage_txn_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        txn_frame_tests, mvcc_tests, commands4b_tests, commands4c_tests, model_tests, NULL,
+        txn_frame_tests, mvcc_tests,           commands4b_tests, commands4c_tests,
+        model_tests,     prewrite_rules_tests, damage_txn_tests, NULL,
     };
     return tables;
 }

@@ -1,10 +1,12 @@
 /*
  * Test helpers for project 4 (txn_helpers.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "project1-standalone/standalone_storage.h"
+#include "tests/harness/expect.h"
 #include "tests/txn/txn_helpers.h"
 
 txn_fixture_t *txn_fixture_new(void)
@@ -120,9 +122,37 @@ size_t th_count(storage_t *s, const char *cf)
 
 void th_assert_lens(storage_t *s, size_t n_default, size_t n_lock, size_t n_write)
 {
-    assert_int_equal(th_count(s, CF_DEFAULT), n_default);
-    assert_int_equal(th_count(s, CF_LOCK), n_lock);
-    assert_int_equal(th_count(s, CF_WRITE), n_write);
+    expect_u64(th_count(s, CF_DEFAULT), n_default, "entries in the default CF (values)");
+    expect_u64(th_count(s, CF_LOCK), n_lock, "entries in the lock CF (locks)");
+    expect_u64(th_count(s, CF_WRITE), n_write, "entries in the write CF (commits and rollbacks)");
+}
+
+/* A key as the tests write them: printable bytes as is, others in hex. */
+static const char *key_str(tkv_slice_t k)
+{
+    static char buf[80];
+    size_t n = 0;
+    for (size_t i = 0; i < k.len && n + 5 < sizeof(buf); i++) {
+        unsigned char c = ((const unsigned char *)k.data)[i];
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, (c >= 0x21 && c < 0x7f) ? "%c" : "\\x%02x",
+                              c);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static const char *kind_name(mvcc_kind_t k)
+{
+    switch (k) {
+    case MVCC_KIND_PUT:
+        return "put";
+    case MVCC_KIND_DELETE:
+        return "delete";
+    case MVCC_KIND_ROLLBACK:
+        return "rollback";
+    default:
+        return "an unknown kind";
+    }
 }
 
 /* Reads a raw entry; 1 if present. */
@@ -150,17 +180,22 @@ static int get_versioned(storage_t *s, const char *cf, tkv_slice_t key, uint64_t
 void th_assert_value(storage_t *s, tkv_slice_t key, uint64_t start_ts, tkv_slice_t value)
 {
     tkv_buf_t val = TKV_BUF_INIT;
-    assert_true(get_versioned(s, CF_DEFAULT, key, start_ts, &val));
-    assert_int_equal(val.len, value.len);
-    if (value.len > 0)
-        assert_memory_equal(val.data, value.data, value.len);
+    expect_true(get_versioned(s, CF_DEFAULT, key, start_ts, &val),
+                "key %s must have a value at start ts %llu in the default CF", key_str(key),
+                (unsigned long long)start_ts);
+    expect_bytes(val.data ? (const void *)val.data : "", val.len,
+                 value.data ? (const void *)value.data : "", value.len,
+                 "the value of key %s at start ts %llu", key_str(key),
+                 (unsigned long long)start_ts);
     buf_free(&val);
 }
 
 void th_assert_no_value(storage_t *s, tkv_slice_t key, uint64_t start_ts)
 {
     tkv_buf_t val = TKV_BUF_INIT;
-    assert_false(get_versioned(s, CF_DEFAULT, key, start_ts, &val));
+    expect_true(!get_versioned(s, CF_DEFAULT, key, start_ts, &val),
+                "key %s must have no value at start ts %llu", key_str(key),
+                (unsigned long long)start_ts);
     buf_free(&val);
 }
 
@@ -168,14 +203,19 @@ void th_assert_lock(storage_t *s, tkv_slice_t key, tkv_slice_t primary, uint64_t
                     uint64_t ttl, mvcc_kind_t kind)
 {
     tkv_buf_t val = TKV_BUF_INIT;
-    assert_true(get_raw(s, CF_LOCK, key, &val));
+    expect_true(get_raw(s, CF_LOCK, key, &val), "key %s must be locked (by the txn at %llu)",
+                key_str(key), (unsigned long long)start_ts);
     mvcc_lock_t l;
     mvcc_lock_init(&l);
-    assert_int_equal(mvcc_lock_decode(buf_slice(&val), &l), TKV_OK);
-    assert_int_equal(l.start_ts, start_ts);
-    assert_int_equal(l.ttl, ttl);
-    assert_int_equal(l.kind, kind);
-    assert_true(slice_equal(buf_slice(&l.primary), primary));
+    expect_err(mvcc_lock_decode(buf_slice(&val), &l), TKV_OK, "decoding the lock of key %s",
+               key_str(key));
+    expect_u64(l.start_ts, start_ts, "the start ts of the lock on key %s", key_str(key));
+    expect_u64(l.ttl, ttl, "the TTL of the lock on key %s", key_str(key));
+    expect_true(l.kind == kind, "the lock on key %s must be a %s lock, not %s", key_str(key),
+                kind_name(kind), kind_name(l.kind));
+    expect_bytes(l.primary.data ? (const void *)l.primary.data : "", l.primary.len,
+                 primary.data ? (const void *)primary.data : "", primary.len,
+                 "the primary of the lock on key %s", key_str(key));
     mvcc_lock_free(&l);
     buf_free(&val);
 }
@@ -183,7 +223,7 @@ void th_assert_lock(storage_t *s, tkv_slice_t key, tkv_slice_t primary, uint64_t
 void th_assert_no_lock(storage_t *s, tkv_slice_t key)
 {
     tkv_buf_t val = TKV_BUF_INIT;
-    assert_false(get_raw(s, CF_LOCK, key, &val));
+    expect_true(!get_raw(s, CF_LOCK, key, &val), "key %s must not be locked", key_str(key));
     buf_free(&val);
 }
 
@@ -191,18 +231,25 @@ void th_assert_write(storage_t *s, tkv_slice_t key, uint64_t commit_ts, uint64_t
                      mvcc_kind_t kind)
 {
     tkv_buf_t val = TKV_BUF_INIT;
-    assert_true(get_versioned(s, CF_WRITE, key, commit_ts, &val));
+    expect_true(get_versioned(s, CF_WRITE, key, commit_ts, &val),
+                "key %s must have a write record (%s) at commit ts %llu", key_str(key),
+                kind_name(kind), (unsigned long long)commit_ts);
     mvcc_write_t w;
-    assert_int_equal(mvcc_write_decode(buf_slice(&val), &w), TKV_OK);
-    assert_int_equal(w.start_ts, start_ts);
-    assert_int_equal(w.kind, kind);
+    expect_err(mvcc_write_decode(buf_slice(&val), &w), TKV_OK, "decoding the write of key %s",
+               key_str(key));
+    expect_u64(w.start_ts, start_ts, "the start ts in the write of key %s at commit ts %llu",
+               key_str(key), (unsigned long long)commit_ts);
+    expect_true(w.kind == kind, "the write of key %s at %llu must be a %s, not a %s", key_str(key),
+                (unsigned long long)commit_ts, kind_name(kind), kind_name(w.kind));
     buf_free(&val);
 }
 
 void th_assert_no_write(storage_t *s, tkv_slice_t key, uint64_t commit_ts)
 {
     tkv_buf_t val = TKV_BUF_INIT;
-    assert_false(get_versioned(s, CF_WRITE, key, commit_ts, &val));
+    expect_true(!get_versioned(s, CF_WRITE, key, commit_ts, &val),
+                "key %s must have no write record at commit ts %llu", key_str(key),
+                (unsigned long long)commit_ts);
     buf_free(&val);
 }
 
@@ -224,7 +271,8 @@ Kvrpcpb__GetResponse *th_get(txn_fixture_t *f, tkv_slice_t key, uint64_t ts)
     tkv_err_t err = kv_get(f->s, f->l, &req, resp);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(err, TKV_OK,
+               "kv_get returned (errors go in the response; the return value is for the frame)");
     return resp;
 }
 
@@ -255,7 +303,9 @@ Kvrpcpb__PrewriteResponse *th_prewrite(txn_fixture_t *f, size_t n, const tkv_sli
     free(mp);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(
+        err, TKV_OK,
+        "kv_prewrite returned (errors go in the response; the return value is for the frame)");
     return resp;
 }
 
@@ -287,7 +337,8 @@ Kvrpcpb__CommitResponse *th_commit(txn_fixture_t *f, size_t n, const tkv_slice_t
     free(req.keys);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(err, TKV_OK,
+               "kv_commit returned (errors go in the response; the return value is for the frame)");
     return resp;
 }
 
@@ -302,7 +353,8 @@ Kvrpcpb__ScanResponse *th_scan(txn_fixture_t *f, tkv_slice_t start, uint32_t lim
     tkv_err_t err = kv_scan(f->s, f->l, &req, resp);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(err, TKV_OK,
+               "kv_scan returned (errors go in the response; the return value is for the frame)");
     return resp;
 }
 
@@ -318,7 +370,9 @@ Kvrpcpb__CheckTxnStatusResponse *th_check(txn_fixture_t *f, tkv_slice_t primary,
     tkv_err_t err = kv_check_txn_status(f->s, f->l, &req, resp);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(err, TKV_OK,
+               "kv_check_txn_status returned (errors go in the response; the return value is for "
+               "the frame)");
     return resp;
 }
 
@@ -335,7 +389,9 @@ Kvrpcpb__BatchRollbackResponse *th_rollback(txn_fixture_t *f, size_t n, const tk
     free(req.keys);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(err, TKV_OK,
+               "kv_batch_rollback returned (errors go in the response; the return value is for the "
+               "frame)");
     return resp;
 }
 
@@ -349,7 +405,9 @@ Kvrpcpb__ResolveLockResponse *th_resolve(txn_fixture_t *f, uint64_t start_ts, ui
     tkv_err_t err = kv_resolve_lock(f->s, f->l, &req, resp);
     if (err != TKV_OK)
         th_free(resp);
-    assert_int_equal(err, TKV_OK);
+    expect_err(
+        err, TKV_OK,
+        "kv_resolve_lock returned (errors go in the response; the return value is for the frame)");
     return resp;
 }
 
@@ -361,7 +419,6 @@ void th_free(void *resp)
 
 void th_assert_bytes(ProtobufCBinaryData b, tkv_slice_t want)
 {
-    assert_int_equal(b.len, want.len);
-    if (want.len > 0)
-        assert_memory_equal(b.data, want.data, want.len);
+    expect_bytes(b.len ? b.data : (const void *)"", b.len, want.data ? want.data : (const void *)"",
+                 want.len, "the bytes in the response");
 }

@@ -1,0 +1,265 @@
+/*
+ * The generic cluster scenario (cluster.h) and its helpers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "project2-raft/raftstore/keys.h"
+#include "tests/harness/client_check.h"
+#include "tests/harness/linearizability.h"
+#include "tests/harness/kv_cluster.h"
+
+sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                           sim_store_opts_t *so)
+{
+    return cluster_new_regions(nodes, clients, seed, max_raft_log, 1, so);
+}
+
+sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                   int regions, sim_store_opts_t *so)
+{
+    memset(so, 0, sizeof(*so));
+    so->regions = regions;
+    so->peer = peer_config_default();
+    so->peer.sync = 0; /* a simulated crash closes the DB: nothing unsynced is lost */
+    so->peer.raft_log_gc_tick = 10;
+    so->peer.raft_log_gc_count_limit = max_raft_log;
+    sim_cluster_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.nodes = nodes;
+    o.clients = clients;
+    o.ops = &sim_store_ops;
+    o.user = so;
+    o.seed = seed;
+    sim_cluster_t *c = NULL;
+    tkv_err_t err = sim_cluster_new(&o, &c);
+    if (err != TKV_OK)
+        fail_msg("starting a %d-node cluster: %s: %s", nodes, tkv_strerror(err), tkv_last_error());
+    trace_write_on_failure(sim_cluster_trace(c), "raftstore");
+    return c;
+}
+
+static int no_leader(void *arg)
+{
+    sim_cluster_t *c = arg;
+    for (int i = 1; i <= sim_cluster_nodes(c); i++) {
+        store_t *s = sim_store_of(c, i);
+        peer_t *p = s ? store_peer(s, 1) : NULL;
+        if (p != NULL && peer_is_leader(p))
+            return 0;
+    }
+    return 1;
+}
+
+int cluster_leader(sim_cluster_t *c, uint64_t ms)
+{
+    sim_t *sim = sim_cluster_sim(c);
+    sim_run_while(sim, no_leader, c, sim_now(sim) + ms);
+    for (int i = 1; i <= sim_cluster_nodes(c); i++) {
+        store_t *s = sim_store_of(c, i);
+        peer_t *p = s ? store_peer(s, 1) : NULL;
+        if (p != NULL && peer_is_leader(p))
+            return i;
+    }
+    return 0;
+}
+
+void cluster_check_history(const history_t *h, int clients)
+{
+    tkv_buf_t why = TKV_BUF_INIT;
+    for (int i = 0; i < clients; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "%d", i);
+        if (!client_check(h, i, key, strlen(key), &why))
+            fail_msg("client %d's view is wrong: %.*s", i, (int)why.len, (char *)why.data);
+    }
+    lin_verdict_t v = lin_check(h, NULL, &why);
+    if (v != LIN_OK)
+        fail_msg("history of %zu operations: %s: %.*s", history_len(h), lin_verdict_name(v),
+                 (int)why.len, (char *)why.data);
+    buf_free(&why);
+}
+
+/* ---- the partitioner: a new random split every 100-400 ms ---------------------- */
+
+void cluster_repartition(sim_t *sim, void *arg)
+{
+    cluster_fault_t *pt = arg;
+    if (!pt->on)
+        return;
+    int n = sim_cluster_nodes(pt->c);
+    int groups[16];
+    tkv_prng_t *rng = sim_prng(sim);
+    for (int i = 0; i < n && i < 16; i++)
+        groups[i] = (int)prng_below(rng, 2);
+    sim_net_partition(sim_cluster_net(pt->c), groups, n);
+    sim_schedule(sim, 100 + prng_below(rng, 300), cluster_repartition, pt, NULL);
+}
+
+uint64_t cluster_count_log_entries(store_t *s, uint64_t *lowest)
+{
+    tkv_buf_t start = TKV_BUF_INIT, end = TKV_BUF_INIT;
+    keys_raft_log_key(&start, 1, 0);
+    keys_raft_state_key(&end, 1);
+    uint64_t n = 0;
+    *lowest = 0;
+    eng_iter_t *it = eng_iter_new(store_raft_db(s), NULL, NULL);
+    for (eng_iter_seek(it, buf_slice(&start));
+         eng_iter_valid(it) && slice_compare(eng_iter_key(it), buf_slice(&end)) < 0;
+         eng_iter_next(it)) {
+        uint64_t rid = 0, idx = 0;
+        if (keys_decode_raft_log_key(eng_iter_key(it), &rid, &idx) != TKV_OK)
+            continue;
+        if (n++ == 0)
+            *lowest = idx;
+    }
+    eng_iter_free(it);
+    buf_free(&start);
+    buf_free(&end);
+    return n;
+}
+
+/* ---- the crasher: now and then one store crashes and comes back ------------------ */
+
+static void restart_node(sim_t *sim, void *arg);
+
+typedef struct {
+    cluster_fault_t *cr;
+    int node;
+} down_t;
+
+void cluster_crash_one(sim_t *sim, void *arg)
+{
+    cluster_fault_t *cr = arg;
+    if (!cr->on)
+        return;
+    tkv_prng_t *rng = sim_prng(sim);
+    down_t *d = calloc(1, sizeof(*d));
+    d->cr = cr;
+    d->node = 1 + (int)prng_below(rng, (uint64_t)sim_cluster_nodes(cr->c));
+    sim_cluster_crash(cr->c, d->node);
+    sim_schedule(sim, 50 + prng_below(rng, 450), restart_node, d, free);
+    sim_schedule(sim, 300 + prng_below(rng, 700), cluster_crash_one, cr, NULL);
+}
+
+static void restart_node(sim_t *sim, void *arg)
+{
+    (void)sim;
+    down_t *d = arg;
+    tkv_err_t err = sim_cluster_start(d->cr->c, d->node);
+    if (err != TKV_OK)
+        fail_msg("restarting store %d: %s: %s", d->node, tkv_strerror(err), tkv_last_error());
+}
+
+/* Every store's log is short, in memory and on disk: CompactLog and log GC
+ * keep up, and nothing at or before the truncated index stays behind. */
+static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
+{
+    for (int i = 1; i <= sim_cluster_nodes(c); i++) {
+        store_t *s = sim_store_of(c, i);
+        peer_t *p = s ? store_peer(s, 1) : NULL;
+        if (p == NULL)
+            continue;
+        uint64_t kept = peer_storage(p)->last_index - peer_storage(p)->truncated_index;
+        /* Leeway: GC runs every 10 ticks, and entries appended since count too. */
+        if (kept > 3 * max_raft_log + 100)
+            fail_msg(
+                "store %d keeps %llu log entries (truncated at %llu, last %llu); "
+                "limit %llu",
+                i, (unsigned long long)kept, (unsigned long long)peer_storage(p)->truncated_index,
+                (unsigned long long)peer_storage(p)->last_index, (unsigned long long)max_raft_log);
+        uint64_t lowest = 0, on_disk = cluster_count_log_entries(s, &lowest);
+        if (on_disk > kept || (on_disk > 0 && lowest <= peer_storage(p)->truncated_index))
+            fail_msg("store %d's raft DB holds %llu entries from %llu, but the log is "
+                     "truncated at %llu: log GC left them behind",
+                     i, (unsigned long long)on_disk, (unsigned long long)lowest,
+                     (unsigned long long)peer_storage(p)->truncated_index);
+        if (peer_storage(p)->truncated_index <= RAFT_INIT_LOG_INDEX)
+            fail_msg("store %d never truncated its log (last index %llu, limit %llu)", i,
+                     (unsigned long long)peer_storage(p)->last_index,
+                     (unsigned long long)max_raft_log);
+    }
+}
+
+void generic_run(uint64_t seed, void *arg)
+{
+    const generic_opts_t *g = arg;
+    /* The sizes a failing seed may be replayed smaller with (SHRINK=1,
+     * test.h), those that keep the run's beginning first. The progress
+     * asked for shrinks with the time. */
+    int rounds = (int)tkv_scaled("rounds", (uint64_t)g->rounds, 1);
+    uint64_t round_ms = tkv_scaled("round_ms", g->round_ms, 200);
+    int clients = (int)tkv_scaled("clients", (uint64_t)g->clients, 1);
+    uint64_t min_ops =
+        g->min_ops * (uint64_t)rounds * round_ms / ((uint64_t)g->rounds * g->round_ms);
+    if (min_ops < 1)
+        min_ops = 1;
+    sim_store_opts_t so;
+    sim_cluster_t *c = cluster_new(g->nodes, clients, seed, g->max_raft_log, &so);
+    sim_t *sim = sim_cluster_sim(c);
+    sim_net_t *net = sim_cluster_net(c);
+    if (g->unreliable) {
+        sim_net_opts_t no = sim_net_opts_unreliable();
+        sim_net_set_opts(net, &no);
+    }
+    history_t *h = history_new();
+    kv_clients_opts_t ko = { clients, 0, 3, NULL };
+    kv_clients_t *k = kv_clients_start(c, h, &ko);
+    cluster_fault_t pt = { c, 0 };
+    cluster_fault_t cr = { c, 0 };
+    for (int r = 0; r < rounds; r++) {
+        if (g->partitions) {
+            pt.on = 1;
+            sim_schedule(sim, 0, cluster_repartition, &pt, NULL);
+        }
+        if (g->crash) {
+            /* Besides TinyKV's crash of every store between rounds, single
+             * stores crash at random moments in the middle of the traffic. */
+            cr.on = 1;
+            sim_schedule(sim, 200, cluster_crash_one, &cr, NULL);
+        }
+        sim_run_for(sim, round_ms);
+        pt.on = 0;
+        cr.on = 0;
+        sim_net_heal(net);
+        if (g->crash)
+            for (int i = 1; i <= g->nodes; i++) {
+                tkv_err_t err = sim_cluster_restart(c, i);
+                if (err != TKV_OK)
+                    fail_msg("restarting store %d: %s: %s", i, tkv_strerror(err), tkv_last_error());
+            }
+        /* Let the cluster settle before the next round (TinyKV sleeps). */
+        sim_run_for(sim, 100);
+    }
+    /* A last stretch without faults: every client must get through. */
+    sim_net_opts_t rel = sim_net_opts_reliable();
+    sim_net_set_opts(net, &rel);
+    sim_run_for(sim, 1000);
+    kv_clients_stop(k);
+    uint64_t done = kv_clients_done(k);
+    if (done < min_ops)
+        fail_msg("only %llu operations completed (want at least %llu): no progress",
+                 (unsigned long long)done, (unsigned long long)min_ops);
+    if (getenv("TKV_VERBOSE"))
+        fprintf(stderr, "seed %llu: %llu ops done, %zu in history, virtual %llu ms\n",
+                (unsigned long long)seed, (unsigned long long)done, history_len(h),
+                (unsigned long long)sim_now(sim));
+    if (getenv("TKV_VERBOSE")) {
+        sim_net_stats_t st = sim_net_stats(net);
+        trace_t *tr = sim_cluster_trace(c);
+        fprintf(stderr,
+                "  messages: %llu sent, %llu lost at random, %llu to partitions, %llu to down "
+                "nodes; %zu requests, %zu replies, %zu role changes (in the kept trace)\n",
+                (unsigned long long)st.sent, (unsigned long long)st.dropped_random,
+                (unsigned long long)st.dropped_partition, (unsigned long long)st.dropped_down,
+                trace_count_kind(tr, -1, "request"), trace_count_kind(tr, -1, "reply"),
+                trace_count_kind(tr, -1, "role"));
+    }
+    cluster_check_history(h, clients);
+    if (g->max_raft_log > 0)
+        check_log_bounded(c, g->max_raft_log);
+    sim_cluster_free(c);
+    kv_clients_free(k);
+    history_free(h);
+}
