@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/pb.h"
 #include "project2-raft/raft/raft_pb.h"
+#include "project2-raft/raftstore/peer_internal.h"
 #include "project2-raft/raftstore/store.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "project2-raft/raft/raft_pb.h"
 #include "tests/harness/trace.h"
 #include "tests/raft/chaos_cluster.h"
 #include "tests/raft/raft_expect.h"
@@ -23,6 +24,7 @@ typedef struct {
     uint64_t applied; /* state machine: entries applied, in order */
     int group;        /* partition group */
     int was_leader;
+    raft_conf_state_t cs; /* owned: the membership as of `applied` */
 } chaos_node_t;
 
 struct chaos {
@@ -35,7 +37,10 @@ struct chaos {
     chaos_msg_t *q;
     size_t nq, capq;
     uint64_t proposals;
-    uint64_t snapshots; /* installed from a leader */
+    uint64_t snapshots;          /* installed from a leader */
+    uint64_t membership_changes; /* conf changes applied that changed something */
+    raft_conf_state_t model;     /* owned: the membership after the latest change applied */
+    uint64_t model_index;        /* ...at this index (0: the initial one) */
     /* checker state */
     uint64_t *leader_of; /* by term */
     size_t leader_cap;
@@ -69,7 +74,7 @@ static void node_start(chaos_t *s, uint64_t id)
     raft_config_t cfg = { 0 };
     cfg.id = id;
     cfg.peers = rt_ids(s->cfg.nodes);
-    cfg.n_peers = s->cfg.nodes;
+    cfg.n_peers = s->cfg.voters ? s->cfg.voters : s->cfg.nodes;
     cfg.election_tick = 10;
     cfg.heartbeat_tick = 2;
     cfg.storage = mem_storage_as_storage(nd->ms);
@@ -77,6 +82,11 @@ static void node_start(chaos_t *s, uint64_t id)
     cfg.prng = &nd->prng;
     cfg.applied = 0; /* the state machine is rebuilt from the log */
     rt_features_from_env(&cfg);
+    cfg.pre_vote |= s->cfg.pre_vote;
+    cfg.check_quorum |= s->cfg.check_quorum;
+    cfg.read_lease |= s->cfg.read_lease;
+    cfg.flow_control |= s->cfg.flow_control;
+    cfg.fast_backtrack |= s->cfg.fast_backtrack;
     nd->applied = 0;
     /* After a compaction the state machine restarts from the snapshot. */
     raft_snapshot_t snap;
@@ -90,6 +100,23 @@ static void node_start(chaos_t *s, uint64_t id)
     trace_event(s->trace, (int)id, "start", "from its memory storage");
     if (rawnode_new(&cfg, &nd->rn) != TKV_OK)
         CHAOS_FAIL(s, "node %llu did not start: %s", (unsigned long long)id, tkv_last_error());
+    raft_conf_state_free(&nd->cs);
+    prs_conf_state(&nd->rn->raft->prs, &nd->cs);
+}
+
+static int conf_state_equal(const raft_conf_state_t *a, const raft_conf_state_t *b)
+{
+    return a->n_nodes == b->n_nodes && a->n_learners == b->n_learners &&
+           a->n_voters_outgoing == b->n_voters_outgoing &&
+           (a->n_nodes == 0 || memcmp(a->nodes, b->nodes, a->n_nodes * 8) == 0) &&
+           (a->n_learners == 0 || memcmp(a->learners, b->learners, a->n_learners * 8) == 0) &&
+           (a->n_voters_outgoing == 0 ||
+            memcmp(a->voters_outgoing, b->voters_outgoing, a->n_voters_outgoing * 8) == 0);
+}
+
+uint64_t chaos_membership_changes(const chaos_t *s)
+{
+    return s->membership_changes;
 }
 
 chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg)
@@ -111,6 +138,7 @@ chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg)
         prng_seed(&s->nodes[id].prng, seed * 31 + id);
         node_start(s, id);
     }
+    raft_conf_state_copy(&s->model, &s->nodes[1].cs);
     return s;
 }
 
@@ -119,10 +147,12 @@ void chaos_free(chaos_t *s)
     for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
         rawnode_free(s->nodes[id].rn);
         mem_storage_free(s->nodes[id].ms);
+        raft_conf_state_free(&s->nodes[id].cs);
     }
     for (size_t i = 0; i < s->nq; i++)
         raft_message_free(&s->q[i].m);
     free(s->q);
+    raft_conf_state_free(&s->model);
     free(s->leader_of);
     free(s->g_term);
     free(s->g_hash);
@@ -207,6 +237,41 @@ static void check_leader(chaos_t *s, uint64_t id)
     }
 }
 
+/* A conf change entry: the membership changes when it is applied. */
+static void apply_conf_change(chaos_t *s, uint64_t id, const raft_entry_t *e)
+{
+    chaos_node_t *nd = &s->nodes[id];
+    raft_conf_state_t cs;
+    memset(&cs, 0, sizeof(cs));
+    tkv_err_t err;
+    if (e->type == RAFT_ENTRY_CONF_CHANGE) {
+        raft_conf_change_t cc;
+        if (raft_pb_decode_conf_change(e->data, e->len, &cc) != TKV_OK)
+            CHAOS_FAIL(s, "node %llu: conf change at %llu does not decode", (unsigned long long)id,
+                       (unsigned long long)e->index);
+        err = rawnode_apply_conf_change(nd->rn, &cc, &cs);
+        raft_conf_change_free(&cc);
+    } else {
+        raft_conf_change_v2_t cc;
+        if (raft_pb_decode_conf_change_v2(e->data, e->len, &cc) != TKV_OK)
+            CHAOS_FAIL(s, "node %llu: conf change at %llu does not decode", (unsigned long long)id,
+                       (unsigned long long)e->index);
+        err = rawnode_apply_conf_change_v2(nd->rn, &cc, &cs);
+        raft_conf_change_v2_free(&cc);
+    }
+    if (err != TKV_OK)
+        return; /* refused (the same way on every node): nothing changes */
+    if (!conf_state_equal(&cs, &nd->cs))
+        s->membership_changes++;
+    if (e->index > s->model_index) {
+        s->model_index = e->index;
+        raft_conf_state_free(&s->model);
+        raft_conf_state_copy(&s->model, &cs);
+    }
+    raft_conf_state_free(&nd->cs);
+    nd->cs = cs;
+}
+
 static void apply_entry(chaos_t *s, uint64_t id, const raft_entry_t *e)
 {
     chaos_node_t *nd = &s->nodes[id];
@@ -214,6 +279,8 @@ static void apply_entry(chaos_t *s, uint64_t id, const raft_entry_t *e)
         CHAOS_FAIL(s, "node %llu applied %llu after %llu", (unsigned long long)id,
                    (unsigned long long)e->index, (unsigned long long)nd->applied);
     nd->applied = e->index;
+    if (e->type != RAFT_ENTRY_NORMAL)
+        apply_conf_change(s, id, e);
     uint64_t h = hash_bytes(e->data, e->len);
     if (e->index <= s->g_len) {
         if (s->g_term[e->index] != e->term || s->g_hash[e->index] != h)
@@ -298,12 +365,16 @@ static void maybe_compact(chaos_t *s, uint64_t id)
     uint64_t upto = nd->applied < last ? nd->applied : last;
     if (upto < first + (uint64_t)s->cfg.compact_every)
         return;
-    raft_conf_state_t cs = { (uint64_t *)rt_ids(s->cfg.nodes), s->cfg.nodes };
-    /* The "state machine image" is just the index it covers. */
+    if (upto != nd->applied)
+        return; /* the membership we know is the one as of applied */
+    /* The "state machine image" is just the index it covers. A restart
+     * starts from the snapshot's membership (the stored conf state). */
     char img[32];
     int len = snprintf(img, sizeof(img), "sm@%llu", (unsigned long long)upto);
-    if (mem_storage_create_snapshot(nd->ms, upto, &cs, img, (size_t)len) == TKV_OK)
+    if (mem_storage_create_snapshot(nd->ms, upto, &nd->cs, img, (size_t)len) == TKV_OK) {
         mem_storage_compact(nd->ms, upto);
+        mem_storage_set_conf_state(nd->ms, &nd->cs);
+    }
 }
 
 static void handle_readies(chaos_t *s, uint64_t id)
@@ -325,6 +396,8 @@ static void handle_readies(chaos_t *s, uint64_t id)
                 CHAOS_FAIL(s, "node %llu installed snapshot %llu beyond anything applied",
                            (unsigned long long)id, (unsigned long long)idx);
             nd->applied = idx;
+            raft_conf_state_free(&nd->cs);
+            raft_conf_state_copy(&nd->cs, &rd.snapshot.metadata.conf_state);
             s->snapshots++;
         }
         if (mem_storage_append(nd->ms, rd.entries, rd.n_entries) != TKV_OK)
@@ -334,6 +407,14 @@ static void handle_readies(chaos_t *s, uint64_t id)
             trace_event(s->trace, (int)id, "send", "%s",
                         rt_msg_describe(&rd.messages[i], line, sizeof(line)));
             enqueue(s, &rd.messages[i], 1);
+        }
+        if (rd.n_committed_entries > 0 &&
+            prng_chance(&s->prng, (uint64_t)s->cfg.crash_before_apply_pct10, 1000)) {
+            /* Persisted and sent, but nothing applied: down it goes. */
+            raft_ready_free(&rd);
+            rawnode_free(nd->rn);
+            nd->rn = NULL;
+            return;
         }
         for (size_t i = 0; i < rd.n_committed_entries; i++)
             apply_entry(s, id, &rd.committed_entries[i]);
@@ -364,6 +445,77 @@ static void deliver(chaos_t *s, size_t at, int check_partition)
                                                                            : "partitioned");
     }
     raft_message_free(&sm.m);
+}
+
+static int in_model(const chaos_t *s, uint64_t id)
+{
+    const raft_conf_state_t *m = &s->model;
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i] == id)
+            return 1;
+    for (size_t i = 0; i < m->n_learners; i++)
+        if (m->learners[i] == id)
+            return 1;
+    for (size_t i = 0; i < m->n_voters_outgoing; i++)
+        if (m->voters_outgoing[i] == id)
+            return 1;
+    return 0;
+}
+
+/* A random membership change, proposed on a leader (if there is one). */
+static void propose_conf_change(chaos_t *s)
+{
+    uint64_t lead = 0;
+    for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
+        if (s->nodes[j].rn != NULL && s->nodes[j].rn->raft->role == RAFT_LEADER)
+            lead = j;
+    }
+    if (lead == 0)
+        return;
+    rawnode_t *rn = s->nodes[lead].rn;
+    raft_progress_set_t *prs = &rn->raft->prs;
+    uint64_t target = 1 + prng_below(&s->prng, s->cfg.nodes);
+    if (s->cfg.conf_changes == 1) {
+        size_t voters = 0;
+        for (size_t i = 0; i < prs->n; i++)
+            voters += prs->items[i].voter;
+        raft_conf_change_t cc = { RAFT_CONF_ADD_NODE, target, NULL, 0 };
+        if (prs_is_voter(prs, target) && voters > 1)
+            cc.type = RAFT_CONF_REMOVE_NODE;
+        rawnode_propose_conf_change(rn, &cc);
+    } else if (prs_is_joint(prs)) {
+        raft_conf_change_v2_t leave = { RAFT_TRANSITION_AUTO, NULL, 0, NULL, 0 };
+        rawnode_propose_conf_change_v2(rn, &leave);
+    } else {
+        raft_conf_change_single_t ch[3];
+        size_t n = 1 + prng_below(&s->prng, 3);
+        for (size_t i = 0; i < n; i++) {
+            ch[i].type = (raft_conf_change_type_t)prng_below(&s->prng, 3);
+            ch[i].node_id = i == 0 ? target : 1 + prng_below(&s->prng, s->cfg.nodes);
+        }
+        raft_conf_change_v2_t cc = { (raft_conf_transition_t)prng_below(&s->prng, 3), ch, n, NULL,
+                                     0 };
+        rawnode_propose_conf_change_v2(rn, &cc); /* refused ones: fine */
+    }
+    handle_readies(s, lead);
+}
+
+void chaos_check_membership(chaos_t *s)
+{
+    for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+        if (!in_model(s, id))
+            continue;
+        raft_conf_state_t cs;
+        memset(&cs, 0, sizeof(cs));
+        prs_conf_state(&s->nodes[id].rn->raft->prs, &cs);
+        int same = conf_state_equal(&cs, &s->model) && conf_state_equal(&s->nodes[id].cs, &cs);
+        raft_conf_state_free(&cs);
+        if (!same)
+            CHAOS_FAIL(s,
+                       "membership: node %llu's configuration is not the one the applied conf "
+                       "changes (last at %llu) lead to",
+                       (unsigned long long)id, (unsigned long long)s->model_index);
+    }
 }
 
 static uint64_t random_node(chaos_t *s)
@@ -486,8 +638,16 @@ void chaos_run(chaos_t *s, int steps)
         } else if (roll < 970) {
             if (s->nodes[id].rn == NULL) {
                 node_start(s, id);
+                /* A node that crashed before applying may tick (and
+                 * campaign) before it handles its first Ready. */
+                if (s->cfg.crash_before_apply_pct10 && prng_chance(&s->prng, 1, 2)) {
+                    for (int t = 0; t < 20; t++)
+                        rawnode_tick(s->nodes[id].rn);
+                }
                 handle_readies(s, id);
             }
+        } else if (roll < 980 && s->cfg.conf_changes) {
+            propose_conf_change(s);
         }
         /* a network that is not drained does not grow without bound */
         while (s->nq > 4000)
@@ -509,18 +669,25 @@ void chaos_converge(chaos_t *s, int max_rounds)
         }
     }
     s->cfg.drop_pct = s->cfg.dup_pct = s->cfg.max_delay = 0;
+    s->cfg.crash_before_apply_pct10 = 0;
     int proposed = 0;
     uint64_t target = 0;
     for (int round = 0; round < max_rounds; round++, s->step++) {
         s->now++;
         vclock_set(&s->clock, s->now);
         for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+            /* Nodes outside the cluster are left alone: one removed before
+             * it heard of it would campaign for ever (thesis §4.2.3). */
+            if (s->cfg.conf_changes && !in_model(s, id))
+                continue;
             rawnode_tick(s->nodes[id].rn);
             handle_readies(s, id);
         }
         while (s->nq > 0)
             deliver(s, 0, 0);
         for (uint64_t id = 1; id <= s->cfg.nodes && !proposed; id++) {
+            if (s->cfg.conf_changes && !in_model(s, id))
+                continue;
             raft_t *r = s->nodes[id].rn->raft;
             if (r->role == RAFT_LEADER && r->log.committed == rlog_last_index(&r->log)) {
                 propose(s, id);
@@ -535,7 +702,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
             continue;
         int done = 1;
         for (uint64_t id = 1; id <= s->cfg.nodes; id++)
-            done &= s->nodes[id].applied >= target;
+            done &= (s->cfg.conf_changes && !in_model(s, id)) || s->nodes[id].applied >= target;
         if (done) {
             check_log_matching(s);
             return;

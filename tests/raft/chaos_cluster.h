@@ -32,6 +32,18 @@ typedef struct {
     int max_delay;     /* in steps */
     int crash_pct10;   /* per-mille per step that a node crashes or restarts */
     int compact_every; /* 0: never; else compact logs every so many applied entries (2C) */
+    /* The extensions, on in every node (project2x). */
+    int pre_vote, check_quorum, read_lease, flow_control, fast_backtrack;
+    /* Random membership changes: 0 none; 1 one node at a time (ConfChange,
+     * 3A); 2 joint changes and learners (ConfChangeV2, 3X). The cluster
+     * starts as the first `voters` ids (0: all); the others wait outside. */
+    int conf_changes;
+    size_t voters;
+    /* Per mille of Readies after which the node crashes having persisted it
+     * but applied nothing: on restart it knows a commit index beyond what
+     * it applied (the unapplied-conf-change route), and it is ticked before
+     * its first Ready. */
+    int crash_before_apply_pct10;
 } chaos_config_t;
 
 chaos_t *chaos_new(uint64_t seed, const chaos_config_t *cfg);
@@ -44,5 +56,10 @@ void chaos_run(chaos_t *s, int steps);
 void chaos_converge(chaos_t *s, int max_rounds);
 /* Entries applied, across the whole cluster (the longest state machine). */
 uint64_t chaos_applied_max(const chaos_t *s);
+/* Conf change entries applied that changed a node's membership. */
+uint64_t chaos_membership_changes(const chaos_t *s);
+/* After chaos_converge(): fails the test unless every node the leader counts
+ * as a member holds the leader's configuration. */
+void chaos_check_membership(chaos_t *s);
 
 #endif

@@ -146,8 +146,19 @@ static void test_flow_lost_snapshot_is_retried(void **state)
     rej.reject_hint = 0;
     rt_step(r, rej);
     assert_int_equal(count_to(r, RAFT_MSG_SNAPSHOT, 2), 1);
+    /* While it may still be on its way, nothing more goes to 2. */
+    rt_propose(r, "early");
+    size_t k, early = 0;
+    raft_message_t *first = rt_take(r, &k);
+    for (size_t i = 0; i < k; i++)
+        early += first[i].to == 2;
+    rt_free_msgs(first, k);
+    if (early != 0)
+        fail_msg("right after a snapshot went to follower 2, a proposal must send it nothing "
+                 "(it sent %zu messages)",
+                 early);
     /* The snapshot is lost. Two election timeouts later the leader stops
-     * waiting and probes again. Follower 3 keeps the leader in office. */
+     * waiting and probes again. */
     for (int i = 0; i < 20; i++) {
         raft_tick(r);
         rt_clear(r);
