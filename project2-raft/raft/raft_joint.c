@@ -92,8 +92,9 @@ static tkv_err_t plan_change(const raft_t *r, const raft_conf_change_v2_t *cc, p
             break;
         case RAFT_CONF_ADD_LEARNER_NODE:
             if (mm->voter) {
-                err = tkv_errorf(TKV_ERR_INVALID, "node %llu votes: remove it before adding it "
-                                                  "back as a learner",
+                err = tkv_errorf(TKV_ERR_INVALID,
+                                 "node %llu votes: remove it before adding it "
+                                 "back as a learner",
                                  (unsigned long long)c->node_id);
                 goto fail;
             }

@@ -30,9 +30,9 @@ static raft_message_t ack(uint64_t from, uint64_t term, uint64_t index)
     return m;
 }
 
-static const raft_conf_change_single_t add4_add5_remove3[] = {
-    { RAFT_CONF_ADD_NODE, 4 }, { RAFT_CONF_ADD_NODE, 5 }, { RAFT_CONF_REMOVE_NODE, 3 }
-};
+static const raft_conf_change_single_t add4_add5_remove3[] = { { RAFT_CONF_ADD_NODE, 4 },
+                                                               { RAFT_CONF_ADD_NODE, 5 },
+                                                               { RAFT_CONF_REMOVE_NODE, 3 } };
 
 /* Leader 1 of {1,2,3} in the joint configuration {1,2,4,5} & {1,2,3}. */
 static raft_t *joint_leader(void)
