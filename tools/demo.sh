@@ -56,14 +56,20 @@ done
 
 # Then until it answers a call (at most ~5 s more).
 answered=0
+reply=""
 for _ in $(seq 50); do
-    if "$ctl" --addr "$addr" --timeout 1000 raw scan "" 1 >/dev/null 2>&1; then
+    if reply=$("$ctl" --addr "$addr" --timeout 1000 raw scan "" 1 2>&1); then
         answered=1
         break
     fi
+    # An answer that is an error is still an answer: say what it was.
+    case "$reply" in *"not implemented"* | *"not_implemented"*)
+        fail "tinykv-server at $addr answers, but with: $reply
+demo: (on a fresh handout this is expected: write project 1, then run make demo again)" ;;
+    esac
     sleep 0.1
 done
-[ "$answered" = 1 ] || fail "tinykv-server at $addr does not answer"
+[ "$answered" = 1 ] || fail "tinykv-server at $addr does not answer (last reply: ${reply:-none})"
 
 echo "== tinykv-server (standalone) is up on $addr, data in $dir/data"
 
