@@ -52,8 +52,14 @@ void raft_handle_transfer_leader(raft_t *r, const raft_message_t *m)
     }
     uint64_t transferee = m->from;
     raft_progress_t *pr = prs_find(&r->prs, transferee);
-    if (transferee == r->id || pr == NULL || pr->learner || transferee == r->lead_transferee)
-        return; /* already leader, not a voter, or already on its way */
+    if (transferee == r->id) {
+        /* Asking for the leader itself calls a pending transfer back: the
+         * leader takes proposals again (etcd, TinyKV's TestLeaderTransferBack). */
+        r->lead_transferee = RAFT_NONE;
+        return;
+    }
+    if (pr == NULL || pr->learner || transferee == r->lead_transferee)
+        return; /* not a voter, or already on its way */
     r->lead_transferee = transferee;
     r->election_elapsed = 0; /* the transfer gets one election timeout */
     if (pr->match == rlog_last_index(&r->log))

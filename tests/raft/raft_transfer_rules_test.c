@@ -149,6 +149,29 @@ static void test_timeout_now_campaigns_at_once(void **state)
     rt_free_raft(r);
 }
 
+static void test_transfer_back_to_leader_cancels(void **state)
+{
+    (void)state;
+    /* Asking for the leader itself while a transfer waits cancels it (etcd,
+     * TinyKV's TestLeaderTransferBack): the leader takes proposals again. */
+    rt_network_t *net = rt_net_new(3, NULL);
+    rt_net_hup(net, 1);
+    rt_net_isolate(net, 3);
+    transfer(net, 1, 3);
+    raft_t *lead = rt_net_node(net, 1);
+    expect_u64(lead->lead_transferee, 3, "the transfer node 1 is waiting on");
+    transfer(net, 1, 1);
+    expect_u64(lead->lead_transferee, RAFT_NONE,
+               "the transfer to node 3 after a transfer to node 1 itself");
+    expect_leader(net, 1, 1, "after the transfer was called back");
+    raft_message_t p = rt_propose_msg(1, "x");
+    tkv_err_t err = raft_step(lead, &p);
+    raft_message_free(&p);
+    expect_err(err, TKV_OK, "a proposal once the transfer was called back");
+    rt_clear(lead);
+    rt_net_free(net);
+}
+
 const tkv_test_t raft_transfer_rules_tests[] = {
     { "project3a", "transfer_after_snapshot", 2,
       "a transfer to a node behind the compaction point sends a snapshot, then hands over",
@@ -161,5 +184,8 @@ const tkv_test_t raft_transfer_rules_tests[] = {
     { "project3a", "timeout_now_campaigns_at_once", 2,
       "MsgTimeoutNow makes a follower campaign at once; leaders and removed nodes ignore it",
       test_timeout_now_campaigns_at_once },
+    { "project3a", "transfer_back_to_leader_cancels", 1,
+      "a transfer to the leader itself cancels a pending transfer",
+      test_transfer_back_to_leader_cancels },
     { 0 },
 };
