@@ -70,12 +70,13 @@ sed -i -E '0,/\{ "project1", "([a-z_]+)", [0-9]+,/s//{ "project1", "\1", 500,/' 
 expect "the tampering should have raised a test to 500 points in $t" grep -q '", 500,' "$t"
 # Empty the body of every static test function in another test file: each
 # would pass without checking anything.
-t2=$(ls "$sub"/tests/project1/*_test.c | grep -vxF "$t" | head -1)
+t2=$(grep -c '^static void test_' "$sub"/tests/project1/*_test.c | grep -v "^$t:" |
+    sort -t: -k2,2nr | head -1 | cut -d: -f1)
 before=$(wc -l <"$t2")
 awk '/^static void test_.*\(void \*\*state\)$/ {print; getline; print "{"; print "    (void)state;"; skip=1; next}
      skip && /^}/ {skip=0}
      !skip {print}' "$t2" >"$t2.new" && mv "$t2.new" "$t2"
-expect "the tampering should have emptied the test bodies of $t2" [ "$(wc -l <"$t2")" -lt $((before / 2)) ]
+expect "the tampering should have emptied the test bodies of $t2" [ "$(wc -l <"$t2")" -lt "$before" ]
 # Break lint in a student file (valid C, badly formatted).
 s=$(grep -v '^#' "$sub/STUDENT_FILES" | head -1)
 echo 'static int   lint_breaker (void)   { return 0; }' >>"$sub/$s"
