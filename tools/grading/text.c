@@ -187,8 +187,14 @@ static int is_boilerplate(const char *line, size_t len)
         if (len >= n && memcmp(line, prefixes[i], n) == 0)
             return 1;
     }
-    /* " 1 FAILED TEST(S)" */
-    return len > 0 && len < 24 && strstr(line, "FAILED TEST(S)") != NULL;
+    /* " 1 FAILED TEST(S)". The line is not NUL-terminated (it points into
+     * the whole output), so it is copied before strstr() reads it. */
+    if (len == 0 || len >= 24)
+        return 0;
+    char copy[24];
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    return strstr(copy, "FAILED TEST(S)") != NULL;
 }
 
 /* Lines of raw[0..n) into `out`, boilerplate dropped and runs of blank lines
