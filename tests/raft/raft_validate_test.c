@@ -395,8 +395,11 @@ static void test_real_traffic_passes(void **state)
             rt_free_msgs(msgs, n);
         }
     }
-    /* On the handout the core sends nothing, and there is nothing to refuse. */
-    if (nodes[1]->role == RAFT_LEADER && (checked < 50 || snapshots == 0))
+    /* On the handout the core sends nothing, and there is nothing to refuse.
+     * Snapshots are not required: a handout from 2B on has 2A solved but no
+     * 2C, so the leader elects and replicates but never sends one (the
+     * reference does: snapshot messages are checked there). */
+    if (nodes[1]->role == RAFT_LEADER && checked < 50)
         fail_msg("only %zu messages (%zu snapshots) were checked: the run did not happen", checked,
                  snapshots);
     for (uint64_t id = 1; id <= 3; id++)
