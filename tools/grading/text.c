@@ -61,55 +61,71 @@ static void append_hex_byte(tkv_buf_t *out, unsigned char b, int json)
     append_str(out, tmp);
 }
 
-void text_json(tkv_buf_t *out, const char *s, size_t n)
+/* One ASCII byte in JSON: quotes, backslashes and control characters escaped. */
+static void json_ascii(tkv_buf_t *out, unsigned char c)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    buf_append_byte(out, '"');
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t len = utf8_valid_prefix(p + i, n - i);
-        if (len == 0) {
-            append_hex_byte(out, c, 1);
-            i++;
-            continue;
-        }
-        if (len > 1) {
-            buf_append(out, p + i, len);
-            i += len;
-            continue;
-        }
-        i++;
-        switch (c) {
-        case '"':
-            append_str(out, "\\\"");
-            break;
-        case '\\':
-            append_str(out, "\\\\");
-            break;
-        case '\n':
-            append_str(out, "\\n");
-            break;
-        case '\t':
-            append_str(out, "\\t");
-            break;
-        case '\r':
-            append_str(out, "\\r");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char tmp[8];
-                snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-                append_str(out, tmp);
-            } else {
-                buf_append_byte(out, c);
-            }
+    switch (c) {
+    case '"':
+        append_str(out, "\\\"");
+        break;
+    case '\\':
+        append_str(out, "\\\\");
+        break;
+    case '\n':
+        append_str(out, "\\n");
+        break;
+    case '\t':
+        append_str(out, "\\t");
+        break;
+    case '\r':
+        append_str(out, "\\r");
+        break;
+    default:
+        if (c < 0x20 || c == 0x7f) {
+            char tmp[8];
+            snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+            append_str(out, tmp);
+        } else {
+            buf_append_byte(out, c);
         }
     }
-    buf_append_byte(out, '"');
 }
 
-void text_xml(tkv_buf_t *out, const char *s, size_t n)
+/* One ASCII byte in XML text or an attribute. */
+static void xml_ascii(tkv_buf_t *out, unsigned char c)
+{
+    switch (c) {
+    case '<':
+        append_str(out, "&lt;");
+        break;
+    case '>':
+        append_str(out, "&gt;");
+        break;
+    case '&':
+        append_str(out, "&amp;");
+        break;
+    case '"':
+        append_str(out, "&quot;");
+        break;
+    case '\n':
+        append_str(out, "&#10;"); /* kept as a newline inside attributes too */
+        break;
+    case '\t':
+        append_str(out, "&#9;");
+        break;
+    default:
+        if (c < 0x20 || c == 0x7f)
+            append_hex_byte(out, c, 0);
+        else
+            buf_append_byte(out, c);
+    }
+}
+
+/* The walk both formats share: valid multi-byte UTF-8 is copied, a byte
+ * that is not valid UTF-8 becomes \xNN, and each ASCII byte goes to the
+ * format's own escaper. */
+static void escape_utf8(tkv_buf_t *out, const char *s, size_t n, int json,
+                        void (*ascii)(tkv_buf_t *out, unsigned char c))
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -117,45 +133,31 @@ void text_xml(tkv_buf_t *out, const char *s, size_t n)
         unsigned char c = p[i];
         size_t len = utf8_valid_prefix(p + i, n - i);
         /* XML 1.0 also forbids U+FFFE and U+FFFF (EF BF BE, EF BF BF). */
-        if (len == 3 && c == 0xef && p[i + 1] == 0xbf && p[i + 2] >= 0xbe)
+        if (!json && len == 3 && c == 0xef && p[i + 1] == 0xbf && p[i + 2] >= 0xbe)
             len = 0;
         if (len == 0) {
-            append_hex_byte(out, c, 0);
+            append_hex_byte(out, c, json);
             i++;
-            continue;
-        }
-        if (len > 1) {
+        } else if (len > 1) {
             buf_append(out, p + i, len);
             i += len;
-            continue;
-        }
-        i++;
-        switch (c) {
-        case '<':
-            append_str(out, "&lt;");
-            break;
-        case '>':
-            append_str(out, "&gt;");
-            break;
-        case '&':
-            append_str(out, "&amp;");
-            break;
-        case '"':
-            append_str(out, "&quot;");
-            break;
-        case '\n':
-            append_str(out, "&#10;"); /* kept as a newline inside attributes too */
-            break;
-        case '\t':
-            append_str(out, "&#9;");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                append_hex_byte(out, c, 0);
-            else
-                buf_append_byte(out, c);
+        } else {
+            ascii(out, c);
+            i++;
         }
     }
+}
+
+void text_json(tkv_buf_t *out, const char *s, size_t n)
+{
+    buf_append_byte(out, '"');
+    escape_utf8(out, s, n, 1, json_ascii);
+    buf_append_byte(out, '"');
+}
+
+void text_xml(tkv_buf_t *out, const char *s, size_t n)
+{
+    escape_utf8(out, s, n, 0, xml_ascii);
 }
 
 void text_plain(tkv_buf_t *out, const char *s, size_t n)
