@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -159,6 +160,23 @@ static int stats_reached(void *arg)
     transport_stats(a->t, &st);
     return st.sent_msgs >= a->sent_msgs && st.recv_msgs >= a->recv_msgs &&
            st.sent_frames >= a->sent_frames;
+}
+
+/* One counter of transport_stats_t, named by its offset, reaching `want`. */
+typedef struct {
+    transport_t *t;
+    size_t field; /* offsetof(transport_stats_t, ...) */
+    uint64_t want;
+} counter_arg_t;
+
+static int counter_reached(void *arg)
+{
+    counter_arg_t *c = arg;
+    transport_stats_t st;
+    transport_stats(c->t, &st);
+    uint64_t v;
+    memcpy(&v, (const char *)&st + c->field, sizeof(v));
+    return v >= c->want;
 }
 
 static void wait_stats(transport_t *t, uint64_t sent_msgs, uint64_t recv_msgs, uint64_t sent_frames)
@@ -473,19 +491,6 @@ static int closed_by_peer(int fd)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-typedef struct {
-    transport_t *t;
-    uint64_t want;
-} bad_arg_t;
-
-static int bad_conns_reached(void *arg)
-{
-    bad_arg_t *b = arg;
-    transport_stats_t st;
-    transport_stats(b->t, &st);
-    return st.bad_conns >= b->want;
-}
-
 /* Garbage, a Raft frame whose payload is not a batch, a frame for another
  * method, and a frame longer than any a store sends (8 MiB announced, 64 KiB
  * sent, with 4 KiB batches and pieces) each close the stranger's
@@ -530,8 +535,8 @@ static void test_transport_garbage_closes_only_that_connection(void **state)
     int s4 = stranger_send(transport_port(b.t), h, huge);
     free(h);
 
-    bad_arg_t ba = { b.t, 4 };
-    if (!rt_wait_until(bad_conns_reached, &ba, RT_WAIT_MS))
+    counter_arg_t ba = { b.t, offsetof(transport_stats_t, bad_conns), 4 };
+    if (!rt_wait_until(counter_reached, &ba, RT_WAIT_MS))
         fail_msg("four strangers sent garbage, but fewer connections were closed for it");
     assert_true(closed_by_peer(s1));
     assert_true(closed_by_peer(s2));
@@ -556,19 +561,6 @@ static void test_transport_garbage_closes_only_that_connection(void **state)
     node_close(&b);
 }
 
-typedef struct {
-    transport_t *t;
-    uint64_t want;
-} refused_arg_t;
-
-static int refused_reached(void *arg)
-{
-    refused_arg_t *r = arg;
-    transport_stats_t st;
-    transport_stats(r->t, &st);
-    return st.refused_conns >= r->want;
-}
-
 /* With max_incoming 2, a third connection is closed on arrival; once a
  * stranger leaves, a store gets its place and delivers. */
 static void test_transport_refuses_connections_over_the_limit(void **state)
@@ -586,8 +578,8 @@ static void test_transport_refuses_connections_over_the_limit(void **state)
     int s1 = stranger_send(port, NULL, 0);
     int s2 = stranger_send(port, NULL, 0);
     int s3 = stranger_send(port, NULL, 0);
-    refused_arg_t r = { b.t, 1 };
-    if (!rt_wait_until(refused_reached, &r, RT_WAIT_MS))
+    counter_arg_t r = { b.t, offsetof(transport_stats_t, refused_conns), 1 };
+    if (!rt_wait_until(counter_reached, &r, RT_WAIT_MS))
         fail_msg("three connections to a transport that takes two: none refused");
     assert_true(closed_by_peer(s3));
     close(s1);
