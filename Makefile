@@ -23,7 +23,7 @@
 # Sources are found by folder, so adding a .c file needs no edit here:
 #   library code   common/ project1-standalone/ project2-raft/{raft,raftstore}/
 #                  project3-multiraft/ (and scheduler/) project4-txn/ (and one level below)
-#                  runtime/
+#                  runtime/ client/
 #   test binaries  tests/<dir>/*.c, linked with tests/harness/*.c, one binary per <dir>
 #   programs       cmd/<name>.c and tools/<name>.c, one binary each
 
@@ -77,7 +77,7 @@ PB_O     := $(patsubst $(O)/gen/%.c,$(O)/obj/gen/%.o,$(PB_C))
 
 LIB_DIRS := common project1-standalone project2-raft/raft project2-raft/raftstore \
             project3-multiraft project3-multiraft/raftstore project3-multiraft/scheduler \
-            project4-txn $(wildcard project4-txn/*/) runtime
+            project4-txn $(wildcard project4-txn/*/) runtime client
 LIB_SRCS := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c)))
 LIB_O    := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
 LIB      := $(O)/libtinykv.a
