@@ -13,7 +13,10 @@
 #include "common/pb.h"
 
 /* One request for the keys writes[idx[0..n)] of one region. TKV_OK: done
- * with them; TKV_ERR_STALE: route them again; others: give up. */
+ * with them; TKV_ERR_STALE: route them again; others: give up. A key error
+ * is kept in the function's state and reported as KEY_ERROR, so that a
+ * conflict (TKV_ERR_STALE to the caller) is never taken for a stale route. */
+#define KEY_ERROR TKV_ERR_CLOSED
 typedef tkv_err_t (*group_fn)(txnc_t *t, backoff_t *bo, rcache_loc_t *loc, const size_t *idx,
                               size_t n, void *arg);
 
@@ -100,18 +103,21 @@ static tkv_err_t prewrite_group(txnc_t *t, backoff_t *bo, rcache_loc_t *loc, con
             again = 1;
         } else if (ke->conflict != NULL) {
             const Kvrpcpb__WriteConflict *wc = ke->conflict;
-            e = st->failed =
+            st->failed =
                 tkv_errorf(TKV_ERR_STALE,
                            "write conflict on key '%.*s': it was written at ts %llu, after this "
                            "transaction began (start ts %llu); run the transaction again",
                            (int)wc->key.len, (const char *)wc->key.data,
                            (unsigned long long)wc->conflict_ts, (unsigned long long)t->start_ts);
+            e = KEY_ERROR;
         } else if (ke->retryable[0]) {
-            e = st->failed = tkv_errorf(
+            st->failed = tkv_errorf(
                 TKV_ERR_STALE, "prewrite refused (%s); run the transaction again", ke->retryable);
+            e = KEY_ERROR;
         } else {
-            e = st->failed = tkv_errorf(TKV_ERR_INVALID, "prewrite aborted: %s",
-                                        ke->abort[0] ? ke->abort : "unknown key error");
+            st->failed = tkv_errorf(TKV_ERR_INVALID, "prewrite aborted: %s",
+                                    ke->abort[0] ? ke->abort : "unknown key error");
+            e = KEY_ERROR;
         }
     }
     pb_free(resp);
@@ -167,11 +173,12 @@ static tkv_err_t commit_group(txnc_t *t, backoff_t *bo, rcache_loc_t *loc, const
     free(keys);
     if (e == TKV_OK && resp->error != NULL) {
         const Kvrpcpb__KeyError *ke = resp->error;
-        e = st->key_error = tkv_errorf(TKV_ERR_STALE, "commit refused: %s",
-                                       ke->abort[0]       ? ke->abort
-                                       : ke->retryable[0] ? ke->retryable
-                                       : ke->locked ? "the key is locked by another transaction"
-                                                    : "write conflict");
+        st->key_error = tkv_errorf(TKV_ERR_STALE, "commit refused: %s",
+                                   ke->abort[0]       ? ke->abort
+                                   : ke->retryable[0] ? ke->retryable
+                                   : ke->locked       ? "the key is locked by another transaction"
+                                                      : "write conflict");
+        e = KEY_ERROR;
     }
     pb_free(resp);
     return e;
@@ -225,7 +232,7 @@ tkv_err_t txnc_commit(txnc_t *t, uint64_t *commit_ts)
         e = by_region(t, &bo, idx + 1, n - 1, prewrite_group, &pw);
     }
     if (e != TKV_OK) {
-        tkv_err_t code = e;
+        tkv_err_t code = e == KEY_ERROR ? pw.failed : e;
         roll_back(t, pw.prewritten);
         free(pw.prewritten);
         free(idx);
