@@ -16,7 +16,8 @@
  * scheduler, opened on first use and reopened after a failure.
  *
  * Direct mode (rcache_new_direct) routes every key to one standalone
- * tinykv-server: one region covering all keys, no scheduler, no TSO.
+ * tinykv-server: one region covering all keys, no scheduler, no TSO, and
+ * no retry when the server cannot be reached (there is nowhere else to go).
  *
  * Threads: a cache and everything from it is used by one thread at a time
  * (its connections are blocking clients). Give each thread its own cache.

@@ -238,10 +238,9 @@ tkv_err_t rcache_send(rcache_t *c, backoff_t *bo, rcache_loc_t *loc, const char 
             snprintf(why, sizeof(why), "%s", tkv_last_error());
             rcache_store_down(c, loc->store_id);
             if (rcache_is_direct(c)) {
-                tkv_err_t be = backoff_wait(bo, why);
-                if (be != TKV_OK)
-                    return tkv_errorf(e, "%s", why);
-                continue;
+                /* One server and no one to ask where else to go: say so
+                 * now (a program polling for the server retries itself). */
+                return tkv_errorf(e, "%s", why);
             }
             /* The store may be dead: ask the scheduler what it knows now,
              * and if it still names the dead store, another peer. */
