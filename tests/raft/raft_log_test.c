@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_helpers.h"
 
 typedef struct {
@@ -275,7 +276,12 @@ static void test_slice(void **state)
         size_t n;
         tkv_err_t err = rlog_slice(&l, cases[c].lo, cases[c].hi, cases[c].max, &ents, &n);
         if (err != cases[c].err || n != cases[c].want_n)
-            fail_msg("case %zu: err %d n %zu", c, (int)err, n);
+            fail_msg("case %zu: rlog_slice(lo %llu, hi %llu, max_size %llu; one entry is %llu "
+                     "bytes, entries 1-5 stable, 6-8 unstable): expected %s and %zu entries, "
+                     "saw %s and %zu",
+                     c, (unsigned long long)cases[c].lo, (unsigned long long)cases[c].hi,
+                     (unsigned long long)cases[c].max, (unsigned long long)one,
+                     tkv_err_name(cases[c].err), cases[c].want_n, tkv_err_name(err), n);
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(ents[i].index, cases[c].lo + i);
             assert_int_equal(ents[i].term, ents[i].index <= 5 ? 1 : 2);
