@@ -190,9 +190,10 @@ $(O)/bin/%: $(O)/obj/cmd/%.o $(LIB)
 	@echo "  LD    $@"
 	$(Q)$(call link,$@,$^)
 
-# The grader's parts live in tools/grading/.
+# The grader's parts live in tools/grading/; it drops cmocka's framing lines as
+# the test binaries' --quiet does (tests/harness/cmocka_lines.c).
 GRADING_O := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/grading/*.c))
-$(O)/bin/grade: $(GRADING_O)
+$(O)/bin/grade: $(GRADING_O) $(O)/obj/tests/harness/cmocka_lines.o
 
 $(O)/bin/%: $(O)/obj/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)

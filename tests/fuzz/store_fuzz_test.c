@@ -25,6 +25,7 @@
 #include "project2-raft/raftstore/peer_internal.h"
 #include "project2-raft/raftstore/store.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/harness/expect.h"
 
 #define N_STORES 3
 
@@ -191,8 +192,9 @@ static void run(uint64_t seed, void *arg)
         cfg.transport.send = on_send;
         cfg.transport.arg = c;
         cfg.prng = &c->rng;
-        assert_int_equal(store_open(&cfg, &c->s[i]), TKV_OK);
-        assert_int_equal(store_bootstrap_region(c->s[i], &region), TKV_OK);
+        expect_err(store_open(&cfg, &c->s[i]), TKV_OK, "store_open(&cfg, &c->s[i])");
+        expect_err(store_bootstrap_region(c->s[i], &region), TKV_OK,
+                   "store_bootstrap_region(c->s[i], &region)");
     }
     (void)store_campaign(c->s[1], 1);
     uint64_t last_term[N_STORES + 1] = { 0 };
