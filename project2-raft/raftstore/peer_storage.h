@@ -109,6 +109,17 @@ tkv_err_t peer_storage_append(peer_storage_t *ps, const raft_entry_t *ents, size
 tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd,
                                   int *applied_snapshot);
 
+/* Checks a snapshot received from another peer before the Raft core sees it
+ * (peer_step() calls it on every MsgSnapshot): its data decodes as
+ * RaftSnapshotData of region `region_id`, whose peers are the snapshot's
+ * voters and whose apply state (if any) is at the snapshot's index, and
+ * every pair is in a known column family and inside the region's range.
+ * Once the core has taken a snapshot, an install that fails leaves the peer
+ * broken; refused here, the peer stays well and the leader sends another.
+ * TKV_ERR_CORRUPT with a message naming the snapshot and what is wrong.
+ * Nothing about the data's meaning is checked (no checksum travels). */
+tkv_err_t peer_storage_check_snapshot(uint64_t region_id, const raft_snapshot_t *snap);
+
 /* Installs a snapshot received from the leader: the region's data in the kv
  * DB (none for an uninitialized peer, 3B) is replaced by the snapshot's, with the apply and region
  * state, in one kv write (done here, first); the old log is deleted and the raft state moved to the

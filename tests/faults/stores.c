@@ -1,0 +1,169 @@
+/*
+ * The faults suite's stores (stores.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/pb.h"
+#include "tests/faults/stores.h"
+
+static void on_send(void *arg, uint64_t to_store, const uint8_t *data, size_t len)
+{
+    ff_stores_t *c = arg;
+    if (c->n_queue == c->cap_queue) {
+        c->cap_queue = c->cap_queue ? c->cap_queue * 2 : 64;
+        c->queue = xrealloc(c->queue, c->cap_queue * sizeof(ff_envelope_t));
+    }
+    ff_envelope_t *e = &c->queue[c->n_queue++];
+    e->to = to_store;
+    buf_init(&e->bytes);
+    buf_set(&e->bytes, data, len);
+}
+
+tkv_err_t ff_open_store(ff_stores_t *c, int i)
+{
+    store_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.store_id = (uint64_t)i;
+    cfg.data_dir = c->dir[i];
+    cfg.peer = peer_config_default();
+    cfg.peer.sync = 0;
+    cfg.transport.send = on_send;
+    cfg.transport.arg = c;
+    cfg.prng = &c->rng;
+    return store_open(&cfg, &c->s[i]);
+}
+
+void ff_open(ff_stores_t *c, int n, const char *end_key)
+{
+    memset(c, 0, sizeof(*c));
+    c->n = n;
+    prng_seed(&c->rng, 1);
+    Metapb__Peer peers[FF_MAX_STORES];
+    Metapb__Peer *pp[FF_MAX_STORES];
+    for (int i = 0; i < n; i++) {
+        metapb__peer__init(&peers[i]);
+        peers[i].id = (uint64_t)i + 1;
+        peers[i].store_id = (uint64_t)i + 1;
+        pp[i] = &peers[i];
+    }
+    Metapb__RegionEpoch ep = METAPB__REGION_EPOCH__INIT;
+    ep.conf_ver = 1;
+    ep.version = 1;
+    Metapb__Region region = METAPB__REGION__INIT;
+    region.id = 1;
+    region.region_epoch = &ep;
+    region.end_key.data = (uint8_t *)end_key;
+    region.end_key.len = strlen(end_key);
+    region.n_peers = (size_t)n;
+    region.peers = pp;
+    for (int i = 1; i <= n; i++) {
+        tkv_tmpdir(c->dir[i], sizeof(c->dir[i]));
+        if (ff_open_store(c, i) != TKV_OK)
+            fail_msg("store %d does not open in %s: %s", i, c->dir[i], tkv_last_error());
+        if (store_bootstrap_region(c->s[i], &region) != TKV_OK)
+            fail_msg("store %d cannot bootstrap region 1: %s", i, tkv_last_error());
+    }
+}
+
+void ff_close_store(ff_stores_t *c, int i)
+{
+    store_close(c->s[i]);
+    c->s[i] = NULL;
+}
+
+void ff_close(ff_stores_t *c)
+{
+    for (int i = 1; i <= c->n; i++) {
+        store_close(c->s[i]);
+        tkv_rmdir(c->dir[i]);
+    }
+    for (size_t k = 0; k < c->n_queue; k++)
+        buf_free(&c->queue[k].bytes);
+    free(c->queue);
+    memset(c, 0, sizeof(*c));
+}
+
+void ff_deliver(ff_stores_t *c, int max)
+{
+    for (int k = 0; k < max && c->n_queue > 0; k++) {
+        ff_envelope_t e = c->queue[0];
+        c->n_queue--;
+        memmove(c->queue, c->queue + 1, c->n_queue * sizeof(e));
+        if (e.to >= 1 && e.to <= (uint64_t)c->n && c->s[e.to] != NULL)
+            (void)store_step(c->s[e.to], e.bytes.data, e.bytes.len);
+        buf_free(&e.bytes);
+    }
+}
+
+peer_t *ff_peer(ff_stores_t *c, int i)
+{
+    peer_t *p = c->s[i] ? store_peer(c->s[i], 1) : NULL;
+    if (p == NULL)
+        fail_msg("store %d has no peer of region 1", i);
+    return p;
+}
+
+typedef struct {
+    RaftCmdpb__RaftCmdResponse *resp;
+    int answered;
+} answer_t;
+
+static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
+{
+    answer_t *a = arg;
+    a->answered = 1;
+    a->resp = resp;
+    if (snap != NULL)
+        eng_snapshot_free(snap);
+}
+
+int ff_command(ff_stores_t *c, int i, const char *key, const char *value,
+               RaftCmdpb__RaftCmdResponse **resp)
+{
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__PutRequest put = RAFT_CMDPB__PUT_REQUEST__INIT;
+    RaftCmdpb__GetRequest get = RAFT_CMDPB__GET_REQUEST__INIT;
+    RaftCmdpb__Request r = RAFT_CMDPB__REQUEST__INIT;
+    if (value != NULL) {
+        put.cf = CF_DEFAULT;
+        put.key.data = (uint8_t *)key;
+        put.key.len = strlen(key);
+        put.value.data = (uint8_t *)value;
+        put.value.len = strlen(value);
+        r.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
+        r.put = &put;
+    } else {
+        get.cf = CF_DEFAULT;
+        get.key.data = (uint8_t *)key;
+        get.key.len = strlen(key);
+        r.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+        r.get = &get;
+    }
+    RaftCmdpb__Request *rs[1] = { &r };
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.n_requests = 1;
+    cmd.requests = rs;
+    /* On the heap: a command never answered keeps a pointer to it. */
+    answer_t *a = xcalloc(1, sizeof(*a));
+    peer_cb_t cb = { on_answer, a };
+    store_propose(c->s[i], &cmd, cb);
+    ff_deliver(c, 1000);
+    if (!a->answered)
+        fail_msg("a %s of '%s' on store %d got no answer", value ? "Put" : "Get", key, i);
+    *resp = a->resp;
+    free(a);
+    return 1;
+}
+
+const char *ff_resp_error(const RaftCmdpb__RaftCmdResponse *resp)
+{
+    if (resp == NULL)
+        return "no response";
+    if (resp->header != NULL && resp->header->error != NULL)
+        return resp->header->error->message ? resp->header->error->message : "(an error)";
+    return NULL;
+}
