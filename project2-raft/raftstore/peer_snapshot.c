@@ -249,13 +249,21 @@ tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t 
                       slice_of(e->value.data, e->value.len));
     }
     if (err == TKV_OK) {
+        /* The states as they will be, staged from a copy: memory moves only
+         * once the write succeeded (peer_storage.h). */
+        peer_storage_t next = *ps;
+        next.region = d->region;
+        next.applied_index = next.truncated_index = index;
+        next.truncated_term = term;
+        peer_storage_put_apply_state(&next, kv);
+        peer_storage_put_region_state(&next, RAFT_SERVERPB__PEER_STATE__PEER_APPLYING, kv);
+        err = eng_write(ps->kv_db, kv, ps->sync);
+    }
+    if (err == TKV_OK) {
         pb_free(ps->region);
         ps->region = pb_region_dup(d->region);
         ps->applied_index = ps->truncated_index = index;
         ps->truncated_term = term;
-        peer_storage_put_apply_state(ps, kv);
-        peer_storage_put_region_state(ps, RAFT_SERVERPB__PEER_STATE__PEER_APPLYING, kv);
-        err = eng_write(ps->kv_db, kv, ps->sync);
     }
     eng_batch_free(kv);
     pb_free(d);

@@ -23,8 +23,10 @@
  * peer_storage_save_ready(): snapshot, entries and hard state together.
  *
  * The in-memory copies here are always what the disk holds: they change only
- * after a write succeeded. A write that fails leaves the peer unusable (it
- * must be reopened from disk), as a real store would crash.
+ * after a write succeeded, and a function whose write fails puts back what it
+ * had changed (tests/faults/failed_write_test.c fails writes to check it). A
+ * write that fails leaves the peer unusable (it must be reopened from disk),
+ * as a real store would crash.
  *
  * Ownership: a peer storage borrows both engines (they must outlive it) and
  * is freed with peer_storage_free(). It owns its copy of the region.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/pb.h"
+#include "project2-raft/raft/raft_pb.h"
 #include "tests/faults/stores.h"
 
 static void on_send(void *arg, uint64_t to_store, const uint8_t *data, size_t len)
@@ -166,4 +167,86 @@ const char *ff_resp_error(const RaftCmdpb__RaftCmdResponse *resp)
     if (resp->header != NULL && resp->header->error != NULL)
         return resp->header->error->message ? resp->header->error->message : "(an error)";
     return NULL;
+}
+
+/* A snapshot of region 1 (peers 1..3, range ["", "m")) at FF_SNAP_INDEX, with
+ * one pair, spoiled as asked. Caller frees with raft_snapshot_free(). */
+void ff_make_snapshot(ff_spoil_t how, raft_snapshot_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    Metapb__Peer peers[3];
+    Metapb__Peer *pp[3];
+    for (int i = 0; i < 3; i++) {
+        metapb__peer__init(&peers[i]);
+        peers[i].id = peers[i].store_id = (uint64_t)i + 1;
+        pp[i] = &peers[i];
+    }
+    Metapb__RegionEpoch ep = METAPB__REGION_EPOCH__INIT;
+    ep.conf_ver = ep.version = 1;
+    Metapb__Region region = METAPB__REGION__INIT;
+    region.id = how == FF_SPOIL_REGION_ID ? 7 : 1;
+    region.region_epoch = &ep;
+    region.end_key.data = (uint8_t *)"m";
+    region.end_key.len = 1;
+    region.n_peers = 3;
+    region.peers = pp;
+    RaftServerpb__RaftTruncatedState ts = RAFT_SERVERPB__RAFT_TRUNCATED_STATE__INIT;
+    ts.index = FF_SNAP_INDEX;
+    ts.term = FF_SNAP_TERM;
+    RaftServerpb__RaftApplyState as = RAFT_SERVERPB__RAFT_APPLY_STATE__INIT;
+    as.applied_index = how == FF_SPOIL_APPLY_STATE ? FF_SNAP_INDEX - 2 : FF_SNAP_INDEX;
+    as.truncated_state = &ts;
+    RaftServerpb__SnapshotKV kv = RAFT_SERVERPB__SNAPSHOT_KV__INIT;
+    kv.cf = how == FF_SPOIL_CF ? "defult" : CF_DEFAULT;
+    const char *key = how == FF_SPOIL_OUT_OF_RANGE ? "zebra" : "apple";
+    kv.key.data = (uint8_t *)key;
+    kv.key.len = strlen(key);
+    kv.value.data = (uint8_t *)"red";
+    kv.value.len = 3;
+    RaftServerpb__SnapshotKV *kvs[1] = { &kv };
+    RaftServerpb__RaftSnapshotData d = RAFT_SERVERPB__RAFT_SNAPSHOT_DATA__INIT;
+    d.region = &region;
+    d.apply_state = &as;
+    d.n_data = 1;
+    d.data = kvs;
+    tkv_buf_t packed = TKV_BUF_INIT;
+    pb_pack(&d.base, &packed);
+    if (how == FF_SPOIL_TRUNCATE)
+        packed.len -= 3; /* the last field's bytes are cut off */
+    out->len = packed.len;
+    out->data = buf_take(&packed);
+    out->metadata.index = FF_SNAP_INDEX;
+    out->metadata.term = FF_SNAP_TERM;
+    size_t n = how == FF_SPOIL_VOTERS ? 2 : 3;
+    out->metadata.conf_state.n_nodes = n;
+    out->metadata.conf_state.nodes = xcalloc(3, sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++)
+        out->metadata.conf_state.nodes[i] = i + 1;
+}
+
+/* The RaftMessage store 1's leader would send store 2 with that snapshot. */
+void ff_snapshot_envelope(const raft_snapshot_t *snap, tkv_buf_t *out)
+{
+    raft_message_t m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_SNAPSHOT;
+    m.from = 1;
+    m.to = 2;
+    m.term = FF_SNAP_TERM;
+    m.snapshot = *snap; /* borrowed: freed by the caller */
+    Metapb__Peer from = METAPB__PEER__INIT, to = METAPB__PEER__INIT;
+    from.id = from.store_id = 1;
+    to.id = to.store_id = 2;
+    Metapb__RegionEpoch ep = METAPB__REGION_EPOCH__INIT;
+    ep.conf_ver = ep.version = 1;
+    RaftServerpb__RaftMessage env = RAFT_SERVERPB__RAFT_MESSAGE__INIT;
+    env.region_id = 1;
+    env.from_peer = &from;
+    env.to_peer = &to;
+    env.region_epoch = &ep;
+    env.end_key.data = (uint8_t *)"m";
+    env.end_key.len = 1;
+    env.message = raft_pb_message_to_pb(&m);
+    pb_pack(&env.base, out);
+    eraftpb__message__free_unpacked(env.message, NULL);
 }

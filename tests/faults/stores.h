@@ -57,4 +57,27 @@ int ff_command(ff_stores_t *c, int i, const char *key, const char *value,
 /* The error message of a command's answer, or NULL when it succeeded. */
 const char *ff_resp_error(const RaftCmdpb__RaftCmdResponse *resp);
 
+#define FF_SNAP_INDEX 10
+#define FF_SNAP_TERM  6
+
+/* How a test spoils the snapshot data (or not). */
+typedef enum {
+    FF_SPOIL_NONE,
+    FF_SPOIL_TRUNCATE,     /* the bytes do not decode */
+    FF_SPOIL_CF,           /* a pair in column family "defult" */
+    FF_SPOIL_REGION_ID,    /* the data is region 7's */
+    FF_SPOIL_OUT_OF_RANGE, /* a key past the region's end */
+    FF_SPOIL_VOTERS,       /* the metadata names voters the region does not have */
+    FF_SPOIL_APPLY_STATE,  /* the apply state is at another index */
+} ff_spoil_t;
+
+/* A snapshot of region 1 as ff_open(c, 3, "m") bootstraps it (peers 1..3,
+ * range ["", "m")) at FF_SNAP_INDEX, term FF_SNAP_TERM, with one pair
+ * (default "apple" = "red"), spoiled as asked. Caller frees with
+ * raft_snapshot_free(). */
+void ff_make_snapshot(ff_spoil_t how, raft_snapshot_t *out);
+/* The RaftMessage with which store 1's leader would send store 2 `snap`
+ * (borrowed), into *out. */
+void ff_snapshot_envelope(const raft_snapshot_t *snap, tkv_buf_t *out);
+
 #endif

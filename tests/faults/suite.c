@@ -7,9 +7,13 @@
 #include "tests/harness/test.h"
 
 extern const tkv_test_t snapshot_door_tests[];
+extern const tkv_test_t apply_read_tests[];
+extern const tkv_test_t failed_write_tests[];
+extern const tkv_test_t corrupt_start_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
-    static const tkv_test_t *const tables[] = { snapshot_door_tests, NULL };
+    static const tkv_test_t *const tables[] = { snapshot_door_tests, apply_read_tests,
+                                                failed_write_tests, corrupt_start_tests, NULL };
     return tables;
 }
