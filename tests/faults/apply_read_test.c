@@ -75,8 +75,8 @@ static void test_failed_get_in_apply_is_an_error(void **state)
         if (err != NULL) {
             errors++;
         } else {
-            const RaftCmdpb__GetResponse *g = resp->n_responses == 1 ? resp->responses[0]->get
-                                                                     : NULL;
+            const RaftCmdpb__GetResponse *g =
+                resp->n_responses == 1 ? resp->responses[0]->get : NULL;
             if (g == NULL || g->value.len != VAL_LEN || memcmp(g->value.data, v, VAL_LEN) != 0)
                 fail_msg("Get %s over a damaged table answered %zu bytes and no error; the key "
                          "holds %d bytes: a read that fails in apply must answer with an "

@@ -122,8 +122,7 @@ static void expect_memory_is_disk(ff_stores_t *c, int i, const char *after)
     DIFF("applied index", ps->applied_index, as->applied_index);
     DIFF("truncated index", ps->truncated_index,
          as->truncated_state ? as->truncated_state->index : 0);
-    DIFF("truncated term", ps->truncated_term,
-         as->truncated_state ? as->truncated_state->term : 0);
+    DIFF("truncated term", ps->truncated_term, as->truncated_state ? as->truncated_state->term : 0);
     DIFF("region conf_ver", ps->region->region_epoch->conf_ver,
          rs->region && rs->region->region_epoch ? rs->region->region_epoch->conf_ver : 0);
     DIFF("region end key length", ps->region->end_key.len,
@@ -175,30 +174,11 @@ static void test_failed_raft_write(void **state)
     ff_close(&c);
 }
 
-/* 2C: a CompactLog entry whose apply (the kv DB write) fails: the raft DB
- * took the entry, the kv DB refused the new truncated state. */
-static void test_failed_compact_apply(void **state)
+/* Proposes CompactLog at the applied index on store 1's leader and
+ * delivers; returns that index. */
+static uint64_t compact(ff_stores_t *c)
 {
-    (void)state;
-    tkv_log_set_level(TKV_LOG_ERROR);
-    ff_stores_t c;
-    ff_open(&c, 1, "");
-    lead(&c);
-    char key[16];
-    for (int i = 0; i < 10; i++) {
-        snprintf(key, sizeof(key), "k%d", i);
-        put_ok(&c, key);
-    }
-    peer_t *p = ff_peer(&c, 1);
-    const peer_storage_t *ps = peer_storage(p);
-    char kv_dir[300], raft_dir[300];
-    snprintf(kv_dir, sizeof(kv_dir), "%s/kv", c.dir[1]);
-    snprintf(raft_dir, sizeof(raft_dir), "%s/raft", c.dir[1]);
-    pad(ps->kv_db, 256 * 1024);
-    off_t raft_log = log_size(raft_dir), kv_log = log_size(kv_dir);
-    if (kv_log <= raft_log + 64 * 1024)
-        fail_msg("the padded kv DB log (%lld bytes) is not past the raft DB log (%lld)",
-                 (long long)kv_log, (long long)raft_log);
+    const peer_storage_t *ps = peer_storage(ff_peer(c, 1));
     uint64_t applied = ps->applied_index, term = 0;
     assert_int_equal(peer_storage_term((peer_storage_t *)ps, applied, &term), TKV_OK);
     RaftCmdpb__CompactLogRequest cl = RAFT_CMDPB__COMPACT_LOG_REQUEST__INIT;
@@ -213,13 +193,76 @@ static void test_failed_compact_apply(void **state)
     req.header = &h;
     req.admin_request = &admin;
     peer_cb_t none = { NULL, NULL };
+    store_propose(c->s[1], &req, none);
+    ff_deliver(c, 100);
+    return applied;
+}
+
+static void put_some(ff_stores_t *c, int from, int n)
+{
+    char key[16];
+    for (int i = from; i < from + n; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        put_ok(c, key);
+    }
+}
+
+/* 2C: a CompactLog entry whose apply (the kv DB write) fails: the raft DB
+ * took the entry, the kv DB refused the new truncated state. First one on
+ * a healthy disk, which must truncate. */
+static void test_failed_compact_apply(void **state)
+{
+    (void)state;
+    tkv_log_set_level(TKV_LOG_ERROR);
+    ff_stores_t c;
+    ff_open(&c, 1, "");
+    lead(&c);
+    put_some(&c, 0, 10);
+    peer_t *p = ff_peer(&c, 1);
+    const peer_storage_t *ps = peer_storage(p);
+    uint64_t at = compact(&c);
+    if (ps->truncated_index != at)
+        fail_msg("on a healthy disk, CompactLog at %llu left the truncated index at %llu",
+                 (unsigned long long)at, (unsigned long long)ps->truncated_index);
+    put_some(&c, 10, 10);
+    char kv_dir[300], raft_dir[300];
+    snprintf(kv_dir, sizeof(kv_dir), "%s/kv", c.dir[1]);
+    snprintf(raft_dir, sizeof(raft_dir), "%s/raft", c.dir[1]);
+    pad(ps->kv_db, 256 * 1024);
+    off_t raft_log = log_size(raft_dir), kv_log = log_size(kv_dir);
+    if (kv_log <= raft_log + 64 * 1024)
+        fail_msg("the padded kv DB log (%lld bytes) is not past the raft DB log (%lld)",
+                 (long long)kv_log, (long long)raft_log);
+    uint64_t applied = ps->applied_index;
     disk_fails_past(raft_log + 32 * 1024); /* the raft DB may write, the kv DB may not */
-    store_propose(c.s[1], &req, none);
-    ff_deliver(&c, 100);
+    (void)compact(&c);
     disk_heals();
     if (!peer_is_broken(p) && ps->applied_index > applied)
         fail_msg("a CompactLog whose kv DB write failed (disk full) still applied");
     expect_memory_is_disk(&c, 1, "a failed kv DB write of a CompactLog");
+    ff_close(&c);
+}
+
+/* 2C, first on a healthy disk: the snapshot installs (so that the failing
+ * cases below test a real install, not one that never started). */
+static void snapshot_installs(void)
+{
+    ff_stores_t c;
+    ff_open(&c, 3, "m");
+    raft_snapshot_t snap;
+    ff_make_snapshot(FF_SPOIL_NONE, &snap);
+    tkv_buf_t bytes = TKV_BUF_INIT;
+    ff_snapshot_envelope(&snap, &bytes);
+    raft_snapshot_free(&snap);
+    tkv_err_t err = store_step(c.s[2], bytes.data, bytes.len);
+    buf_free(&bytes);
+    const peer_storage_t *ps = peer_storage(ff_peer(&c, 2));
+    if (err != TKV_OK || ps->applied_index != FF_SNAP_INDEX)
+        fail_msg("on a healthy disk, a snapshot at %d was not installed (store_step: %s; applied "
+                 "index %llu)",
+                 FF_SNAP_INDEX, err == TKV_OK ? "OK" : tkv_last_error(),
+                 (unsigned long long)ps->applied_index);
+    expect_memory_is_disk(&c, 2, "a snapshot install on a healthy disk");
     ff_close(&c);
 }
 
@@ -257,6 +300,7 @@ static void test_failed_snapshot_install(void **state)
 {
     (void)state;
     tkv_log_set_level(TKV_LOG_ERROR);
+    snapshot_installs();
     snapshot_with_failing(1);
     snapshot_with_failing(0);
 }
