@@ -78,6 +78,11 @@ int cluster_server_main(const cluster_server_opts_t *o)
     static cluster_service_t svc; /* the RPC server's table points into it */
     char addr[300], raft_addr[300];
 
+    /* RPC handlers run on libuv's thread pool and each waits for its
+     * region's answer: 4 threads (libuv's default) would serve only 4
+     * requests at once. Before the pool's first use; an operator's own
+     * setting wins. */
+    setenv("UV_THREADPOOL_SIZE", "64", 0);
     w.link = sched_link_new(o->scheduler, 3000);
 
     /* The ports first: the scheduler is told both addresses. */
