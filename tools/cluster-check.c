@@ -745,6 +745,21 @@ static void find_stores(void)
     pb_free(resp);
 }
 
+static const char usage[] =
+    "usage: cluster-check [--bin DIR] [--dir DIR] [--keep]\n"
+    "       cluster-check --replicate SCHEDULER_ADDR\n"
+    "\n"
+    "Starts tinykv-scheduler and 3 tinykv-server stores (from DIR, default\n"
+    "build/bin) in a scratch directory (--dir; removed after a success unless\n"
+    "--keep), and checks writes and reads through region leaders, the region\n"
+    "errors, kill -9 of a leader's store, its restart and catch-up.\n"
+    "\n"
+    "--replicate: on a running cluster, gives the first region a replica on\n"
+    "every store (at most 3) and checks a write and a read go through.\n"
+    "\n"
+    "exit status: 0 ok, 1 a check failed (what was expected and seen on\n"
+    "stderr), 2 bad usage\n";
+
 int main(int argc, char **argv)
 {
     int keep = 0;
@@ -758,9 +773,14 @@ int main(int argc, char **argv)
             keep = 1;
         else if (strcmp(argv[i], "--replicate") == 0 && i + 1 < argc)
             replicate_at = argv[++i];
-        else {
-            fprintf(stderr, "usage: cluster-check [--bin DIR] [--dir DIR] [--keep]\n"
-                            "       cluster-check --replicate SCHEDULER_ADDR\n");
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else {
+            fprintf(stderr,
+                    "cluster-check: unknown or incomplete option '%s'\n"
+                    "(try cluster-check --help)\n",
+                    argv[i]);
             return 2;
         }
     }
