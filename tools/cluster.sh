@@ -7,7 +7,8 @@
 # start: tinykv-scheduler, then STORES tinykv-server stores, each on a free
 # loopback port, each with its data and logs under CLUSTER_DIR:
 #
-#   CLUSTER_DIR/env               TINYKV_SCHEDULER=host:port (source it)
+#   CLUSTER_DIR/env               TINYKV_SCHEDULER=host:port
+#                                 (export $(cat CLUSTER_DIR/env) for tinykv-ctl)
 #   CLUSTER_DIR/scheduler.pid     one pid file per process
 #   CLUSTER_DIR/storeN.pid
 #   CLUSTER_DIR/scheduler/, storeN/   data dirs (kept across runs: a second
@@ -107,7 +108,7 @@ start() {
     "$bin/cluster-check" --replicate "$sched" >"$dir/replicate.out" 2>&1 ||
         { cat "$dir/replicate.out" >&2; false; }
     trap - ERR
-    echo "cluster: serving; 'source $dir/env' for TINYKV_SCHEDULER, 'make cluster-stop' to stop"
+    echo "cluster: serving; 'export \$(cat $dir/env)' sets TINYKV_SCHEDULER; 'make cluster-stop' stops it"
 }
 
 case "${1:-}" in
