@@ -5,6 +5,10 @@
 #
 #   tools/handout-check.sh HANDOUT_DIR [FROM]      FROM: project1 (default) ... project4c
 set -euo pipefail
+case "${1:-}" in
+-h | --help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-*) echo "handout-check: unknown option $1 (usage: handout-check.sh HANDOUT_DIR [FROM])" >&2; exit 2 ;;
+esac
 dir=${1:?usage: handout-check.sh HANDOUT_DIR [FROM]}
 from=${2:-project1}
 from=$(echo "$from" | tr 'A-Z' 'a-z')

@@ -5,8 +5,8 @@
 # of the tree (build/mutation/tree, never the working tree), apply the patch,
 # build, run that suite, and revert. A mutant is killed when the build stays
 # green and at least one test of its suite fails; a survivor passes them all
-# and needs a new test or an argument in docs/instructors.md that it is
-# equivalent: a patch whose header has a line "Equivalent: <why>" is one
+# and needs a new test or an argument that it is equivalent (the rules are in
+# docs/contributing.md): a patch whose header has a line "Equivalent: <why>" is one
 # argued equivalent, and its survival is expected (reported, not counted
 # as a failure). A patch that no longer applies or does not compile is
 # reported as broken (fix the patch: it tests nothing).
@@ -18,6 +18,14 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# Suites are folder names under tools/mutants/: check them before any copying.
+for a in "$@"; do
+    case "$a" in
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "mutation: unknown option $a (tools/mutation.sh --help says more)" >&2; exit 2 ;;
+    *) [ -d "tools/mutants/$a" ] || { echo "mutation: no suite '$a' under tools/mutants/" >&2; exit 2; } ;;
+    esac
+done
 out=$root/build/mutation
 tree=$out/tree
 mkdir -p "$out"

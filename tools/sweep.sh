@@ -36,7 +36,8 @@ while [ $# -gt 0 ]; do
     --stop) stop=1; shift ;;
     --shrink) shrink=1; shift ;;
     --out) out="$2"; shift 2 ;;
-    -*) echo "sweep: unknown option $1" >&2; exit 2 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "sweep: unknown option $1 (tools/sweep.sh --help says more)" >&2; exit 2 ;;
     *) bins+=("$1"); shift ;;
     esac
 done
