@@ -102,8 +102,8 @@ static const char *apply_op(sfix_t *f, sched_operator_t *op)
 {
     uint64_t rid = op->region_id;
     size_t start = cluster_get_region(f->c, rid)->region->n_peers;
-    size_t floor = start < cluster_config(f->c)->max_replicas ? start
-                                                               : cluster_config(f->c)->max_replicas;
+    size_t floor =
+        start < cluster_config(f->c)->max_replicas ? start : cluster_config(f->c)->max_replicas;
     for (size_t i = 0; i < op->nsteps; i++) {
         apply_step(f, rid, &op->steps[i]);
         size_t now = cluster_get_region(f->c, rid)->region->n_peers;
@@ -114,8 +114,10 @@ static const char *apply_op(sfix_t *f, sched_operator_t *op)
     }
     const sched_region_t *r = cluster_get_region(f->c, rid);
     for (size_t i = 0; i < op->nsteps; i++)
-        expect_true(op_step_done(&op->steps[i], r), "%s on region %llu: step %zu not done after "
-                    "carrying it out", op->desc, (unsigned long long)rid, i);
+        expect_true(op_step_done(&op->steps[i], r),
+                    "%s on region %llu: step %zu not done after "
+                    "carrying it out",
+                    op->desc, (unsigned long long)rid, i);
     const char *desc = op->desc;
     free(op);
     return desc;
@@ -131,8 +133,8 @@ static int repair(sfix_t *f, int bound)
         assert_int_equal(replica_check(f->c, f->ids, cluster_get_region(f->c, 1), &op), TKV_OK);
         if (op == NULL)
             return n;
-        expect_true(n < bound, "the replica checker keeps making operators (%s) after %d",
-                    op->desc, n);
+        expect_true(n < bound, "the replica checker keeps making operators (%s) after %d", op->desc,
+                    n);
         apply_op(f, op);
         n++;
     }
