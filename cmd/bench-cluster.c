@@ -87,8 +87,11 @@ typedef struct {
 /* ---- tinykv over its RPC protocol --------------------------------------------- */
 
 /* Start and commit timestamps: one counter for all threads, as a TSO would
- * hand them out (strictly increasing). */
-static _Atomic uint64_t tso_counter = 1;
+ * hand them out (strictly increasing), starting from the wall clock in the
+ * TSO's layout (ms << 18) so that a second run against the same server
+ * starts above the first run's commits (a smaller start ts would make every
+ * prewrite a write conflict). */
+static _Atomic uint64_t tso_counter;
 
 struct target {
     rpc_client_t *rpc; /* tinykv */
@@ -254,7 +257,9 @@ static int tkv_txn2(target_t *t, const char *k1, const char *k2, const char *val
     return 0;
 }
 
-static const target_ops_t tinykv_ops = { "tinykv", tkv_open, tkv_put, tkv_get, tkv_txn2, tkv_close };
+static const target_ops_t tinykv_ops = {
+    "tinykv", tkv_open, tkv_put, tkv_get, tkv_txn2, tkv_close
+};
 
 /* ---- etcd over its HTTP/JSON gateway ----------------------------------------- */
 
@@ -445,7 +450,9 @@ static int etcd_txn2(target_t *t, const char *k1, const char *k2, const char *va
     return etcd_post(t, "/v3/kv/txn", body, err, errsize);
 }
 
-static const target_ops_t etcd_ops = { "etcd", etcd_open, etcd_put, etcd_get, etcd_txn2, etcd_close };
+static const target_ops_t etcd_ops = {
+    "etcd", etcd_open, etcd_put, etcd_get, etcd_txn2, etcd_close
+};
 
 /* ---- the workload ------------------------------------------------------------- */
 
@@ -693,6 +700,10 @@ int main(int argc, char **argv)
     }
     if (label == NULL)
         label = ops->name;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    atomic_store(&tso_counter, ((uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000)
+                                   << 18);
     char *value = xmalloc(value_size + 1);
     memset(value, 'v', value_size);
     value[value_size] = '\0';
