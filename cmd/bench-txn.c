@@ -13,7 +13,7 @@
  *   bench-txn threads=N metric=txn_per_sec value=X     (committed txns)
  *   bench-txn threads=N metric=abort_pct value=X
  *
- * Usage: bench-txn [--seconds S] [--keys K] [--threads 1,2,4,8]
+ * Usage: bench-txn [--seconds S] [--keys K] [--threads 1,2,4,8] (--help says more)
  * Data lives in a scratch directory under $TMPDIR (or /tmp), removed at exit.
  */
 #define _XOPEN_SOURCE 700
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cli.h"
 #include "common/prng.h"
 #include "project1-standalone/standalone_storage.h"
 #include "project4-txn/kv_txn.h"
@@ -210,27 +211,86 @@ static int run(const char *dir, int threads, unsigned keys, double seconds)
     return rc;
 }
 
+static const char usage[] =
+    "usage: bench-txn [--seconds S] [--keys K] [--threads LIST]\n"
+    "\n"
+    "Measures Percolator transactions (project 4) on standalone storage: each\n"
+    "reads two random keys, prewrites both and commits them. One line per\n"
+    "figure, for example\n"
+    "  bench-txn threads=2 metric=txn_per_sec value=17185\n"
+    "  bench-txn threads=2 metric=abort_pct value=0.03\n"
+    "\n"
+    "  --seconds S      how long each figure runs (default 2; a decimal > 0)\n"
+    "  --keys K         how many keys the transactions pick from (default 10000, >= 2)\n"
+    "  --threads LIST   thread counts to measure, comma-separated (default 1,2,4,8)\n"
+    "  --help           this text\n"
+    "\n"
+    "Data lives in a scratch directory under $TMPDIR (or /tmp), removed at exit.\n"
+    "Exit status: 0 when every figure was measured, 1 when a run failed (project 4\n"
+    "not implemented, storage unusable), 2 on bad usage.\n";
+
+/* The thread counts of LIST, or 0 when one is not a number in 1..1024. */
+static size_t parse_threads(const char *list, int *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = list;
+    while (n < max) {
+        char one[16];
+        size_t len = strcspn(p, ",");
+        uint64_t v;
+        if (len == 0 || len >= sizeof(one))
+            return 0;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (cli_parse_u64(one, 1, 1024, &v) != 0)
+            return 0;
+        out[n++] = (int)v;
+        if (p[len] == '\0')
+            return n;
+        p += len + 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 2;
-    unsigned keys = 10000;
+    uint64_t keys = 10000;
     const char *threads = "1,2,4,8";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-            seconds = atof(argv[++i]);
-        else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
-            keys = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            threads = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench-txn [--seconds S] [--keys K] [--threads 1,2,4,8]\n");
-            return 2;
+        const char *v = NULL;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (cli_is_flag(argv[i], "--seconds")) {
+            char *end = NULL;
+            if ((v = cli_flag_value(argc, argv, &i, "--seconds")) == NULL)
+                return cli_usage_error("bench-txn", "--seconds needs a number");
+            seconds = strtod(v, &end);
+            if (end == v || *end != '\0' || !(seconds > 0 && seconds <= 3600))
+                return cli_usage_error("bench-txn", "--seconds '%s' is not a number in (0, 3600]",
+                                       v);
+        } else if (cli_is_flag(argv[i], "--keys")) {
+            if ((v = cli_flag_value(argc, argv, &i, "--keys")) == NULL)
+                return cli_usage_error("bench-txn", "--keys needs a number");
+            if (cli_parse_u64(v, 2, 100000000, &keys) != 0)
+                return cli_usage_error("bench-txn", "--keys '%s' is not a number in 2..100000000",
+                                       v);
+        } else if (cli_is_flag(argv[i], "--threads")) {
+            if ((v = cli_flag_value(argc, argv, &i, "--threads")) == NULL)
+                return cli_usage_error("bench-txn", "--threads needs a list such as 1,2,4");
+            threads = v;
+        } else {
+            return cli_usage_error("bench-txn", "unknown argument '%s'", argv[i]);
         }
     }
-    if (seconds <= 0 || keys < 2) {
-        fprintf(stderr, "bench-txn: need --seconds > 0 and --keys >= 2\n");
-        return 2;
-    }
+    int counts[32];
+    size_t n_counts = parse_threads(threads, counts, sizeof(counts) / sizeof(counts[0]));
+    if (n_counts == 0)
+        return cli_usage_error("bench-txn",
+                               "--threads '%s' is not a list of up to 32 thread counts in 1..1024 "
+                               "(such as 1,2,4)",
+                               threads);
     const char *tmp = getenv("TMPDIR");
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/bench-txn-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -239,21 +299,11 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 0;
-    char list[256];
-    snprintf(list, sizeof(list), "%s", threads);
-    int round = 0;
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && rc == 0;
-         tok = strtok_r(NULL, ",", &save)) {
-        int n = atoi(tok);
-        if (n <= 0) {
-            fprintf(stderr, "bench-txn: bad thread count '%s'\n", tok);
-            rc = 2;
-            break;
-        }
+    for (size_t i = 0; i < n_counts && rc == 0; i++) {
         /* A fresh database per figure, so earlier rounds' versions don't weigh on later ones. */
         char sub[600];
-        snprintf(sub, sizeof(sub), "%s/run%d", dir, round++);
-        rc = run(sub, n, keys, seconds);
+        snprintf(sub, sizeof(sub), "%s/run%zu", dir, i);
+        rc = run(sub, counts[i], (unsigned)keys, seconds);
     }
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;

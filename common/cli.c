@@ -1,6 +1,8 @@
 /*
  * Flag and address parsing shared by the programs in cmd/ (cli.h).
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +54,33 @@ void cli_format_addr(const char *host, int port, char *out, size_t size)
     snprintf(out, size, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
-static int usage_error(const char *prog, const char *fmt, const char *arg)
+int cli_is_help(const char *arg)
 {
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    /* strtoull alone takes "-1" (as a huge number), " 5" and "" (as 0). */
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n(try %s --help)\n", prog);
+    va_end(ap);
     return 2;
 }
 
@@ -67,33 +91,33 @@ int cli_parse_server(int argc, char **argv, const char *prog, const char *usage,
     out->data_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
         } else if (cli_is_flag(argv[i], "--data-dir")) {
             if ((v = cli_flag_value(argc, argv, &i, "--data-dir")) == NULL)
-                return usage_error(prog, "%s needs a directory", "--data-dir");
+                return cli_usage_error(prog, "%s needs a directory", "--data-dir");
             out->data_dir = v;
         } else if (cli_is_flag(argv[i], "--addr")) {
             if ((v = cli_flag_value(argc, argv, &i, "--addr")) == NULL)
-                return usage_error(prog, "%s needs HOST:PORT", "--addr");
+                return cli_usage_error(prog, "%s needs HOST:PORT", "--addr");
             addr = v;
         } else if (cli_is_flag(argv[i], "--log-level")) {
             if ((v = cli_flag_value(argc, argv, &i, "--log-level")) == NULL)
-                return usage_error(prog, "%s needs a level", "--log-level");
+                return cli_usage_error(prog, "%s needs a level", "--log-level");
             level_name = v;
         } else {
-            return usage_error(prog, "unknown argument '%s'", argv[i]);
+            return cli_usage_error(prog, "unknown argument '%s'", argv[i]);
         }
     }
     if (out->data_dir == NULL || *out->data_dir == '\0')
-        return usage_error(prog, "%s is required", "--data-dir");
+        return cli_usage_error(prog, "%s is required", "--data-dir");
     if (cli_split_addr(addr, out->host, sizeof(out->host), &out->port) != 0)
-        return usage_error(prog, "--addr '%s' is not HOST:PORT with a port in 0..65535", addr);
+        return cli_usage_error(prog, "--addr '%s' is not HOST:PORT with a port in 0..65535", addr);
     tkv_log_level_t level;
     if (tkv_log_parse_level(level_name, &level) != 0)
-        return usage_error(prog, "--log-level '%s' is not error, warn, info, debug or trace",
-                           level_name);
+        return cli_usage_error(prog, "--log-level '%s' is not error, warn, info, debug or trace",
+                               level_name);
     tkv_log_set_level(level);
     return -1;
 }

@@ -1,7 +1,7 @@
 /*
  * Small pieces every command-line program here needs, kept in one place so
- * tinykv-server, tinykv-scheduler and tinykv-ctl read their flags and
- * addresses the same way.
+ * the servers, tinykv-ctl, the benchmarks and the examples read their flags,
+ * numbers and addresses the same way, and fail on bad usage the same way.
  *
  * Flags are written "--name VALUE" or "--name=VALUE". Addresses are
  * HOST:PORT, with an IPv6 host in brackets ("[::1]:20160").
@@ -10,6 +10,7 @@
 #define TKV_COMMON_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* True when `arg` is flag `name`, alone or as "name=...". */
 int cli_is_flag(const char *arg, const char *name);
@@ -17,6 +18,18 @@ int cli_is_flag(const char *arg, const char *name);
 /* The value of flag `name` at argv[*i]: after '=', or the next argument
  * (then *i moves past it). NULL when the flag has no value. Borrowed from argv. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);
+
+/* True when `arg` asks for the usage text: "--help" or "-h". */
+int cli_is_help(const char *arg);
+
+/* Reads `s` as a whole decimal number in [min, max] (no sign, no spaces, no
+ * trailing characters). Returns 0 with *out set, or -1 and *out unchanged. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Prints "PROG: MESSAGE" and "(try PROG --help)" to stderr, MESSAGE made
+ * from fmt as printf does, and returns 2: the exit status of a usage error
+ * for every program here (0: --help, 1: the work itself failed). */
+int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Splits "HOST:PORT" or "[V6HOST]:PORT" into host (brackets removed) and a
  * port in 0..65535. Returns 0, or -1 when `addr` is not of that form or the

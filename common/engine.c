@@ -80,6 +80,11 @@ void eng_close(eng_t *eng)
     free(eng);
 }
 
+const char *eng_path(const eng_t *eng)
+{
+    return eng->path;
+}
+
 tkv_err_t eng_destroy(const char *path)
 {
     leveldb_options_t *options = leveldb_options_create();

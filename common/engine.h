@@ -47,6 +47,8 @@ int eng_cf_valid(const char *cf);
  * reason for anything else (missing parent, corrupt files...). */
 tkv_err_t eng_open(const char *path, eng_t **out);
 void eng_close(eng_t *eng);
+/* The directory it was opened in (borrowed, for messages). */
+const char *eng_path(const eng_t *eng);
 /* Deletes a closed database's files. */
 tkv_err_t eng_destroy(const char *path);
 

@@ -75,7 +75,7 @@ void storage_free(storage_t *s);
 
 /* Applies mods[0..n) atomically. `ctx` names the region the client
  * addressed (NULL or ignored by standalone storage). An unknown column
- * family is TKV_ERR_INVALID and writes nothing. */
+ * family is TKV_ERR_INVALID, with a message naming it, and writes nothing. */
 tkv_err_t storage_write(storage_t *s, const Kvrpcpb__Context *ctx, const storage_modify_t *mods,
                         size_t n);
 

@@ -75,10 +75,20 @@ tkv_err_t kv_prewrite(storage_t *s, latches_t *l, const Kvrpcpb__PrewriteRequest
     txn_cmd_t c;
     tkv_err_t err =
         txn_cmd_begin(&c, s, l, req->context, req->start_version, keys, req->n_mutations);
+    size_t bytes = 0;
     for (size_t i = 0; err == TKV_OK && i < req->n_mutations; i++) {
         Kvrpcpb__KeyError *e = prewrite_one(&c.txn, req, req->mutations[i], &err);
-        if (e != NULL)
-            txn_push_key_error(&resp->errors, &resp->n_errors, e);
+        if (e == NULL)
+            continue;
+        /* Errors can outgrow the request (each carries a lock's primary):
+         * as many as fit say that the prewrite failed and what to resolve. */
+        size_t add = txn_element_bytes(&e->base);
+        if (resp->n_errors > 0 && bytes + add > TXN_RESPONSE_MAX_BYTES) {
+            kvrpcpb__key_error__free_unpacked(e, NULL);
+            break;
+        }
+        bytes += add;
+        txn_push_key_error(&resp->errors, &resp->n_errors, e);
     }
     /* All or nothing: with any key refused, the client must retry or abort. */
     if (err == TKV_OK && resp->n_errors == 0)

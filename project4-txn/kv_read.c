@@ -63,6 +63,7 @@ tkv_err_t kv_scan(storage_t *s, latches_t *l, const Kvrpcpb__ScanRequest *req,
         tkv_buf_t key = TKV_BUF_INIT, value = TKV_BUF_INIT;
         mvcc_lock_t lock;
         mvcc_lock_init(&lock);
+        size_t bytes = 0;
         while (resp->n_pairs < req->limit) {
             mvcc_scan_kind_t kind;
             err = mvcc_scanner_next(sc, &key, &value, &lock, &kind);
@@ -75,6 +76,15 @@ tkv_err_t kv_scan(storage_t *s, latches_t *l, const Kvrpcpb__ScanRequest *req,
                 txn_push_pair(&resp->pairs, &resp->n_pairs, buf_slice(&key), NULL,
                               txn_error_locked(buf_slice(&key), &lock));
             }
+            /* The response must fit in a frame: past the limit, this pair
+             * goes and the client scans on from the one before. */
+            size_t add = txn_element_bytes(&resp->pairs[resp->n_pairs - 1]->base);
+            if (resp->n_pairs > 1 && bytes + add > TXN_RESPONSE_MAX_BYTES) {
+                kvrpcpb__kv_pair__free_unpacked(resp->pairs[--resp->n_pairs], NULL);
+                resp->more = 1;
+                break;
+            }
+            bytes += add;
         }
         mvcc_lock_free(&lock);
         buf_free(&key);

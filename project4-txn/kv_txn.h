@@ -41,8 +41,9 @@ tkv_err_t kv_get(storage_t *s, latches_t *l, const Kvrpcpb__GetRequest *req,
                  Kvrpcpb__GetResponse *resp);
 /* Locks every mutated key and stores its value at start_version. One KeyError
  * per key that cannot be prewritten (conflict: a write committed at or after
- * start_version; locked: another txn's lock); if there is any, nothing is
- * written. */
+ * start_version; locked: another txn's lock), as many as fit in
+ * TXN_RESPONSE_MAX_BYTES (txn_resp.h; at least one); if there is any,
+ * nothing is written. */
 tkv_err_t kv_prewrite(storage_t *s, latches_t *l, const Kvrpcpb__PrewriteRequest *req,
                       Kvrpcpb__PrewriteResponse *resp);
 /* Replaces this txn's lock on each key with a write record at commit_version.
@@ -54,7 +55,9 @@ tkv_err_t kv_commit(storage_t *s, latches_t *l, const Kvrpcpb__CommitRequest *re
 
 /* Up to `limit` pairs from start_key on, as of req->version: the newest
  * visible value of each key, deleted keys skipped; a key locked by a txn that
- * started at or before the read ts is a pair whose `error` holds the lock. */
+ * started at or before the read ts is a pair whose `error` holds the lock.
+ * Fewer if the next pair would take the pairs past TXN_RESPONSE_MAX_BYTES
+ * (txn_resp.h), and then resp->more is set (the first pair always fits). */
 tkv_err_t kv_scan(storage_t *s, latches_t *l, const Kvrpcpb__ScanRequest *req,
                   Kvrpcpb__ScanResponse *resp);
 /* What became of the txn whose primary key and start ts are given:

@@ -106,6 +106,14 @@ Kvrpcpb__KeyError *txn_error_abort(const char *fmt, ...)
     return e;
 }
 
+size_t txn_element_bytes(const ProtobufCMessage *m)
+{
+    size_t body = protobuf_c_message_get_packed_size(m), len = 1;
+    for (size_t v = body; v >= 0x80; v >>= 7)
+        len++;
+    return 1 + len + body; /* a field number below 16: a one-byte tag */
+}
+
 void txn_push_key_error(Kvrpcpb__KeyError ***arr, size_t *n, Kvrpcpb__KeyError *e)
 {
     *arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));

@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/rpc_frame.h"
 #include "project4-txn/mvcc/mvcc_codec.h"
 #include "proto/errorpb.pb-c.h"
 #include "proto/kvrpcpb.pb-c.h"
@@ -32,6 +33,15 @@ Kvrpcpb__KeyError *txn_error_conflict(tkv_slice_t key, tkv_slice_t primary, uint
                                       uint64_t conflict_ts);
 Kvrpcpb__KeyError *txn_error_retryable(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 Kvrpcpb__KeyError *txn_error_abort(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The most bytes of repeated elements one Kv* response carries (KvScan's
+ * pairs, KvPrewrite's errors): what one request may carry, so that a
+ * response always fits in an RPC frame, and any one element does (its key,
+ * value and primary all came in a request). */
+#define TXN_RESPONSE_MAX_BYTES RPC_REQUEST_MAX
+/* What `m` adds to a response as one element of a repeated field: its
+ * encoding, with a tag and a length. */
+size_t txn_element_bytes(const ProtobufCMessage *m);
 
 /* Appends `e` to a repeated KeyError field (*arr grows; *n counts). */
 void txn_push_key_error(Kvrpcpb__KeyError ***arr, size_t *n, Kvrpcpb__KeyError *e);

@@ -665,9 +665,26 @@ static peer_t *peer_get(transport_t *t, uint64_t store_id)
     return p;
 }
 
+static tkv_err_t send_wire(transport_t *t, uint64_t to_store, wire_msg_t *w);
+
 tkv_err_t transport_send(transport_t *t, uint64_t to_store, const RaftServerpb__RaftMessage *msg)
 {
-    wire_msg_t *w = wire_msg_encode(msg);
+    return send_wire(t, to_store, wire_msg_encode(msg));
+}
+
+tkv_err_t transport_send_encoded(transport_t *t, uint64_t to_store, const uint8_t *data, size_t len)
+{
+    wire_msg_t *w = xmalloc(sizeof(*w) + len);
+    w->next = NULL;
+    w->len = len;
+    if (len > 0)
+        memcpy(w->data, data, len);
+    return send_wire(t, to_store, w);
+}
+
+/* Queues `w` (ours from here on) for `to_store`. */
+static tkv_err_t send_wire(transport_t *t, uint64_t to_store, wire_msg_t *w)
+{
     if (w->len > t->cfg.max_message_bytes) {
         size_t len = w->len;
         free(w);

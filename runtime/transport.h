@@ -109,6 +109,12 @@ tkv_err_t transport_start(transport_t *t);
  * TKV_ERR_CLOSED: the transport is stopping. */
 tkv_err_t transport_send(transport_t *t, uint64_t to_store, const RaftServerpb__RaftMessage *msg);
 
+/* The same for a message already encoded as a raft_serverpb.RaftMessage
+ * (what the store's peers hand their transport), so it is not decoded and
+ * encoded again. The bytes are copied; the receiver refuses a connection
+ * whose messages do not decode, so they must be a valid encoding. */
+tkv_err_t transport_send_encoded(transport_t *t, uint64_t to_store, const uint8_t *data,
+                                 size_t len);
 /* Counters so far. */
 void transport_stats(transport_t *t, transport_stats_t *out);
 

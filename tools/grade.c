@@ -163,6 +163,22 @@ static double check_seed_env(void)
     return 1.0;
 }
 
+/* The options that take a value (all but --help and --verbose), so that a
+ * misspelt one is reported as unknown rather than as missing its value. */
+static int takes_value(const char *a)
+{
+    static const char *const names[] = { "--suite",   "--test",          "--jobs",
+                                         "--out",     "--timeout-scale", "--suite-budget",
+                                         "--catalog", "--build-errors",  "--lint",
+                                         "--ignored", "--visibility",    "--expect-fail-from",
+                                         NULL };
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcmp(a, names[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void parse_args(int argc, char **argv, options_t *o, run_t *run, int *first_bin)
 {
     memset(o, 0, sizeof(*o));
@@ -181,6 +197,8 @@ static void parse_args(int argc, char **argv, options_t *o, run_t *run, int *fir
             o->verbose = 1;
             continue;
         }
+        if (!takes_value(a))
+            bad_usage("unknown option '%s'", a);
         if (i + 1 >= argc)
             bad_usage("%s needs a value", a);
         const char *v = argv[++i];

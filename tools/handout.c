@@ -334,7 +334,9 @@ int main(int argc, char **argv)
                "earlier handout made it. (make handout runs this.)\n");
         return 0;
     }
-    if (argc - i != 2) {
+    if (argc - i != 2 || argv[i][0] == '-') {
+        if (i < argc && argv[i][0] == '-')
+            fprintf(stderr, "handout: unknown option '%s'\n", argv[i]);
         fprintf(stderr, "usage: handout [--from STAGE] SRC DEST   (handout --help says more)\n");
         return 2;
     }

@@ -20,15 +20,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cli.h"
 #include "tests/harness/trace_page.h"
 #include "tests/harness/trace_synth.h"
 
-static int usage(void)
-{
-    fprintf(stderr, "usage: trace-view [--synthetic N] [-o PAGE] [--title TEXT] [--replay CMD] "
-                    "TRACE\n");
-    return 2;
-}
+static const char usage_text[] =
+    "usage: trace-view [-o PAGE] [--title TEXT] [--replay CMD] TRACE\n"
+    "       trace-view --synthetic N [-o PAGE] TRACE\n"
+    "\n"
+    "Turns a simulator trace (written by a failing test) into one self-contained\n"
+    "HTML page that draws the run; open it in any browser.\n"
+    "\n"
+    "  -o PAGE          where the page goes (default: TRACE with .html for .trace)\n"
+    "  --title TEXT     the page's heading\n"
+    "  --replay CMD     the command that replays the run, shown on the page\n"
+    "  --synthetic N    first write a made-up trace of N >= 100 events to TRACE\n"
+    "  --help           this text\n"
+    "\n"
+    "Exit status: 0 when the page was written, 1 when the trace cannot be read\n"
+    "or the page written, 2 on bad usage.\n";
 
 int main(int argc, char **argv)
 {
@@ -36,27 +46,37 @@ int main(int argc, char **argv)
     trace_page_info_t info = { NULL, NULL };
     long long synthetic = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--synthetic") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            synthetic = strtoll(argv[++i], &end, 10);
-            if (*end != '\0' || synthetic < 100) {
-                fprintf(stderr, "trace-view: --synthetic wants a count of at least 100, not %s\n",
-                        argv[i]);
-                return 2;
-            }
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+        const char *flag = argv[i];
+        if (cli_is_help(flag)) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        int takes_value = strcmp(flag, "--synthetic") == 0 || strcmp(flag, "-o") == 0 ||
+                          strcmp(flag, "--title") == 0 || strcmp(flag, "--replay") == 0;
+        if (takes_value && i + 1 >= argc)
+            return cli_usage_error("trace-view", "%s needs a value", flag);
+        if (strcmp(flag, "--synthetic") == 0) {
+            uint64_t n = 0;
+            if (cli_parse_u64(argv[++i], 100, 100000000, &n) != 0)
+                return cli_usage_error(
+                    "trace-view", "--synthetic wants a count in 100..100000000, not '%s'", argv[i]);
+            synthetic = (long long)n;
+        } else if (strcmp(flag, "-o") == 0) {
             page = argv[++i];
-        else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
+        } else if (strcmp(flag, "--title") == 0) {
             info.title = argv[++i];
-        else if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc)
+        } else if (strcmp(flag, "--replay") == 0) {
             info.replay = argv[++i];
-        else if (argv[i][0] == '-' || trace != NULL)
-            return usage();
-        else
-            trace = argv[i];
+        } else if (flag[0] == '-') {
+            return cli_usage_error("trace-view", "unknown option '%s'", flag);
+        } else if (trace != NULL) {
+            return cli_usage_error("trace-view", "one TRACE only, not '%s' and '%s'", trace, flag);
+        } else {
+            trace = flag;
+        }
     }
     if (trace == NULL)
-        return usage();
+        return cli_usage_error("trace-view", "which TRACE file?");
     char def[4096];
     if (page == NULL) {
         size_t n = strlen(trace);

@@ -458,8 +458,24 @@ static void handle_append_response(raft_t *r, const raft_message_t *m)
         raft_maybe_finish_transfer(r, m->from);
 }
 
+/* LAB 2A END */
+
+/*
+ * The role step functions: raft_step() has handled terms, MsgHup and
+ * MsgRequestVote and hands every other message to the function of the
+ * node's role. Messages a role has no use for are ignored (TKV_OK).
+ */
+
+/* A leader: MsgBeat sends a heartbeat to every peer (commit capped at the
+ * peer's match); MsgPropose appends the entries to its own log, stamped with
+ * its term and the next indexes, and sends them out (TKV_ERR_NOT_LEADER while
+ * leadership is moving away); MsgAppendResponse advances the peer's progress
+ * and maybe the commit index, or backs its next index up on a rejection;
+ * MsgHeartbeatResponse sends a lagging peer what it lacks;
+ * MsgTransferLeader starts a leader transfer (3A). */
 static tkv_err_t step_leader(raft_t *r, const raft_message_t *m)
 {
+    /* LAB 2A BEGIN */
     switch (m->type) {
     case RAFT_MSG_BEAT:
         for (size_t i = 0; i < r->prs.n; i++) {
@@ -505,10 +521,21 @@ static tkv_err_t step_leader(raft_t *r, const raft_message_t *m)
     default:
         return TKV_OK;
     }
+    /* LAB 2A STUB
+    (void)r;
+    (void)m;
+    return tkv_not_implemented("step_leader");
+    LAB 2A END */
 }
 
+/* A candidate: MsgPropose is refused with TKV_ERR_NOT_LEADER; MsgAppend,
+ * MsgHeartbeat or MsgSnapshot from a leader of its term make it that
+ * leader's follower, then are handled as a follower does;
+ * MsgRequestVoteResponse records the vote: a quorum of yes makes it leader,
+ * a quorum of no a follower. */
 static tkv_err_t step_candidate(raft_t *r, const raft_message_t *m)
 {
+    /* LAB 2A BEGIN */
     switch (m->type) {
     case RAFT_MSG_PROPOSE:
         return tkv_errorf(TKV_ERR_NOT_LEADER, "node %llu is campaigning: no leader",
@@ -539,10 +566,21 @@ static tkv_err_t step_candidate(raft_t *r, const raft_message_t *m)
     default:
         return TKV_OK;
     }
+    /* LAB 2A STUB
+    (void)r;
+    (void)m;
+    return tkv_not_implemented("step_candidate");
+    LAB 2A END */
 }
 
+/* A follower: MsgPropose is refused with TKV_ERR_NOT_LEADER (the caller
+ * retries at the leader); MsgAppend, MsgHeartbeat and MsgSnapshot come from
+ * the leader: note it, restart the election timer and handle the message
+ * (a snapshot: 2C); MsgTransferLeader and MsgTimeoutNow are for leader
+ * transfer (3A). */
 static tkv_err_t step_follower(raft_t *r, const raft_message_t *m)
 {
+    /* LAB 2A BEGIN */
     switch (m->type) {
     case RAFT_MSG_PROPOSE:
         return tkv_errorf(TKV_ERR_NOT_LEADER, "node %llu is a follower (leader %llu)",
@@ -569,8 +607,12 @@ static tkv_err_t step_follower(raft_t *r, const raft_message_t *m)
     default:
         return TKV_OK;
     }
+    /* LAB 2A STUB
+    (void)r;
+    (void)m;
+    return tkv_not_implemented("step_follower");
+    LAB 2A END */
 }
-/* LAB 2A END */
 
 tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
 {
@@ -601,6 +643,11 @@ tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
     default:
         break;
     }
+    /* LAB 2A STUB
+    // First what every role does alike: a higher term makes this node a
+    // follower in it, a lower one is ignored (§5.1); MsgHup starts an
+    // election; MsgRequestVote is answered.
+    LAB 2A END */
     switch (r->role) {
     case RAFT_LEADER:
         return step_leader(r, m);
@@ -612,9 +659,4 @@ tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
         return TKV_OK; /* raft_prevote_step() took what concerns it */
     }
     return TKV_OK;
-    /* LAB 2A STUB
-    (void)r;
-    (void)m;
-    return tkv_not_implemented("raft_step");
-    LAB 2A END */
 }

@@ -60,8 +60,12 @@ int rlog_maybe_append(raft_log_t *l, uint64_t index, uint64_t log_term, uint64_t
  * or after ents[0].index. Returns the new last index. */
 uint64_t rlog_append(raft_log_t *l, const raft_entry_t *ents, size_t n);
 
-/* Copies of entries [lo, hi), cut after the first entry that brings the total
- * size over max_size. Caller frees *out with raft_entries_free(). */
+/* Copies of entries [lo, hi), from storage and the unstable part: the longest
+ * run from lo whose total raft_entry_size() is at most max_size, but at least
+ * one entry when lo < hi (an entry larger than max_size comes alone).
+ * UINT64_MAX: no limit. RAFT_ERR_COMPACTED when lo is before the first index,
+ * RAFT_ERR_UNAVAILABLE when hi is past the last index + 1 or lo > hi.
+ * Caller frees *out with raft_entries_free(). */
 tkv_err_t rlog_slice(const raft_log_t *l, uint64_t lo, uint64_t hi, uint64_t max_size,
                      raft_entry_t **out, size_t *n);
 /* Committed entries the application has not applied yet (copies). */

@@ -27,9 +27,11 @@ typedef struct {
     /* The hard state and conf state saved last; *cs is filled with an owned
      * node list the caller frees with raft_conf_state_free(). */
     tkv_err_t (*initial_state)(void *self, raft_hard_state_t *hs, raft_conf_state_t *cs);
-    /* Entries [lo, hi), cut after the first entry that brings the total over
-     * max_size (at least one entry is returned when lo < hi). *out is a
-     * malloc'd array the caller frees with raft_entries_free(). */
+    /* Entries [lo, hi): the longest run from lo whose total raft_entry_size()
+     * is at most max_size, but at least one entry when lo < hi (UINT64_MAX:
+     * no limit). RAFT_ERR_COMPACTED when lo is at or before the snapshot
+     * index, RAFT_ERR_UNAVAILABLE when hi is past the last index + 1. *out
+     * is a malloc'd array the caller frees with raft_entries_free(). */
     tkv_err_t (*entries)(void *self, uint64_t lo, uint64_t hi, uint64_t max_size,
                          raft_entry_t **out, size_t *n);
     /* Term of entry i; valid for the dummy entry too. */

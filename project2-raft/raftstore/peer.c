@@ -226,7 +226,13 @@ tkv_err_t peer_step(peer_t *p, const RaftServerpb__RaftMessage *msg)
         remember_sender(p, msg->from_peer);
     raft_message_t m;
     raft_pb_message_from_pb(msg->message, &m);
-    tkv_err_t err = rawnode_step(p->rn, &m);
+    /* Snapshot data is opaque to the Raft core: checked here, or a bad one
+     * would be accepted there and break the peer when it is installed. */
+    tkv_err_t err = TKV_OK;
+    if (m.type == RAFT_MSG_SNAPSHOT && !raft_snapshot_is_empty(&m.snapshot))
+        err = peer_storage_check_snapshot(p->region_id, &m.snapshot);
+    if (err == TKV_OK)
+        err = rawnode_step(p->rn, &m);
     raft_message_free(&m);
     if (err != TKV_OK)
         return err;

@@ -13,6 +13,7 @@
  * changes, and data commands that no longer fit the region are its
  * business; everything else comes here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,12 +96,25 @@ static RaftCmdpb__RaftCmdResponse *build_response(peer_t *p, const RaftCmdpb__Ra
         RaftCmdpb__Response *out = cmd_resp_add(resp, r->cmd_type);
         if (r->cmd_type == RAFT_CMDPB__CMD_TYPE__CMD_GET) {
             tkv_buf_t v = TKV_BUF_INIT;
-            if (eng_get(p->ps->kv_db, cf_or_default(r->get->cf),
-                        slice_of(r->get->key.data, r->get->key.len), &v) == TKV_OK) {
+            tkv_err_t err = eng_get(p->ps->kv_db, cf_or_default(r->get->cf),
+                                    slice_of(r->get->key.data, r->get->key.len), &v);
+            if (err == TKV_OK) {
                 out->get->value.len = v.len;
                 out->get->value.data = v.len ? buf_take(&v) : NULL;
             }
             buf_free(&v);
+            if (err != TKV_OK && err != TKV_ERR_NOT_FOUND) {
+                /* A read that failed is not an absent key: an empty value
+                 * here would be a wrong answer the client cannot tell. */
+                char why[300];
+                snprintf(why, sizeof(why), "Get failed in the kv DB: %s: %s", tkv_strerror(err),
+                         tkv_last_error());
+                pb_free(resp);
+                if (*snap != NULL)
+                    eng_snapshot_free(*snap);
+                *snap = NULL;
+                return cmd_resp_error(p->rn->raft->term, why);
+            }
         } else if (r->cmd_type == RAFT_CMDPB__CMD_TYPE__CMD_SNAP) {
             out->snap->region = pb_region_dup(p->ps->region);
             if (*snap == NULL)
@@ -159,6 +173,10 @@ static tkv_err_t apply_one(peer_t *p, const raft_entry_t *e)
     eng_batch_t *wb = eng_batch_new();
     const char *bad = NULL;
     uint64_t gc_to = 0;
+    /* What the kv DB holds, put back if the write fails: memory never runs
+     * ahead of the disk (CompactLog moves the truncated state below). */
+    uint64_t old_applied = p->ps->applied_index;
+    uint64_t old_truncated = p->ps->truncated_index, old_truncated_term = p->ps->truncated_term;
     int is_admin = req != NULL && req->admin_request != NULL;
     if (is_admin) {
         if (req->admin_request->cmd_type == RAFT_CMDPB__ADMIN_CMD_TYPE__ADMIN_COMPACT_LOG)
@@ -170,13 +188,14 @@ static tkv_err_t apply_one(peer_t *p, const raft_entry_t *e)
         if (bad != NULL)
             eng_batch_clear(wb); /* nothing of a failed command applies */
     }
-    uint64_t old_applied = p->ps->applied_index;
     p->ps->applied_index = e->index;
     peer_storage_put_apply_state(p->ps, wb);
     tkv_err_t err = eng_write(p->ps->kv_db, wb, p->ps->sync);
     eng_batch_free(wb);
     if (err != TKV_OK) {
         p->ps->applied_index = old_applied;
+        p->ps->truncated_index = old_truncated;
+        p->ps->truncated_term = old_truncated_term;
         if (have_pr && pr.cb.fn != NULL)
             pr.cb.fn(pr.cb.arg, cmd_resp_error(0, "apply failed: the kv DB write failed"), NULL);
         pb_free(req);

@@ -118,6 +118,92 @@ tkv_err_t peer_storage_clear_range(eng_t *kv_db, tkv_slice_t start, tkv_slice_t 
     return err;
 }
 
+/* A name from the network, fit to print: at most 16 bytes, odd ones as '?'. */
+static void printable(const char *s, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; s != NULL && s[i] != '\0' && i + 1 < n && i < 16; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = '\0';
+}
+
+static int in_range(const Metapb__Region *r, const ProtobufCBinaryData *key)
+{
+    tkv_slice_t k = slice_of(key->data, key->len);
+    return slice_compare(k, slice_of(r->start_key.data, r->start_key.len)) >= 0 && before_end(r, k);
+}
+
+#define SNAP_BAD(...) tkv_errorf(TKV_ERR_CORRUPT, __VA_ARGS__)
+
+/* The checks of peer_storage_check_snapshot() on decoded data. */
+static tkv_err_t check_snapshot_data(uint64_t region_id, const raft_snapshot_t *snap,
+                                     const RaftServerpb__RaftSnapshotData *d)
+{
+    unsigned long long rid = (unsigned long long)region_id;
+    unsigned long long at = (unsigned long long)snap->metadata.index;
+    const Metapb__Region *r = d->region;
+    if (r == NULL)
+        return SNAP_BAD("region %llu: snapshot at %llu names no region", rid, at);
+    if (r->id != region_id)
+        return SNAP_BAD("region %llu: snapshot at %llu is of region %llu", rid, at,
+                        (unsigned long long)r->id);
+    if (r->end_key.len > 0 && slice_compare(slice_of(r->start_key.data, r->start_key.len),
+                                            slice_of(r->end_key.data, r->end_key.len)) >= 0)
+        return SNAP_BAD("region %llu: snapshot at %llu has a region that ends before it starts",
+                        rid, at);
+    /* The Raft core takes its voters from the metadata, the store from the
+     * region: if they disagreed, the two would count different quorums. */
+    const raft_conf_state_t *cs = &snap->metadata.conf_state;
+    int same = cs->n_nodes == r->n_peers;
+    for (size_t i = 0; same && i < r->n_peers; i++) {
+        same = r->peers[i] != NULL && r->peers[i]->id != 0;
+        for (size_t j = 0; same && j < i; j++)
+            same = r->peers[j]->id != r->peers[i]->id;
+        int found = 0;
+        for (size_t j = 0; same && !found && j < cs->n_nodes; j++)
+            found = cs->nodes[j] == r->peers[i]->id;
+        same = same && found;
+    }
+    if (!same)
+        return SNAP_BAD("region %llu: snapshot at %llu: its region's %zu peers are not its %zu "
+                        "voters",
+                        rid, at, r->n_peers, cs->n_nodes);
+    const RaftServerpb__RaftApplyState *as = d->apply_state;
+    if (as != NULL &&
+        (as->applied_index != snap->metadata.index ||
+         (as->truncated_state != NULL && (as->truncated_state->index != snap->metadata.index ||
+                                          as->truncated_state->term != snap->metadata.term))))
+        return SNAP_BAD("region %llu: snapshot at %llu: its apply state says %llu", rid, at,
+                        (unsigned long long)as->applied_index);
+    for (size_t i = 0; i < d->n_data; i++) {
+        const RaftServerpb__SnapshotKV *e = d->data[i];
+        if (!eng_cf_valid(e->cf)) {
+            char cf[20];
+            printable(e->cf, cf, sizeof(cf));
+            return SNAP_BAD("region %llu: snapshot at %llu: pair %zu names column family '%s'", rid,
+                            at, i, cf);
+        }
+        if (!in_range(r, &e->key))
+            return SNAP_BAD("region %llu: snapshot at %llu: pair %zu (%zu-byte key in %s) is "
+                            "outside the region",
+                            rid, at, i, e->key.len, e->cf);
+    }
+    return TKV_OK;
+}
+
+tkv_err_t peer_storage_check_snapshot(uint64_t region_id, const raft_snapshot_t *snap)
+{
+    RaftServerpb__RaftSnapshotData *d = (RaftServerpb__RaftSnapshotData *)protobuf_c_message_unpack(
+        &raft_serverpb__raft_snapshot_data__descriptor, NULL, snap->len, snap->data);
+    if (d == NULL)
+        return SNAP_BAD("region %llu: snapshot at %llu: its %zu bytes of data do not decode",
+                        (unsigned long long)region_id, (unsigned long long)snap->metadata.index,
+                        snap->len);
+    tkv_err_t err = check_snapshot_data(region_id, snap, d);
+    pb_free(d);
+    return err;
+}
+
 /* LAB 2C BEGIN */
 /* Deletes every key of `region`'s range, in every column family. A region
  * without peers is an uninitialized peer's (3B): it holds no data yet. */
@@ -163,13 +249,21 @@ tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t 
                       slice_of(e->value.data, e->value.len));
     }
     if (err == TKV_OK) {
+        /* The states as they will be, staged from a copy: memory moves only
+         * once the write succeeded (peer_storage.h). */
+        peer_storage_t next = *ps;
+        next.region = d->region;
+        next.applied_index = next.truncated_index = index;
+        next.truncated_term = term;
+        peer_storage_put_apply_state(&next, kv);
+        peer_storage_put_region_state(&next, RAFT_SERVERPB__PEER_STATE__PEER_APPLYING, kv);
+        err = eng_write(ps->kv_db, kv, ps->sync);
+    }
+    if (err == TKV_OK) {
         pb_free(ps->region);
         ps->region = pb_region_dup(d->region);
         ps->applied_index = ps->truncated_index = index;
         ps->truncated_term = term;
-        peer_storage_put_apply_state(ps, kv);
-        peer_storage_put_region_state(ps, RAFT_SERVERPB__PEER_STATE__PEER_APPLYING, kv);
-        err = eng_write(ps->kv_db, kv, ps->sync);
     }
     eng_batch_free(kv);
     pb_free(d);

@@ -10,6 +10,7 @@
  * the kv DB is never behind the raft DB in a way we cannot repair, and
  * peer_storage_open() repairs the rest (see recover()).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,10 +99,95 @@ tkv_err_t peer_storage_bootstrap(eng_t *raft_db, eng_t *kv_db, const Metapb__Reg
     return err;
 }
 
-static tkv_err_t load_msg(eng_t *db, const tkv_buf_t *key, const ProtobufCMessageDescriptor *d,
-                          ProtobufCMessage **out)
+/* A state message of region `region_id`; an error says which region and
+ * which state (the engine's message names the database and what failed). */
+static tkv_err_t load_msg(eng_t *db, uint64_t region_id, const tkv_buf_t *key,
+                          const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
-    return eng_get_msg(db, buf_slice(key), d, out);
+    tkv_err_t err = eng_get_msg(db, buf_slice(key), d, out);
+    if (err == TKV_OK || err == TKV_ERR_NOT_FOUND)
+        return err;
+    char why[400];
+    snprintf(why, sizeof(why), "%s", tkv_last_error());
+    return tkv_errorf(err, "region %llu: reading its %s: %s", (unsigned long long)region_id,
+                      d->short_name, why);
+}
+
+/* What peer_storage_open() refuses rather than repairs: states that no
+ * crash leaves, only damage. Each is reported with the region, the state
+ * and the database, and nothing is written (so nothing is lost: an
+ * operator can look at the files). A crash in the middle of a snapshot
+ * (`applying`) or before the first raft state is recover()'s business. */
+static tkv_err_t check_loaded(const peer_storage_t *ps, int have_raft_state, int applying)
+{
+    unsigned long long rid = (unsigned long long)ps->region_id;
+    if (ps->truncated_index > ps->applied_index)
+        return tkv_errorf(TKV_ERR_CORRUPT,
+                          "region %llu: its RaftApplyState in %s is truncated at %llu, past "
+                          "applied %llu",
+                          rid, eng_path(ps->kv_db), (unsigned long long)ps->truncated_index,
+                          (unsigned long long)ps->applied_index);
+    if (!have_raft_state || applying || ps->last_index < ps->truncated_index)
+        return TKV_OK;
+    if (ps->hard_state.commit > ps->last_index)
+        return tkv_errorf(TKV_ERR_CORRUPT,
+                          "region %llu: its RaftLocalState in %s commits %llu, past its last "
+                          "index %llu",
+                          rid, eng_path(ps->raft_db), (unsigned long long)ps->hard_state.commit,
+                          (unsigned long long)ps->last_index);
+    /* The log from the truncated point to last_index: every entry there,
+     * in order, decoding, with terms that never go down and the last one's
+     * term the raft state's. One scan: logs are kept short by GC. */
+    tkv_buf_t start = TKV_BUF_INIT;
+    keys_raft_log_key(&start, ps->region_id, ps->truncated_index + 1);
+    eng_iter_t *it = eng_iter_new(ps->raft_db, NULL, NULL);
+    uint64_t want = ps->truncated_index + 1, prev_term = ps->truncated_term;
+    tkv_err_t err = TKV_OK;
+    for (eng_iter_seek(it, buf_slice(&start)); want <= ps->last_index && eng_iter_valid(it);
+         eng_iter_next(it)) {
+        uint64_t r = 0, idx = 0;
+        if (keys_decode_raft_log_key(eng_iter_key(it), &r, &idx) != TKV_OK || r != ps->region_id ||
+            idx != want)
+            break; /* a hole: reported below */
+        raft_entry_t e = { 0 };
+        tkv_slice_t v = eng_iter_value(it);
+        err = raft_pb_decode_entry(v.data, v.len, &e);
+        if (err == TKV_OK && (e.index != idx || e.term < prev_term))
+            err = tkv_errorf(TKV_ERR_CORRUPT, "it says index %llu, term %llu (after term %llu)",
+                             (unsigned long long)e.index, (unsigned long long)e.term,
+                             (unsigned long long)prev_term);
+        prev_term = e.term;
+        raft_entry_free(&e);
+        if (err != TKV_OK) {
+            char why[300];
+            snprintf(why, sizeof(why), "%s", tkv_last_error());
+            err = tkv_errorf(TKV_ERR_CORRUPT, "region %llu: log entry %llu in %s is damaged: %s",
+                             rid, (unsigned long long)want, eng_path(ps->raft_db), why);
+            break;
+        }
+        want++;
+    }
+    if (err == TKV_OK && eng_iter_status(it) != TKV_OK) {
+        char why[400];
+        snprintf(why, sizeof(why), "%s", tkv_last_error());
+        err = tkv_errorf(TKV_ERR_CORRUPT, "region %llu: reading its log in %s: %s", rid,
+                         eng_path(ps->raft_db), why);
+    }
+    eng_iter_free(it);
+    buf_free(&start);
+    if (err == TKV_OK && want <= ps->last_index)
+        err = tkv_errorf(TKV_ERR_CORRUPT,
+                         "region %llu: log entry %llu is missing from %s (its RaftLocalState "
+                         "says the log ends at %llu)",
+                         rid, (unsigned long long)want, eng_path(ps->raft_db),
+                         (unsigned long long)ps->last_index);
+    if (err == TKV_OK && ps->last_index > ps->truncated_index && prev_term != ps->last_term)
+        err = tkv_errorf(TKV_ERR_CORRUPT,
+                         "region %llu: its last log entry %llu in %s has term %llu, its "
+                         "RaftLocalState says %llu",
+                         rid, (unsigned long long)ps->last_index, eng_path(ps->raft_db),
+                         (unsigned long long)prev_term, (unsigned long long)ps->last_term);
+    return err;
 }
 
 /* What a crash can leave, and how it is set right:
@@ -183,14 +269,14 @@ tkv_err_t peer_storage_open(eng_t *raft_db, eng_t *kv_db, uint64_t region_id, in
     RaftServerpb__RaftApplyState *as = NULL;
     RaftServerpb__RaftLocalState *ls = NULL;
     keys_region_state_key(&key, region_id);
-    tkv_err_t err = load_msg(kv_db, &key, &raft_serverpb__region_local_state__descriptor,
+    tkv_err_t err = load_msg(kv_db, region_id, &key, &raft_serverpb__region_local_state__descriptor,
                              (ProtobufCMessage **)&rs);
     if (err == TKV_OK && rs->region == NULL)
         err = tkv_errorf(TKV_ERR_CORRUPT, "region %llu: region state without a region",
                          (unsigned long long)region_id);
     if (err == TKV_OK) {
         keys_apply_state_key(&key, region_id);
-        err = load_msg(kv_db, &key, &raft_serverpb__raft_apply_state__descriptor,
+        err = load_msg(kv_db, region_id, &key, &raft_serverpb__raft_apply_state__descriptor,
                        (ProtobufCMessage **)&as);
         if (err == TKV_ERR_NOT_FOUND)
             err = tkv_errorf(TKV_ERR_CORRUPT, "region %llu: region state but no apply state",
@@ -199,7 +285,7 @@ tkv_err_t peer_storage_open(eng_t *raft_db, eng_t *kv_db, uint64_t region_id, in
     int have_raft_state = 0, applying = 0;
     if (err == TKV_OK) {
         keys_raft_state_key(&key, region_id);
-        err = load_msg(raft_db, &key, &raft_serverpb__raft_local_state__descriptor,
+        err = load_msg(raft_db, region_id, &key, &raft_serverpb__raft_local_state__descriptor,
                        (ProtobufCMessage **)&ls);
         have_raft_state = err == TKV_OK;
         if (err == TKV_ERR_NOT_FOUND)
@@ -232,7 +318,9 @@ tkv_err_t peer_storage_open(eng_t *raft_db, eng_t *kv_db, uint64_t region_id, in
     pb_free(rs);
     pb_free(as);
     pb_free(ls);
-    err = recover(ps, have_raft_state, applying);
+    err = check_loaded(ps, have_raft_state, applying);
+    if (err == TKV_OK)
+        err = recover(ps, have_raft_state, applying);
     if (err != TKV_OK) {
         peer_storage_free(ps);
         return err;
@@ -248,7 +336,7 @@ tkv_err_t peer_storage_open_uninitialized(eng_t *raft_db, eng_t *kv_db, uint64_t
     tkv_buf_t key = TKV_BUF_INIT;
     keys_raft_state_key(&key, region_id);
     RaftServerpb__RaftLocalState *ls = NULL;
-    tkv_err_t err = load_msg(raft_db, &key, &raft_serverpb__raft_local_state__descriptor,
+    tkv_err_t err = load_msg(raft_db, region_id, &key, &raft_serverpb__raft_local_state__descriptor,
                              (ProtobufCMessage **)&ls);
     buf_free(&key);
     if (err != TKV_OK && err != TKV_ERR_NOT_FOUND)
@@ -523,9 +611,11 @@ tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd, in
      * in the same term could elect two leaders. */
     int changed = ps->last_index != old_last || ps->last_term != old_last_term ||
                   !raft_hard_state_equal(&ps->hard_state, &old_hs) || eng_batch_count(wb) > 0;
+    int raft_written = 0;
     if (err == TKV_OK && changed) {
         put_raft_state(ps, wb);
         err = eng_write(ps->raft_db, wb, ps->sync);
+        raft_written = err == TKV_OK;
     }
     if (err == TKV_OK && *applied_snapshot) {
         /* The raft DB now agrees with the snapshot: the install is complete. */
@@ -534,7 +624,10 @@ tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd, in
         err = eng_write(ps->kv_db, kv, ps->sync);
         eng_batch_free(kv);
     }
-    if (err != TKV_OK && !*applied_snapshot) {
+    /* The raft DB kept its old state: so does memory. (A snapshot's kv DB
+     * write stays: the region, applied and truncated state in memory are
+     * what the kv DB holds, and peer_storage_open() finishes the install.) */
+    if (err != TKV_OK && !raft_written) {
         ps->last_index = old_last;
         ps->last_term = old_last_term;
         ps->hard_state = old_hs;

@@ -23,8 +23,10 @@
  * peer_storage_save_ready(): snapshot, entries and hard state together.
  *
  * The in-memory copies here are always what the disk holds: they change only
- * after a write succeeded. A write that fails leaves the peer unusable (it
- * must be reopened from disk), as a real store would crash.
+ * after a write succeeded, and a function whose write fails puts back what it
+ * had changed (tests/faults/failed_write_test.c fails writes to check it). A
+ * write that fails leaves the peer unusable (it must be reopened from disk),
+ * as a real store would crash.
  *
  * Ownership: a peer storage borrows both engines (they must outlive it) and
  * is freed with peer_storage_free(). It owns its copy of the region.
@@ -108,6 +110,17 @@ tkv_err_t peer_storage_append(peer_storage_t *ps, const raft_entry_t *ents, size
  * Sets *applied_snapshot when a snapshot was installed. */
 tkv_err_t peer_storage_save_ready(peer_storage_t *ps, const raft_ready_t *rd,
                                   int *applied_snapshot);
+
+/* Checks a snapshot received from another peer before the Raft core sees it
+ * (peer_step() calls it on every MsgSnapshot): its data decodes as
+ * RaftSnapshotData of region `region_id`, whose peers are the snapshot's
+ * voters and whose apply state (if any) is at the snapshot's index, and
+ * every pair is in a known column family and inside the region's range.
+ * Once the core has taken a snapshot, an install that fails leaves the peer
+ * broken; refused here, the peer stays well and the leader sends another.
+ * TKV_ERR_CORRUPT with a message naming the snapshot and what is wrong.
+ * Nothing about the data's meaning is checked (no checksum travels). */
+tkv_err_t peer_storage_check_snapshot(uint64_t region_id, const raft_snapshot_t *snap);
 
 /* Installs a snapshot received from the leader: the region's data in the kv
  * DB (none for an uninitialized peer, 3B) is replaced by the snapshot's, with the apply and region

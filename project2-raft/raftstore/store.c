@@ -131,13 +131,21 @@ static tkv_err_t load_peers(store_t *s)
     uint64_t *ids = NULL;
     size_t n = 0;
     eng_iter_t *it = eng_iter_new(s->kv_db, NULL, NULL);
+    tkv_err_t err = TKV_OK;
     for (eng_iter_seek(it, buf_slice(&prefix)); eng_iter_valid(it); eng_iter_next(it)) {
         tkv_slice_t k = eng_iter_key(it);
         if (k.len < prefix.len || memcmp(k.data, prefix.data, prefix.len) != 0)
             break;
         uint64_t rid = 0;
-        if (keys_decode_region_state_key(k, &rid) != TKV_OK)
-            continue;
+        if (keys_decode_region_state_key(k, &rid) != TKV_OK) {
+            /* Only region states live here: skipping this one could hide a
+             * region, and starting without it would lose it. */
+            err = tkv_errorf(TKV_ERR_CORRUPT,
+                             "store %llu: %s holds a %zu-byte key under the region state "
+                             "prefix that is not a region state key",
+                             (unsigned long long)s->id, eng_path(s->kv_db), k.len);
+            break;
+        }
         /* A tombstone is a peer destroyed here (3B): it stays dead. */
         tkv_slice_t v = eng_iter_value(it);
         RaftServerpb__RegionLocalState *st =
@@ -149,7 +157,8 @@ static tkv_err_t load_peers(store_t *s)
         ids = xrealloc(ids, (n + 1) * sizeof(uint64_t));
         ids[n++] = rid;
     }
-    tkv_err_t err = eng_iter_status(it);
+    if (err == TKV_OK)
+        err = eng_iter_status(it);
     eng_iter_free(it);
     buf_free(&prefix);
     for (size_t i = 0; i < n && err == TKV_OK; i++)

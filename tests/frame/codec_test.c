@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/codec.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 
 static tkv_buf_t enc(const char *s, size_t len)
@@ -45,7 +46,8 @@ static void test_decode_round_trips_and_reports_length(void **state)
     codec_put_u64_desc(&e, 77); /* something after the key, as MVCC does */
     tkv_buf_t d = TKV_BUF_INIT;
     size_t used = 0;
-    assert_int_equal(codec_decode_bytes(buf_slice(&e), &d, &used), TKV_OK);
+    expect_err(codec_decode_bytes(buf_slice(&e), &d, &used), TKV_OK,
+               "codec_decode_bytes(buf_slice(&e), &d, &used)");
     assert_int_equal(used, encoded_len);
     assert_int_equal(d.len, sizeof(key) - 1);
     assert_memory_equal(d.data, key, d.len);
@@ -60,9 +62,11 @@ static void test_decode_rejects_garbage(void **state)
     tkv_buf_t d = TKV_BUF_INIT;
     size_t used = 0;
     const uint8_t truncated[] = { 'a', 'b', 'c' };
-    assert_int_equal(codec_decode_bytes(slice_of(truncated, 3), &d, &used), TKV_ERR_CORRUPT);
+    expect_err(codec_decode_bytes(slice_of(truncated, 3), &d, &used), TKV_ERR_CORRUPT,
+               "codec_decode_bytes(slice_of(truncated, 3), &d, &used)");
     const uint8_t bad_marker[9] = { 'a', 0, 0, 0, 0, 0, 0, 0, 0x10 };
-    assert_int_equal(codec_decode_bytes(slice_of(bad_marker, 9), &d, &used), TKV_ERR_CORRUPT);
+    expect_err(codec_decode_bytes(slice_of(bad_marker, 9), &d, &used), TKV_ERR_CORRUPT,
+               "codec_decode_bytes(slice_of(bad_marker, 9), &d, &used)");
     buf_free(&d);
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/engine.h"
 #include "proto/metapb.pb-c.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 
 typedef struct {
@@ -19,7 +20,7 @@ static int setup(void **state)
 {
     fixture_t *f = test_calloc(1, sizeof(*f));
     tkv_tmpdir(f->dir, sizeof(f->dir));
-    assert_int_equal(eng_open(f->dir, &f->eng), TKV_OK);
+    expect_err(eng_open(f->dir, &f->eng), TKV_OK, "eng_open(f->dir, &f->eng)");
     *state = f;
     return 0;
 }
@@ -43,9 +44,9 @@ static void check_value(eng_t *eng, const char *cf, const char *key, const char 
     tkv_buf_t v = TKV_BUF_INIT;
     tkv_err_t e = eng_get(eng, cf, S(key), &v);
     if (want == NULL) {
-        assert_int_equal(e, TKV_ERR_NOT_FOUND);
+        expect_err(e, TKV_ERR_NOT_FOUND, "e");
     } else {
-        assert_int_equal(e, TKV_OK);
+        expect_err(e, TKV_OK, "e");
         assert_int_equal(v.len, strlen(want));
         assert_memory_equal(v.data, want, v.len);
     }
@@ -55,13 +56,16 @@ static void check_value(eng_t *eng, const char *cf, const char *key, const char 
 static void test_column_families_are_separate(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(eng_put(f->eng, CF_DEFAULT, S("k"), S("d")), TKV_OK);
-    assert_int_equal(eng_put(f->eng, CF_LOCK, S("k"), S("l")), TKV_OK);
+    expect_err(eng_put(f->eng, CF_DEFAULT, S("k"), S("d")), TKV_OK,
+               "eng_put(f->eng, CF_DEFAULT, S(\"k\"), S(\"d\"))");
+    expect_err(eng_put(f->eng, CF_LOCK, S("k"), S("l")), TKV_OK,
+               "eng_put(f->eng, CF_LOCK, S(\"k\"), S(\"l\"))");
     check_value(f->eng, CF_DEFAULT, "k", "d");
     check_value(f->eng, CF_LOCK, "k", "l");
     check_value(f->eng, CF_WRITE, "k", NULL);
     check_value(f->eng, NULL, "k", NULL);
-    assert_int_equal(eng_delete(f->eng, CF_DEFAULT, S("k")), TKV_OK);
+    expect_err(eng_delete(f->eng, CF_DEFAULT, S("k")), TKV_OK,
+               "eng_delete(f->eng, CF_DEFAULT, S(\"k\"))");
     check_value(f->eng, CF_DEFAULT, "k", NULL);
     check_value(f->eng, CF_LOCK, "k", "l");
     assert_true(eng_cf_valid("write"));
@@ -86,7 +90,7 @@ static void test_iterator_hides_prefix_and_stops_at_family_end(void **state)
         assert_memory_equal(k.data, want[n], 1);
     }
     assert_int_equal(n, 2);
-    assert_int_equal(eng_iter_status(it), TKV_OK);
+    expect_err(eng_iter_status(it), TKV_OK, "eng_iter_status(it)");
     eng_iter_free(it);
 }
 
@@ -100,7 +104,7 @@ static void test_batch_is_applied_whole(void **state)
     eng_batch_delete(b, CF_DEFAULT, S("gone"));
     assert_int_equal(eng_batch_count(b), 3);
     check_value(f->eng, CF_DEFAULT, "x", NULL); /* nothing before the write */
-    assert_int_equal(eng_write(f->eng, b, 1), TKV_OK);
+    expect_err(eng_write(f->eng, b, 1), TKV_OK, "eng_write(f->eng, b, 1)");
     check_value(f->eng, CF_DEFAULT, "x", "1");
     check_value(f->eng, CF_WRITE, "y", "2");
     check_value(f->eng, CF_DEFAULT, "gone", NULL);
@@ -117,9 +121,11 @@ static void test_snapshot_ignores_later_writes(void **state)
     eng_put(f->eng, CF_DEFAULT, S("k"), S("new"));
     eng_put(f->eng, CF_DEFAULT, S("k2"), S("v"));
     tkv_buf_t v = TKV_BUF_INIT;
-    assert_int_equal(eng_get_at(f->eng, snap, CF_DEFAULT, S("k"), &v), TKV_OK);
+    expect_err(eng_get_at(f->eng, snap, CF_DEFAULT, S("k"), &v), TKV_OK,
+               "eng_get_at(f->eng, snap, CF_DEFAULT, S(\"k\"), &v)");
     assert_memory_equal(v.data, "old", 3);
-    assert_int_equal(eng_get_at(f->eng, snap, CF_DEFAULT, S("k2"), &v), TKV_ERR_NOT_FOUND);
+    expect_err(eng_get_at(f->eng, snap, CF_DEFAULT, S("k2"), &v), TKV_ERR_NOT_FOUND,
+               "eng_get_at(f->eng, snap, CF_DEFAULT, S(\"k2\"), &v)");
     eng_iter_t *it = eng_iter_new(f->eng, snap, CF_DEFAULT);
     int n = 0;
     for (eng_iter_seek_first(it); eng_iter_valid(it); eng_iter_next(it))
@@ -137,20 +143,22 @@ static void test_message_round_trips_and_reopens(void **state)
     store.id = 7;
     store.address = "127.0.0.1:20160";
     const uint8_t meta_key[] = { 0x01, 0x02, 'i' };
-    assert_int_equal(eng_put_msg(f->eng, slice_of(meta_key, 3), &store.base), TKV_OK);
+    expect_err(eng_put_msg(f->eng, slice_of(meta_key, 3), &store.base), TKV_OK,
+               "eng_put_msg(f->eng, slice_of(meta_key, 3), &store.base)");
     eng_close(f->eng);
-    assert_int_equal(eng_open(f->dir, &f->eng), TKV_OK);
+    expect_err(eng_open(f->dir, &f->eng), TKV_OK, "eng_open(f->dir, &f->eng)");
     ProtobufCMessage *m = NULL;
-    assert_int_equal(eng_get_msg(f->eng, slice_of(meta_key, 3), &metapb__store__descriptor, &m),
-                     TKV_OK);
+    expect_err(eng_get_msg(f->eng, slice_of(meta_key, 3), &metapb__store__descriptor, &m), TKV_OK,
+               "eng_get_msg(f->eng, slice_of(meta_key, 3), &metapb__store__descriptor, &m)");
     Metapb__Store *got = (Metapb__Store *)m;
     assert_int_equal(got->id, 7);
     assert_string_equal(got->address, "127.0.0.1:20160");
     protobuf_c_message_free_unpacked(m, NULL);
     /* Bytes that are not the message are reported, not returned. */
     eng_put(f->eng, NULL, slice_of(meta_key, 3), S("\xff\xff\xff"));
-    assert_int_equal(eng_get_msg(f->eng, slice_of(meta_key, 3), &metapb__store__descriptor, &m),
-                     TKV_ERR_CORRUPT);
+    expect_err(eng_get_msg(f->eng, slice_of(meta_key, 3), &metapb__store__descriptor, &m),
+               TKV_ERR_CORRUPT,
+               "eng_get_msg(f->eng, slice_of(meta_key, 3), &metapb__store__descriptor, &m)");
 }
 
 static void test_open_tells_locked_from_broken(void **state)
@@ -158,11 +166,11 @@ static void test_open_tells_locked_from_broken(void **state)
     fixture_t *f = *state;
     eng_t *second = NULL;
     /* The fixture holds f->dir open: a second open is refused as busy. */
-    assert_int_equal(eng_open(f->dir, &second), TKV_ERR_BUSY);
+    expect_err(eng_open(f->dir, &second), TKV_ERR_BUSY, "eng_open(f->dir, &second)");
     assert_non_null(strstr(tkv_last_error(), "in use"));
     char missing[300];
     snprintf(missing, sizeof(missing), "%s/no/such/parent", f->dir);
-    assert_int_equal(eng_open(missing, &second), TKV_ERR_IO);
+    expect_err(eng_open(missing, &second), TKV_ERR_IO, "eng_open(missing, &second)");
 }
 
 const tkv_test_t engine_tests[] = {

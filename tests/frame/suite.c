@@ -11,11 +11,13 @@ extern const tkv_test_t engine_tests[];
 extern const tkv_test_t grader_tests[];
 extern const tkv_test_t prng_tests[];
 extern const tkv_test_t pb_check_tests[];
+extern const tkv_test_t quiet_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        cli_tests, codec_tests, engine_tests, grader_tests, prng_tests, pb_check_tests, NULL,
+        cli_tests,  codec_tests,    engine_tests, grader_tests,
+        prng_tests, pb_check_tests, quiet_tests,  NULL,
     };
     return tables;
 }

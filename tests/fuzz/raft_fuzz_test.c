@@ -33,6 +33,7 @@
 #include "project2-raft/raft/rawnode.h"
 #include "project2-raft/raft/storage.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/harness/expect.h"
 
 #define N_NODES 3
 #define HISTORY 64
@@ -158,7 +159,7 @@ static void run(uint64_t seed, void *arg)
         cfg.storage = mem_storage_as_storage(c->ms[i]);
         cfg.max_size_per_msg = 64;
         cfg.prng = &c->rng;
-        assert_int_equal(rawnode_new(&cfg, &c->rn[i]), TKV_OK);
+        expect_err(rawnode_new(&cfg, &c->rn[i]), TKV_OK, "rawnode_new(&cfg, &c->rn[i])");
     }
     for (long step = 0; step < steps; step++) {
         if (step % 8 == 0) {

@@ -5,8 +5,9 @@
  * this test delivers in random order, dropping and duplicating, while
  * clients put keys. A third of the deliveries are mutated, half at the level
  * of the Raft message inside (fuzz_mutate_message: indexes, terms, entries,
- * entry data, snapshots, types, ids), half at the level of the envelope or
- * its bytes (region id, peers, epoch; flipped bytes, cut-off tails).
+ * entry data, snapshots, types, ids; half of the mutated snapshots have a
+ * field of their data changed instead), half at the level of the envelope
+ * or its bytes (region id, peers, epoch; flipped bytes, cut-off tails).
  *
  * What must hold after every delivery: no crash, no hang, nothing for the
  * sanitizers; store_step answers (an error or TKV_OK); the store's peer
@@ -25,6 +26,7 @@
 #include "project2-raft/raftstore/peer_internal.h"
 #include "project2-raft/raftstore/store.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/harness/expect.h"
 
 #define N_STORES 3
 
@@ -91,6 +93,67 @@ static void propose_put(stores_t *c, uint64_t store, long step)
     store_propose(c->s[store], &cmd, cb);
 }
 
+/* A snapshot's data (RaftSnapshotData) changed in one field the store must
+ * check before the Raft core takes it (peer_storage_check_snapshot): a
+ * pair's column family or key, the region's id, range or peers, the apply
+ * state's index. */
+static void mutate_snapshot_data(tkv_prng_t *g, raft_snapshot_t *snap)
+{
+    RaftServerpb__RaftSnapshotData *d =
+        raft_serverpb__raft_snapshot_data__unpack(NULL, snap->len, snap->data);
+    if (d == NULL)
+        return;
+    static char bad_cf[] = "defaulx";
+    static uint8_t far_key[] = { 0xff, 0xff, 'z' };
+    switch (prng_below(g, 5)) {
+    case 0:
+        if (d->n_data > 0) {
+            RaftServerpb__SnapshotKV *kv = d->data[prng_below(g, d->n_data)];
+            if (prng_chance(g, 1, 2)) {
+                free(kv->cf);
+                kv->cf = strdup(bad_cf);
+            } else {
+                free(kv->key.data);
+                kv->key.data = xmalloc(sizeof(far_key));
+                memcpy(kv->key.data, far_key, sizeof(far_key));
+                kv->key.len = sizeof(far_key);
+            }
+        }
+        break;
+    case 1:
+        if (d->region != NULL)
+            d->region->id = prng_below(g, 3);
+        break;
+    case 2:
+        if (d->region != NULL && d->region->n_peers > 0)
+            d->region->peers[prng_below(g, d->region->n_peers)]->id = prng_below(g, 6);
+        break;
+    case 3:
+        if (d->region != NULL) {
+            /* An end before the start: an empty or inverted range. */
+            free(d->region->end_key.data);
+            d->region->end_key.data = xmalloc(1);
+            d->region->end_key.data[0] = 'a';
+            d->region->end_key.len = 1;
+            free(d->region->start_key.data);
+            d->region->start_key.data = xmalloc(1);
+            d->region->start_key.data[0] = 'b';
+            d->region->start_key.len = 1;
+        }
+        break;
+    default:
+        if (d->apply_state != NULL)
+            d->apply_state->applied_index += prng_between(g, 1, 3);
+        break;
+    }
+    tkv_buf_t packed = TKV_BUF_INIT;
+    pb_pack(&d->base, &packed);
+    raft_serverpb__raft_snapshot_data__free_unpacked(d, NULL);
+    free(snap->data);
+    snap->len = packed.len;
+    snap->data = buf_take(&packed);
+}
+
 /* Half structural (the Raft message inside), half the envelope or bytes. */
 static void mutate(stores_t *c, tkv_buf_t *bytes)
 {
@@ -113,7 +176,10 @@ static void mutate(stores_t *c, tkv_buf_t *bytes)
     if (prng_chance(g, 2, 3) && msg->message != NULL) {
         raft_message_t m;
         raft_pb_message_from_pb(msg->message, &m);
-        fuzz_mutate_message(g, &m, N_STORES);
+        if (m.type == RAFT_MSG_SNAPSHOT && m.snapshot.len > 0 && prng_chance(g, 1, 2))
+            mutate_snapshot_data(g, &m.snapshot);
+        else
+            fuzz_mutate_message(g, &m, N_STORES);
         eraftpb__message__free_unpacked(msg->message, NULL);
         msg->message = raft_pb_message_to_pb(&m);
         raft_message_free(&m);
@@ -191,8 +257,9 @@ static void run(uint64_t seed, void *arg)
         cfg.transport.send = on_send;
         cfg.transport.arg = c;
         cfg.prng = &c->rng;
-        assert_int_equal(store_open(&cfg, &c->s[i]), TKV_OK);
-        assert_int_equal(store_bootstrap_region(c->s[i], &region), TKV_OK);
+        expect_err(store_open(&cfg, &c->s[i]), TKV_OK, "store_open(&cfg, &c->s[i])");
+        expect_err(store_bootstrap_region(c->s[i], &region), TKV_OK,
+                   "store_bootstrap_region(c->s[i], &region)");
     }
     (void)store_campaign(c->s[1], 1);
     uint64_t last_term[N_STORES + 1] = { 0 };
@@ -229,7 +296,10 @@ static void run(uint64_t seed, void *arg)
     }
     fuzz_report("store", seed, &c->counts);
     /* A broken peer (a write or a decode failed: it refuses all input until
-     * reopened, TKV_ERR_CLOSED) is counted, not failed: a known finding. */
+     * reopened, TKV_ERR_CLOSED) is counted, not failed: on a handout
+     * without 2C every snapshot breaks one. On the reference, snapshots
+     * with bad data broke peers in 40 of the first 100 seeds at 20000 steps
+     * until peer_step checked them (tests/faults/snapshot_door_test.c). */
     printf("fuzz store seed %llu: %lu puts answered OK, %lu messages refused by a broken peer\n",
            (unsigned long long)seed, c->puts_done, c->closed);
     for (uint64_t i = 1; i <= N_STORES; i++) {

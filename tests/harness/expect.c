@@ -83,6 +83,19 @@ void tkv_expect_err(const char *file, int line, tkv_err_t got, tkv_err_t want, c
     _fail(file, line);
 }
 
+void tkv_expect_named(const char *file, int line, int same, const char *got_name,
+                      const char *want_name, const char *what, ...)
+{
+    if (same)
+        return;
+    va_list ap;
+    va_start(ap, what);
+    print_what(file, line, what, ap);
+    va_end(ap);
+    print_error("expected %s, saw %s\n", want_name, got_name);
+    _fail(file, line);
+}
+
 void tkv_expect_true(const char *file, int line, int cond, const char *what, ...)
 {
     if (cond)

@@ -36,6 +36,10 @@ void tkv_expect_u64(const char *file, int line, uint64_t got, uint64_t want, con
 void tkv_expect_err(const char *file, int line, tkv_err_t got, tkv_err_t want, const char *what,
                     ...) TKV_EXPECT_FMT(5);
 void tkv_expect_true(const char *file, int line, int cond, const char *what, ...) TKV_EXPECT_FMT(4);
+/* Two values of an enumeration, compared and shown by name: `same` is the
+ * comparison, the names are the caller's (raft_role_name(), ...). */
+void tkv_expect_named(const char *file, int line, int same, const char *got_name,
+                      const char *want_name, const char *what, ...) TKV_EXPECT_FMT(6);
 /* Byte strings, printed with non-printable bytes escaped; want NULL means
  * "absent" (got must be NULL too). */
 void tkv_expect_bytes(const char *file, int line, const void *got, size_t got_len, const void *want,
@@ -44,6 +48,10 @@ void tkv_expect_bytes(const char *file, int line, const void *got, size_t got_le
 #define expect_u64(got, want, ...) tkv_expect_u64(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define expect_err(got, want, ...) tkv_expect_err(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define expect_true(cond, ...)     tkv_expect_true(__FILE__, __LINE__, (cond) ? 1 : 0, __VA_ARGS__)
+/* expect_named(m.type, RAFT_MSG_APPEND, raft_msg_type_name, "the first message's type")
+ * -> ...: the first message's type: expected MsgAppend, saw MsgHeartbeat */
+#define expect_named(got, want, name_of, ...)                                                      \
+    tkv_expect_named(__FILE__, __LINE__, (got) == (want), name_of(got), name_of(want), __VA_ARGS__)
 #define expect_bytes(got, got_len, want, want_len, ...)                                            \
     tkv_expect_bytes(__FILE__, __LINE__, (got), (got_len), (want), (want_len), __VA_ARGS__)
 

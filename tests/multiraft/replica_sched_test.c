@@ -32,9 +32,9 @@ static void call_ok(rs_t *t, const char *method, const ProtobufCMessage *req,
     if (sched_server_call(t->srv, method, req, resp) != TKV_OK)
         fail_msg("scheduler %s: %s", method, tkv_last_error());
     Schedulerpb__ResponseHeader *const *h =
-        (void *)((char *)resp + protobuf_c_message_descriptor_get_field_by_name(resp->descriptor,
-                                                                                "header")
-                                    ->offset);
+        (void *)((char *)resp +
+                 protobuf_c_message_descriptor_get_field_by_name(resp->descriptor, "header")
+                     ->offset);
     if (*h != NULL && (*h)->error != NULL)
         fail_msg("scheduler %s refused: %s", method, (*h)->error->message);
     protobuf_c_message_free_unpacked(resp, NULL);

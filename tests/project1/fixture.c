@@ -4,14 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/project1/fixture.h"
 
 int p1_setup(void **state)
 {
     p1_fixture_t *f = calloc(1, sizeof(*f));
     tkv_tmpdir(f->dir, sizeof(f->dir));
-    assert_int_equal(standalone_storage_new(f->dir, &f->storage), TKV_OK);
-    assert_int_equal(storage_start(f->storage), TKV_OK);
+    expect_err(standalone_storage_new(f->dir, &f->storage), TKV_OK,
+               "standalone_storage_new(f->dir, &f->storage)");
+    expect_err(storage_start(f->storage), TKV_OK, "storage_start(f->storage)");
     *state = f;
     return 0;
 }
@@ -31,7 +33,7 @@ int p1_teardown(void **state)
 void p1_restart(p1_fixture_t *f)
 {
     storage_stop(f->storage);
-    assert_int_equal(storage_start(f->storage), TKV_OK);
+    expect_err(storage_start(f->storage), TKV_OK, "storage_start(f->storage)");
 }
 
 static void check_no_error(tkv_err_t e, const char *error, const char *what)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/project1/fixture.h"
 
 #define MIB (1024u * 1024u)
@@ -28,7 +29,7 @@ static Kvrpcpb__RawScanResponse *scan_from(storage_t *s, const tkv_buf_t *start,
     req.limit = limit;
     Kvrpcpb__RawScanResponse *resp = malloc(sizeof(*resp));
     kvrpcpb__raw_scan_response__init(resp);
-    assert_int_equal(raw_scan(s, &req, resp), TKV_OK);
+    expect_err(raw_scan(s, &req, resp), TKV_OK, "raw_scan(s, &req, resp)");
     if (resp->error != NULL && resp->error[0] != '\0')
         fail_msg("RawScan answered with an error: %s", resp->error);
     size_t packed = kvrpcpb__raw_scan_response__get_packed_size(resp);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/project1/fixture.h"
 
 static tkv_slice_t S(const char *s)
@@ -18,13 +19,13 @@ static void test_write_batch_is_all_or_nothing(void **state)
         { MODIFY_PUT, CF_DEFAULT, S("a"), S("1") },
         { MODIFY_PUT, CF_WRITE, S("b"), S("2") },
     };
-    assert_int_equal(storage_write(s, NULL, ok, 2), TKV_OK);
+    expect_err(storage_write(s, NULL, ok, 2), TKV_OK, "storage_write(s, NULL, ok, 2)");
     storage_modify_t bad[] = {
         { MODIFY_PUT, CF_DEFAULT, S("c"), S("3") },
         { MODIFY_DELETE, CF_DEFAULT, S("a"), S("") },
         { MODIFY_PUT, "nope", S("d"), S("4") },
     };
-    assert_int_equal(storage_write(s, NULL, bad, 3), TKV_ERR_INVALID);
+    expect_err(storage_write(s, NULL, bad, 3), TKV_ERR_INVALID, "storage_write(s, NULL, bad, 3)");
     /* The bad batch changed nothing: "c" absent, "a" still there. */
     p1_expect_missing(s, NULL, "c");
     p1_expect_str(s, NULL, "a", "1");
@@ -36,14 +37,16 @@ static void test_reader_is_a_consistent_snapshot(void **state)
     storage_t *s = ((p1_fixture_t *)*state)->storage;
     p1_put_str(s, NULL, "a", "old");
     storage_reader_t *r = NULL;
-    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    expect_err(storage_reader(s, NULL, &r), TKV_OK, "storage_reader(s, NULL, &r)");
     p1_put_str(s, NULL, "a", "new");
     p1_put_str(s, NULL, "b", "later");
     tkv_buf_t v = TKV_BUF_INIT;
-    assert_int_equal(reader_get_cf(r, CF_DEFAULT, S("a"), &v), TKV_OK);
+    expect_err(reader_get_cf(r, CF_DEFAULT, S("a"), &v), TKV_OK,
+               "reader_get_cf(r, CF_DEFAULT, S(\"a\"), &v)");
     assert_int_equal(v.len, 3);
     assert_memory_equal(v.data, "old", 3);
-    assert_int_equal(reader_get_cf(r, CF_DEFAULT, S("b"), &v), TKV_ERR_NOT_FOUND);
+    expect_err(reader_get_cf(r, CF_DEFAULT, S("b"), &v), TKV_ERR_NOT_FOUND,
+               "reader_get_cf(r, CF_DEFAULT, S(\"b\"), &v)");
     storage_iter_t *it = reader_iter_cf(r, CF_DEFAULT);
     int n = 0;
     for (storage_iter_seek(it, S("")); storage_iter_valid(it); storage_iter_next(it))
@@ -62,7 +65,7 @@ static void test_reader_iterates_in_key_order(void **state)
         p1_put_str(s, CF_LOCK, put_order[i], put_order[i]);
     p1_put_str(s, CF_DEFAULT, "c", "elsewhere");
     storage_reader_t *r = NULL;
-    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    expect_err(storage_reader(s, NULL, &r), TKV_OK, "storage_reader(s, NULL, &r)");
     storage_iter_t *it = reader_iter_cf(r, CF_LOCK);
     const char *want[] = { "b", "k", "m", "z" };
     int n = 0;

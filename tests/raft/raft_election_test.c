@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 static void test_term_update_from_any_message(void **state)
@@ -21,16 +23,16 @@ static void test_term_update_from_any_message(void **state)
             rt_make_leader(r);
         raft_message_t m = rt_msg(RAFT_MSG_APPEND, 2, 1, 10);
         rt_step(r, m);
-        assert_int_equal(r->term, 10);
-        assert_int_equal(r->role, RAFT_FOLLOWER);
-        assert_int_equal(r->lead, 2);
+        expect_u64(r->term, 10, "r->term");
+        expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+        expect_u64(r->lead, 2, "r->lead");
         rt_free_raft(r);
     }
     /* A vote request raises the term but names no leader. */
     raft_t *r = rt_raft(1, 3, NULL);
     rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE, 3, 1, 7));
-    assert_int_equal(r->term, 7);
-    assert_int_equal(r->lead, RAFT_NONE);
+    expect_u64(r->term, 7, "r->term");
+    expect_u64(r->lead, RAFT_NONE, "r->lead");
     rt_free_raft(r);
 }
 
@@ -38,9 +40,9 @@ static void test_start_as_follower(void **state)
 {
     (void)state;
     raft_t *r = rt_raft(1, 3, NULL);
-    assert_int_equal(r->role, RAFT_FOLLOWER);
-    assert_int_equal(r->term, 0);
-    assert_int_equal(r->lead, RAFT_NONE);
+    expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+    expect_u64(r->term, 0, "r->term");
+    expect_u64(r->lead, RAFT_NONE, "r->lead");
     assert_in_range(r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1);
     rt_free_raft(r);
 }
@@ -54,12 +56,12 @@ static void test_leader_bcast_beat(void **state)
     rt_tick_n(r, r->heartbeat_tick);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 2);
+    expect_u64(n, 2, "n");
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(msgs[i].type, RAFT_MSG_HEARTBEAT);
-        assert_int_equal(msgs[i].from, 1);
-        assert_int_equal(msgs[i].term, r->term);
-        assert_int_equal(msgs[i].to, i == 0 ? 2 : 3);
+        expect_named(msgs[i].type, RAFT_MSG_HEARTBEAT, raft_msg_type_name, "msgs[i].type");
+        expect_u64(msgs[i].from, 1, "msgs[i].from");
+        expect_u64(msgs[i].term, r->term, "msgs[i].term");
+        expect_u64(msgs[i].to, i == 0 ? 2 : 3, "msgs[i].to");
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -80,16 +82,16 @@ static void test_heartbeat_commit_capped_by_match(void **state)
     ack.from = 2;
     ack.index = 1;
     rt_step(r, ack);
-    assert_int_equal(r->log.committed, 3);
+    expect_u64(r->log.committed, 3, "r->log.committed");
     rt_clear(r);
     rt_step(r, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 2);
+    expect_u64(n, 2, "n");
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(msgs[i].type, RAFT_MSG_HEARTBEAT);
+        expect_named(msgs[i].type, RAFT_MSG_HEARTBEAT, raft_msg_type_name, "msgs[i].type");
         /* a follower's log past its match may still differ from ours */
-        assert_int_equal(msgs[i].commit, msgs[i].to == 2 ? 1 : 3);
+        expect_u64(msgs[i].commit, msgs[i].to == 2 ? 1 : 3, "msgs[i].commit");
     }
     rt_free_msgs(msgs, n);
     /* a follower or candidate ignores MsgBeat */
@@ -99,7 +101,7 @@ static void test_heartbeat_commit_capped_by_match(void **state)
     rt_clear(f);
     rt_step(f, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
     msgs = rt_take(f, &n);
-    assert_int_equal(n, 0);
+    expect_u64(n, 0, "n");
     rt_free_msgs(msgs, n);
     rt_free_raft(f);
     rt_free_raft(r);
@@ -115,16 +117,16 @@ static void check_nonleader_start_election(raft_role_t role)
     uint64_t term = r->term;
     rt_clear(r);
     rt_tick_n(r, 2 * r->election_tick);
-    assert_int_equal(r->term, term + 1);
-    assert_int_equal(r->role, RAFT_CANDIDATE);
-    assert_int_equal(r->vote, 1);
+    expect_u64(r->term, term + 1, "r->term");
+    expect_role(r, RAFT_CANDIDATE, "the role of node %llu", (unsigned long long)r->id);
+    expect_u64(r->vote, 1, "r->vote");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 2);
+    expect_u64(n, 2, "n");
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(msgs[i].type, RAFT_MSG_REQUEST_VOTE);
-        assert_int_equal(msgs[i].term, term + 1);
-        assert_int_equal(msgs[i].to, i + 2);
+        expect_named(msgs[i].type, RAFT_MSG_REQUEST_VOTE, raft_msg_type_name, "msgs[i].type");
+        expect_u64(msgs[i].term, term + 1, "msgs[i].term");
+        expect_u64(msgs[i].to, i + 2, "msgs[i].to");
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -174,7 +176,7 @@ static void test_leader_election_in_one_round(void **state)
         if (r->role != cases[c].want)
             fail_msg("case %zu: role %s, want %s", c, raft_role_name(r->role),
                      raft_role_name(cases[c].want));
-        assert_int_equal(r->term, 1);
+        expect_u64(r->term, 1, "r->term");
         rt_free_raft(r);
     }
 }
@@ -196,10 +198,11 @@ static void test_follower_vote(void **state)
         rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE, cases[c].from, 1, 1));
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        assert_int_equal(n, 1);
-        assert_int_equal(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE);
-        assert_int_equal(msgs[0].to, cases[c].from);
-        assert_int_equal(msgs[0].term, 1);
+        expect_u64(n, 1, "n");
+        expect_named(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE, raft_msg_type_name,
+                     "msgs[0].type");
+        expect_u64(msgs[0].to, cases[c].from, "msgs[0].to");
+        expect_u64(msgs[0].term, 1, "msgs[0].term");
         if (msgs[0].reject != cases[c].reject)
             fail_msg("case %zu: reject %d, want %d", c, msgs[0].reject, cases[c].reject);
         rt_free_msgs(msgs, n);
@@ -226,12 +229,12 @@ static void test_vote_request_up_to_date_rule(void **state)
         rt_step(r, m);
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        assert_int_equal(n, 1);
+        expect_u64(n, 1, "n");
         if (msgs[0].reject != cases[c].reject)
             fail_msg("case %zu (index %llu, term %llu): reject %d", c,
                      (unsigned long long)cases[c].index, (unsigned long long)cases[c].log_term,
                      msgs[0].reject);
-        assert_int_equal(r->vote, cases[c].reject ? RAFT_NONE : 2);
+        expect_u64(r->vote, cases[c].reject ? RAFT_NONE : 2, "r->vote");
         rt_free_msgs(msgs, n);
         rt_free_raft(r);
     }
@@ -245,15 +248,15 @@ static void test_candidate_fallback(void **state)
         rt_network_t *net = rt_net_new(3, NULL);
         rt_net_hup(net, 1);
         raft_t *r = rt_net_node(net, 1);
-        assert_int_equal(r->role, RAFT_LEADER);
+        expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
         /* Node 2 becomes candidate in isolation, then hears a leader. */
         raft_t *b = rt_raft(2, 3, NULL);
         raft_become_candidate(b);
-        assert_int_equal(b->term, 1);
+        expect_u64(b->term, 1, "b->term");
         rt_step(b, rt_msg(RAFT_MSG_APPEND, 3, 2, terms[c]));
-        assert_int_equal(b->role, RAFT_FOLLOWER);
-        assert_int_equal(b->term, terms[c]);
-        assert_int_equal(b->lead, 3);
+        expect_role(b, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)b->id);
+        expect_u64(b->term, terms[c], "b->term");
+        expect_u64(b->lead, 3, "b->lead");
         rt_free_raft(b);
         rt_net_free(net);
     }
@@ -344,7 +347,7 @@ static void test_leader_election_with_failures(void **state)
         raft_t *r = rt_net_node(net, 1);
         if (r->role != cases[c].want)
             fail_msg("case %zu: node 1 is %s", c, raft_role_name(r->role));
-        assert_int_equal(r->term, 1);
+        expect_u64(r->term, 1, "r->term");
         rt_net_free(net);
     }
 }
@@ -358,9 +361,9 @@ static void test_leader_cycle(void **state)
         rt_net_hup(net, id);
         for (uint64_t j = 1; j <= 3; j++) {
             raft_t *r = rt_net_node(net, j);
-            assert_int_equal(r->role, j == id ? RAFT_LEADER : RAFT_FOLLOWER);
-            assert_int_equal(r->lead, id);
-            assert_int_equal(r->term, round + 1);
+            expect_u64(r->role, j == id ? RAFT_LEADER : RAFT_FOLLOWER, "r->role");
+            expect_u64(r->lead, id, "r->lead");
+            expect_u64(r->term, round + 1, "r->term");
         }
     }
     rt_net_free(net);
@@ -388,18 +391,18 @@ static void test_election_overwrite_newer_logs(void **state)
     rt_network_t *net = rt_net_new(5, preset);
     /* At term 2, node 1 gets only node 2's vote. */
     rt_net_hup(net, 1);
-    assert_int_equal(rt_net_node(net, 1)->role, RAFT_FOLLOWER);
-    assert_int_equal(rt_net_node(net, 1)->term, 2);
+    expect_u64(rt_net_node(net, 1)->role, RAFT_FOLLOWER, "rt_net_node(net, 1)->role");
+    expect_u64(rt_net_node(net, 1)->term, 2, "rt_net_node(net, 1)->term");
     /* At term 3 nodes 4 and 5 are free to vote and do. */
     rt_net_hup(net, 1);
     raft_t *r = rt_net_node(net, 1);
-    assert_int_equal(r->role, RAFT_LEADER);
-    assert_int_equal(r->term, 3);
+    expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
+    expect_u64(r->term, 3, "r->term");
     for (uint64_t i = 1; i <= 5; i++) {
         raft_t *n = rt_net_node(net, i);
-        assert_int_equal(rt_last(n), 2);
-        assert_int_equal(rt_term_at(n, 1), 1); /* node 3's term-2 entry is gone */
-        assert_int_equal(rt_term_at(n, 2), 3);
+        expect_u64(rt_last(n), 2, "rt_last(n)");
+        expect_u64(rt_term_at(n, 1), 1, "rt_term_at(n, 1)"); /* node 3's term-2 entry is gone */
+        expect_u64(rt_term_at(n, 2), 3, "rt_term_at(n, 2)");
     }
     rt_net_free(net);
 }
@@ -424,12 +427,13 @@ static void test_vote_from_any_state(void **state)
         rt_step(r, m);
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        assert_int_equal(n, 1);
-        assert_int_equal(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE);
+        expect_u64(n, 1, "n");
+        expect_named(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE, raft_msg_type_name,
+                     "msgs[0].type");
         assert_false(msgs[0].reject);
-        assert_int_equal(r->role, RAFT_FOLLOWER);
-        assert_int_equal(r->term, new_term);
-        assert_int_equal(r->vote, 2);
+        expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+        expect_u64(r->term, new_term, "r->term");
+        expect_u64(r->vote, 2, "r->vote");
         rt_free_msgs(msgs, n);
         rt_free_raft(r);
     }
@@ -441,9 +445,9 @@ static void test_single_node_candidate(void **state)
     rt_network_t *net = rt_net_new(1, NULL);
     rt_net_hup(net, 1);
     raft_t *r = rt_net_node(net, 1);
-    assert_int_equal(r->role, RAFT_LEADER);
-    assert_int_equal(r->term, 1);
-    assert_int_equal(r->log.committed, 1); /* its no-op commits alone */
+    expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
+    expect_u64(r->term, 1, "r->term");
+    expect_u64(r->log.committed, 1, "r->log.committed"); /* its no-op commits alone */
     rt_net_free(net);
 }
 
@@ -455,19 +459,19 @@ static void test_dueling_candidates(void **state)
     rt_net_hup(net, 1);
     rt_net_hup(net, 3);
     /* 1 won with 2's vote; 3 could not (2 had voted already). */
-    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
-    assert_int_equal(rt_net_node(net, 3)->role, RAFT_CANDIDATE);
+    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
+    expect_u64(rt_net_node(net, 3)->role, RAFT_CANDIDATE, "rt_net_node(net, 3)->role");
     rt_net_recover(net);
     /* 3 campaigns again at term 2; its log is behind, so it loses, and the
      * whole cluster ends at term 2 without a leader. */
     rt_net_hup(net, 3);
     for (uint64_t i = 1; i <= 3; i++) {
         raft_t *r = rt_net_node(net, i);
-        assert_int_equal(r->role, RAFT_FOLLOWER);
-        assert_int_equal(r->term, 2);
+        expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+        expect_u64(r->term, 2, "r->term");
     }
-    assert_int_equal(rt_last(rt_net_node(net, 1)), 1);
-    assert_int_equal(rt_last(rt_net_node(net, 3)), 0);
+    expect_u64(rt_last(rt_net_node(net, 1)), 1, "rt_last(rt_net_node(net, 1))");
+    expect_u64(rt_last(rt_net_node(net, 3)), 0, "rt_last(rt_net_node(net, 3))");
     rt_net_free(net);
 }
 
@@ -484,13 +488,13 @@ static void test_candidate_concede(void **state)
     rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 3, 3, 0));
     rt_net_propose(net, 3, "force");
     raft_t *a = rt_net_node(net, 1);
-    assert_int_equal(a->role, RAFT_FOLLOWER);
-    assert_int_equal(a->term, 1);
-    assert_int_equal(a->lead, 3);
+    expect_role(a, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)a->id);
+    expect_u64(a->term, 1, "a->term");
+    expect_u64(a->lead, 3, "a->lead");
     for (uint64_t i = 1; i <= 3; i++) {
         raft_t *r = rt_net_node(net, i);
-        assert_int_equal(rt_last(r), 2);
-        assert_int_equal(r->log.committed, 2);
+        expect_u64(rt_last(r), 2, "rt_last(r)");
+        expect_u64(r->log.committed, 2, "r->log.committed");
     }
     rt_net_free(net);
 }
@@ -511,14 +515,14 @@ static void test_old_messages_ignored(void **state)
     m.log_term = 2;
     raft_t *r = rt_net_node(net, 1);
     tkv_err_t err = raft_step(r, &m);
-    assert_int_equal(err, TKV_OK);
-    assert_int_equal(r->role, RAFT_LEADER);
-    assert_int_equal(r->term, 3);
-    assert_int_equal(rt_last(r), 3);
-    assert_int_equal(rt_term_at(r, 3), 3);
+    expect_err(err, TKV_OK, "err");
+    expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
+    expect_u64(r->term, 3, "r->term");
+    expect_u64(rt_last(r), 3, "rt_last(r)");
+    expect_u64(rt_term_at(r, 3), 3, "rt_term_at(r, 3)");
     size_t n;
     raft_message_t *out = rt_take(r, &n);
-    assert_int_equal(n, 0);
+    expect_u64(n, 0, "n");
     rt_free_msgs(out, n);
     rt_net_free(net);
 }
@@ -532,9 +536,9 @@ static void test_higher_term_steps_leader_down(void **state)
         raft_t *r = rt_raft(1, 3, NULL);
         rt_make_leader(r);
         rt_step(r, rt_msg(types[c], 2, 1, r->term + 3));
-        assert_int_equal(r->role, RAFT_FOLLOWER);
-        assert_int_equal(r->term, 4);
-        assert_int_equal(r->lead, types[c] == RAFT_MSG_HEARTBEAT ? 2 : RAFT_NONE);
+        expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+        expect_u64(r->term, 4, "r->term");
+        expect_u64(r->lead, types[c] == RAFT_MSG_HEARTBEAT ? 2 : RAFT_NONE, "r->lead");
         rt_free_raft(r);
     }
 }
@@ -554,16 +558,16 @@ static void test_disruptive_follower(void **state)
     rt_clear(c);
     uint64_t t = c->term;
     assert_true(t >= 3);
-    assert_int_equal(c->role, RAFT_CANDIDATE);
+    expect_role(c, RAFT_CANDIDATE, "the role of node %llu", (unsigned long long)c->id);
     rt_net_recover(net);
     rt_net_hup(net, 3);
     /* Its log is behind, so it cannot win, but node 1 lost leadership. */
-    assert_int_equal(rt_net_node(net, 1)->role, RAFT_FOLLOWER);
-    assert_int_equal(rt_net_node(net, 1)->term, t + 1);
+    expect_u64(rt_net_node(net, 1)->role, RAFT_FOLLOWER, "rt_net_node(net, 1)->role");
+    expect_u64(rt_net_node(net, 1)->term, t + 1, "rt_net_node(net, 1)->term");
     rt_net_hup(net, 1);
-    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
-    assert_int_equal(c->lead, 1);
-    assert_int_equal(c->term, t + 2);
+    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
+    expect_u64(c->lead, 1, "c->lead");
+    expect_u64(c->term, t + 2, "c->term");
     rt_net_free(net);
 }
 
@@ -588,8 +592,8 @@ static void test_split_vote(void **state)
     int leaders = 0;
     for (uint64_t i = 1; i <= 4; i++)
         leaders += rt_net_node(net, i)->role == RAFT_LEADER;
-    assert_int_equal(leaders, 1);
-    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
+    expect_u64(leaders, 1, "leaders");
+    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
     rt_net_free(net);
 }
 
@@ -598,14 +602,15 @@ static void test_become_leader_appends_noop(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 3, NULL);
     rt_make_leader(r);
-    assert_int_equal(rt_last(r), 1);
-    assert_int_equal(rt_term_at(r, 1), r->term);
+    expect_u64(rt_last(r), 1, "rt_last(r)");
+    expect_u64(rt_term_at(r, 1), r->term, "rt_term_at(r, 1)");
     raft_entry_t *ents;
     size_t n;
-    assert_int_equal(rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n), TKV_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(ents[0].len, 0);
-    assert_int_equal(ents[0].type, RAFT_ENTRY_NORMAL);
+    expect_err(rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n), TKV_OK,
+               "rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n)");
+    expect_u64(n, 1, "n");
+    expect_u64(ents[0].len, 0, "ents[0].len");
+    expect_u64(ents[0].type, RAFT_ENTRY_NORMAL, "ents[0].type");
     raft_entries_free(ents, n);
     /* and it sends that entry to both followers */
     size_t nm;
@@ -616,7 +621,7 @@ static void test_become_leader_appends_noop(void **state)
             msgs[i].entries[0].index == 1)
             appends++;
     }
-    assert_int_equal(appends, 2);
+    expect_u64(appends, 2, "appends");
     rt_free_msgs(msgs, nm);
     rt_free_raft(r);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 raft_t rt_blackhole_node;
@@ -21,7 +23,7 @@ mem_storage_t *rt_storage_with_terms(const uint64_t *terms, size_t n)
     mem_storage_t *ms = mem_storage_new();
     for (size_t i = 0; i < n; i++) {
         raft_entry_t e = { RAFT_ENTRY_NORMAL, terms[i], i + 1, NULL, 0 };
-        assert_int_equal(mem_storage_append(ms, &e, 1), TKV_OK);
+        expect_err(mem_storage_append(ms, &e, 1), TKV_OK, "mem_storage_append(ms, &e, 1)");
     }
     return ms;
 }
@@ -144,14 +146,15 @@ void rt_persist(raft_t *r)
     mem_storage_t *ms = rt_storage_of(r);
     const raft_snapshot_t *snap = rlog_pending_snapshot(&r->log);
     if (snap != NULL) {
-        assert_int_equal(mem_storage_apply_snapshot(ms, snap), TKV_OK);
+        expect_err(mem_storage_apply_snapshot(ms, snap), TKV_OK,
+                   "mem_storage_apply_snapshot(ms, snap)");
         rlog_stable_snap_to(&r->log, snap->metadata.index);
     }
     size_t n;
     const raft_entry_t *ents = rlog_unstable_entries(&r->log, &n);
     if (n == 0)
         return;
-    assert_int_equal(mem_storage_append(ms, ents, n), TKV_OK);
+    expect_err(mem_storage_append(ms, ents, n), TKV_OK, "mem_storage_append(ms, ents, n)");
     rlog_stable_to(&r->log, ents[n - 1].index, ents[n - 1].term);
 }
 
@@ -167,7 +170,8 @@ void rt_make_leader(raft_t *r)
     }
     if (r->prs.n == 1)
         raft_become_leader(r); /* nobody to ask */
-    assert_int_equal(r->role, RAFT_LEADER);
+    expect_role(r, RAFT_LEADER, "node %llu after rt_make_leader() gave it every vote",
+                (unsigned long long)r->id);
 }
 
 /* ---- the network ---- */

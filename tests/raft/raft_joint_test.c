@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "project2-raft/raft/raft_pb.h"
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_helpers.h"
 
 static raft_conf_change_v2_t v2(raft_conf_transition_t t, const raft_conf_change_single_t *c,
@@ -195,8 +196,8 @@ static void test_conf_change_leaving_no_voter_refused(void **state)
     tkv_err_t err = raft_apply_conf_change_v2(r, &cc);
     if (err != TKV_ERR_INVALID || prs_find(&r->prs, 1) == NULL || prs_find(&r->prs, 4) != NULL)
         fail_msg("a change removing every voter must be refused with TKV_ERR_INVALID and change "
-                 "nothing (got error %d)",
-                 (int)err);
+                 "nothing (got %s)",
+                 tkv_err_name(err));
     rt_free_raft(r);
 
     /* And at the door: a leader does not even log it. */
@@ -218,8 +219,8 @@ static void test_conf_change_leaving_no_voter_refused(void **state)
     err = rawnode_propose_conf_change_v2(rn, &cc1);
     if (err != TKV_ERR_INVALID || rlog_last_index(&rn->raft->log) != last)
         fail_msg("proposing the removal of the only voter must fail with TKV_ERR_INVALID and "
-                 "append nothing (got error %d)",
-                 (int)err);
+                 "append nothing (got %s)",
+                 tkv_err_name(err));
     rawnode_free(rn);
     mem_storage_free(ms);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_helpers.h"
 
 typedef struct {
@@ -17,7 +18,8 @@ typedef struct {
 static void make_log(log_fixture_t *f, const uint64_t *st, size_t sn, const uint64_t *ut, size_t un)
 {
     f->ms = rt_storage_with_terms(st, sn);
-    assert_int_equal(rlog_init(&f->log, mem_storage_as_storage(f->ms)), TKV_OK);
+    expect_err(rlog_init(&f->log, mem_storage_as_storage(f->ms)), TKV_OK,
+               "rlog_init(&f->log, mem_storage_as_storage(f->ms))");
     for (size_t i = 0; i < un; i++) {
         raft_entry_t e = { RAFT_ENTRY_NORMAL, ut[i], sn + 1 + i, NULL, 0 };
         rlog_append(&f->log, &e, 1);
@@ -106,12 +108,14 @@ static void test_append_truncates(void **state)
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         log_fixture_t f;
         make_log(&f, st, 2, NULL, 0);
-        assert_int_equal(rlog_append(&f.log, cases[c].ents, cases[c].n), cases[c].want_last);
-        assert_int_equal(rlog_last_index(&f.log), cases[c].want_last);
+        expect_u64(rlog_append(&f.log, cases[c].ents, cases[c].n), cases[c].want_last,
+                   "rlog_append(&f.log, cases[c].ents, cases[c].n)");
+        expect_u64(rlog_last_index(&f.log), cases[c].want_last, "rlog_last_index(&f.log)");
         for (uint64_t i = 0; i < cases[c].want_last; i++)
-            assert_int_equal(rlog_term_or_zero(&f.log, i + 1), cases[c].want_terms[i]);
+            expect_u64(rlog_term_or_zero(&f.log, i + 1), cases[c].want_terms[i],
+                       "rlog_term_or_zero(&f.log, i + 1)");
         /* the unstable part starts where the new entries start */
-        assert_int_equal(f.log.offset, cases[c].want_offset);
+        expect_u64(f.log.offset, cases[c].want_offset, "f.log.offset");
         free_log(&f);
     }
 }
@@ -154,10 +158,11 @@ static void test_maybe_append(void **state)
         if (ok != cases[c].ok)
             fail_msg("case %zu: ok %d", c, ok);
         if (ok)
-            assert_int_equal(last_new, cases[c].last_new);
-        assert_int_equal(f.log.committed, cases[c].want_commit);
+            expect_u64(last_new, cases[c].last_new, "last_new");
+        expect_u64(f.log.committed, cases[c].want_commit, "f.log.committed");
         if (cases[c].check_index)
-            assert_int_equal(rlog_term_or_zero(&f.log, cases[c].check_index), cases[c].check_term);
+            expect_u64(rlog_term_or_zero(&f.log, cases[c].check_index), cases[c].check_term,
+                       "rlog_term_or_zero(&f.log, cases[c].check_index)");
         free_log(&f);
     }
 }
@@ -172,8 +177,8 @@ static void test_maybe_append_keeps_matching_suffix(void **state)
     raft_entry_t e = ent(2, 1);
     uint64_t last_new;
     assert_true(rlog_maybe_append(&f.log, 1, 1, 0, &e, 1, &last_new));
-    assert_int_equal(last_new, 2);
-    assert_int_equal(rlog_last_index(&f.log), 4);
+    expect_u64(last_new, 2, "last_new");
+    expect_u64(rlog_last_index(&f.log), 4, "rlog_last_index(&f.log)");
     free_log(&f);
 }
 
@@ -186,26 +191,26 @@ static void test_unstable_and_stable(void **state)
     make_log(&f, st, 2, ut, 2);
     size_t n;
     const raft_entry_t *u = rlog_unstable_entries(&f.log, &n);
-    assert_int_equal(n, 2);
-    assert_int_equal(u[0].index, 3);
+    expect_u64(n, 2, "n");
+    expect_u64(u[0].index, 3, "u[0].index");
     /* stable_to with a term that no longer matches is ignored */
     rlog_stable_to(&f.log, 3, 1);
     rlog_unstable_entries(&f.log, &n);
-    assert_int_equal(n, 2);
+    expect_u64(n, 2, "n");
     rlog_stable_to(&f.log, 3, 2);
     u = rlog_unstable_entries(&f.log, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(u[0].index, 4);
-    assert_int_equal(f.log.offset, 4);
+    expect_u64(n, 1, "n");
+    expect_u64(u[0].index, 4, "u[0].index");
+    expect_u64(f.log.offset, 4, "f.log.offset");
     rlog_stable_to(&f.log, 4, 2);
     rlog_unstable_entries(&f.log, &n);
-    assert_int_equal(n, 0);
-    assert_int_equal(f.log.offset, 5);
+    expect_u64(n, 0, "n");
+    expect_u64(f.log.offset, 5, "f.log.offset");
     /* the entries are still readable (from storage once it has them) */
     raft_entry_t es[2] = { ent(3, 2), ent(4, 2) };
-    assert_int_equal(mem_storage_append(f.ms, es, 2), TKV_OK);
-    assert_int_equal(rlog_last_index(&f.log), 4);
-    assert_int_equal(rlog_term_or_zero(&f.log, 4), 2);
+    expect_err(mem_storage_append(f.ms, es, 2), TKV_OK, "mem_storage_append(f.ms, es, 2)");
+    expect_u64(rlog_last_index(&f.log), 4, "rlog_last_index(&f.log)");
+    expect_u64(rlog_term_or_zero(&f.log, 4), 2, "rlog_term_or_zero(&f.log, 4)");
     free_log(&f);
 }
 
@@ -226,13 +231,13 @@ static void test_next_ents(void **state)
         make_log(&f, st, 3, ut, 2);
         rlog_commit_to(&f.log, cases[c].committed);
         rlog_applied_to(&f.log, cases[c].applied);
-        assert_int_equal(rlog_has_next_ents(&f.log), cases[c].want_n > 0);
+        expect_u64(rlog_has_next_ents(&f.log), cases[c].want_n > 0, "rlog_has_next_ents(&f.log)");
         raft_entry_t *ents;
         size_t n;
-        assert_int_equal(rlog_next_ents(&f.log, &ents, &n), TKV_OK);
-        assert_int_equal(n, cases[c].want_n);
+        expect_err(rlog_next_ents(&f.log, &ents, &n), TKV_OK, "rlog_next_ents(&f.log, &ents, &n)");
+        expect_u64(n, cases[c].want_n, "n");
         if (n)
-            assert_int_equal(ents[0].index, cases[c].want_first);
+            expect_u64(ents[0].index, cases[c].want_first, "ents[0].index");
         raft_entries_free(ents, n);
         free_log(&f);
     }
@@ -245,10 +250,11 @@ static void test_slice(void **state)
     mem_storage_t *ms = mem_storage_new();
     for (uint64_t i = 1; i <= 5; i++) {
         raft_entry_t e = { RAFT_ENTRY_NORMAL, 1, i, (uint8_t *)"0123456789", 10 };
-        assert_int_equal(mem_storage_append(ms, &e, 1), TKV_OK);
+        expect_err(mem_storage_append(ms, &e, 1), TKV_OK, "mem_storage_append(ms, &e, 1)");
     }
     raft_log_t l;
-    assert_int_equal(rlog_init(&l, mem_storage_as_storage(ms)), TKV_OK);
+    expect_err(rlog_init(&l, mem_storage_as_storage(ms)), TKV_OK,
+               "rlog_init(&l, mem_storage_as_storage(ms))");
     for (uint64_t i = 6; i <= 8; i++) {
         raft_entry_t e = { RAFT_ENTRY_NORMAL, 2, i, (uint8_t *)"0123456789", 10 };
         rlog_append(&l, &e, 1);
@@ -275,10 +281,15 @@ static void test_slice(void **state)
         size_t n;
         tkv_err_t err = rlog_slice(&l, cases[c].lo, cases[c].hi, cases[c].max, &ents, &n);
         if (err != cases[c].err || n != cases[c].want_n)
-            fail_msg("case %zu: err %d n %zu", c, (int)err, n);
+            fail_msg("case %zu: rlog_slice(lo %llu, hi %llu, max_size %llu; one entry is %llu "
+                     "bytes, entries 1-5 stable, 6-8 unstable): expected %s and %zu entries, "
+                     "saw %s and %zu",
+                     c, (unsigned long long)cases[c].lo, (unsigned long long)cases[c].hi,
+                     (unsigned long long)cases[c].max, (unsigned long long)one,
+                     tkv_err_name(cases[c].err), cases[c].want_n, tkv_err_name(err), n);
         for (size_t i = 0; i < n; i++) {
-            assert_int_equal(ents[i].index, cases[c].lo + i);
-            assert_int_equal(ents[i].term, ents[i].index <= 5 ? 1 : 2);
+            expect_u64(ents[i].index, cases[c].lo + i, "ents[i].index");
+            expect_u64(ents[i].term, ents[i].index <= 5 ? 1 : 2, "ents[i].term");
             assert_memory_equal(ents[i].data, "0123456789", 10);
         }
         raft_entries_free(ents, n);
@@ -294,15 +305,15 @@ static void test_commit_to_never_decreases(void **state)
     log_fixture_t f;
     make_log(&f, terms, 3, NULL, 0);
     rlog_commit_to(&f.log, 3);
-    assert_int_equal(f.log.committed, 3);
+    expect_u64(f.log.committed, 3, "f.log.committed");
     rlog_commit_to(&f.log, 1);
-    assert_int_equal(f.log.committed, 3);
+    expect_u64(f.log.committed, 3, "f.log.committed");
     assert_false(rlog_maybe_commit(&f.log, 2, 2));
     free_log(&f);
     make_log(&f, terms, 3, NULL, 0);
     assert_false(rlog_maybe_commit(&f.log, 3, 2)); /* term mismatch */
     assert_true(rlog_maybe_commit(&f.log, 3, 3));
-    assert_int_equal(f.log.committed, 3);
+    expect_u64(f.log.committed, 3, "f.log.committed");
     free_log(&f);
 }
 
@@ -314,14 +325,14 @@ static void test_term_lookup(void **state)
     log_fixture_t f;
     make_log(&f, st, 2, ut, 1);
     uint64_t t;
-    assert_int_equal(rlog_term(&f.log, 0, &t), TKV_OK);
-    assert_int_equal(t, 0);
-    assert_int_equal(rlog_term(&f.log, 2, &t), TKV_OK);
-    assert_int_equal(t, 2);
-    assert_int_equal(rlog_term(&f.log, 3, &t), TKV_OK);
-    assert_int_equal(t, 3);
-    assert_int_equal(rlog_term(&f.log, 4, &t), RAFT_ERR_UNAVAILABLE);
-    assert_int_equal(t, 0);
+    expect_err(rlog_term(&f.log, 0, &t), TKV_OK, "rlog_term(&f.log, 0, &t)");
+    expect_u64(t, 0, "t");
+    expect_err(rlog_term(&f.log, 2, &t), TKV_OK, "rlog_term(&f.log, 2, &t)");
+    expect_u64(t, 2, "t");
+    expect_err(rlog_term(&f.log, 3, &t), TKV_OK, "rlog_term(&f.log, 3, &t)");
+    expect_u64(t, 3, "t");
+    expect_err(rlog_term(&f.log, 4, &t), RAFT_ERR_UNAVAILABLE, "rlog_term(&f.log, 4, &t)");
+    expect_u64(t, 0, "t");
     free_log(&f);
 }
 

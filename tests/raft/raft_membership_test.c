@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "project2-raft/raft/raft_pb.h"
+#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 /* Asks the current leader `lead` to hand over to `transferee`. */
@@ -20,11 +22,11 @@ static void check_leader(rt_network_t *net, uint64_t want, uint64_t term)
         if (r == RT_BLACKHOLE)
             continue;
         if (i == want)
-            assert_int_equal(r->role, RAFT_LEADER);
+            expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
         else
             assert_int_not_equal(r->role, RAFT_LEADER);
         if (term)
-            assert_int_equal(r->term, term);
+            expect_u64(r->term, term, "r->term");
     }
 }
 
@@ -35,8 +37,9 @@ static void test_transfer_to_up_to_date_node(void **state)
     rt_net_hup(net, 1);
     transfer(net, 1, 2);
     check_leader(net, 2, 2);
-    assert_int_equal(rt_net_node(net, 1)->lead, 2);
-    assert_int_equal(rt_net_node(net, 1)->lead_transferee, RAFT_NONE);
+    expect_u64(rt_net_node(net, 1)->lead, 2, "rt_net_node(net, 1)->lead");
+    expect_u64(rt_net_node(net, 1)->lead_transferee, RAFT_NONE,
+               "rt_net_node(net, 1)->lead_transferee");
     /* and back again */
     rt_net_propose(net, 2, "x");
     transfer(net, 2, 1);
@@ -53,11 +56,11 @@ static void test_transfer_to_lagging_node(void **state)
     rt_net_propose(net, 1, "x");
     rt_net_recover(net);
     raft_t *lagging = rt_net_node(net, 3);
-    assert_int_equal(rt_last(lagging), 1);
+    expect_u64(rt_last(lagging), 1, "rt_last(lagging)");
     /* Node 3 must be caught up first (its log is behind: it could not win). */
     transfer(net, 1, 3);
     check_leader(net, 3, 2);
-    assert_int_equal(rt_term_at(lagging, 2), 1);
+    expect_u64(rt_term_at(lagging, 2), 1, "rt_term_at(lagging, 2)");
     rt_net_free(net);
 }
 
@@ -68,10 +71,10 @@ static void test_transfer_to_self(void **state)
     rt_net_hup(net, 1);
     raft_t *lead = rt_net_node(net, 1);
     rt_step(lead, rt_msg(RAFT_MSG_TRANSFER_LEADER, 1, 1, 0));
-    assert_int_equal(lead->lead_transferee, RAFT_NONE);
+    expect_u64(lead->lead_transferee, RAFT_NONE, "lead->lead_transferee");
     check_leader(net, 1, 1);
     rt_net_propose(net, 1, "still leading");
-    assert_int_equal(lead->log.committed, 2);
+    expect_u64(lead->log.committed, 2, "lead->log.committed");
     /* and a real transfer still works afterwards */
     transfer(net, 1, 2);
     check_leader(net, 2, 2);
@@ -85,7 +88,7 @@ static void test_transfer_to_nonexistent_node(void **state)
     rt_net_hup(net, 1);
     raft_t *lead = rt_net_node(net, 1);
     rt_step(lead, rt_msg(RAFT_MSG_TRANSFER_LEADER, 4, 1, 0));
-    assert_int_equal(lead->lead_transferee, RAFT_NONE);
+    expect_u64(lead->lead_transferee, RAFT_NONE, "lead->lead_transferee");
     check_leader(net, 1, 1);
     transfer(net, 1, 3);
     check_leader(net, 3, 2);
@@ -100,12 +103,12 @@ static void test_transfer_refuses_proposals(void **state)
     rt_net_isolate(net, 3);
     transfer(net, 1, 3);
     raft_t *lead = rt_net_node(net, 1);
-    assert_int_equal(lead->lead_transferee, 3);
+    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
     uint64_t last = rt_last(lead);
     raft_message_t m = rt_propose_msg(1, "x");
-    assert_int_equal(raft_step(lead, &m), TKV_ERR_NOT_LEADER);
+    expect_err(raft_step(lead, &m), TKV_ERR_NOT_LEADER, "raft_step(lead, &m)");
     raft_message_free(&m);
-    assert_int_equal(rt_last(lead), last);
+    expect_u64(rt_last(lead), last, "rt_last(lead)");
     rt_net_free(net);
 }
 
@@ -117,14 +120,14 @@ static void test_transfer_times_out(void **state)
     rt_net_isolate(net, 3);
     transfer(net, 1, 3);
     raft_t *lead = rt_net_node(net, 1);
-    assert_int_equal(lead->lead_transferee, 3);
+    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
     for (int i = 0; i < lead->election_tick - 1; i++)
         raft_tick(lead);
-    assert_int_equal(lead->lead_transferee, 3);
+    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
     raft_tick(lead);
     rt_clear(lead);
-    assert_int_equal(lead->lead_transferee, RAFT_NONE);
-    assert_int_equal(lead->role, RAFT_LEADER);
+    expect_u64(lead->lead_transferee, RAFT_NONE, "lead->lead_transferee");
+    expect_role(lead, RAFT_LEADER, "the role of node %llu", (unsigned long long)lead->id);
     rt_propose(lead, "accepted again");
     rt_clear(lead);
     rt_net_free(net);
@@ -143,12 +146,12 @@ static void test_second_transfer_while_pending(void **state)
     rt_clear(lead);
     /* the same transfer again does not restart the clock */
     transfer(net, 1, 3);
-    assert_int_equal(lead->lead_transferee, 3);
-    assert_int_equal(lead->election_elapsed, elapsed + 3);
+    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
+    expect_u64(lead->election_elapsed, elapsed + 3, "lead->election_elapsed");
     /* a transfer to another (up-to-date) node replaces it and completes */
     transfer(net, 1, 2);
     check_leader(net, 2, 0); /* node 3, still cut off, stays at term 1 */
-    assert_int_equal(rt_net_node(net, 2)->term, 2);
+    expect_u64(rt_net_node(net, 2)->term, 2, "rt_net_node(net, 2)->term");
     rt_net_free(net);
 }
 
@@ -168,18 +171,18 @@ static void test_add_node(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 1, NULL);
     rt_make_leader(r);
-    assert_int_equal(r->log.committed, 1);
+    expect_u64(r->log.committed, 1, "r->log.committed");
     raft_add_node(r, 2);
-    assert_int_equal(r->prs.n, 2);
+    expect_u64(r->prs.n, 2, "r->prs.n");
     assert_non_null(prs_find(&r->prs, 2));
     /* the quorum is now 2: a proposal waits for node 2 */
     rt_propose(r, "x");
-    assert_int_equal(r->log.committed, 1);
+    expect_u64(r->log.committed, 1, "r->log.committed");
     rt_clear(r);
     raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
     ack.index = 2;
     rt_step(r, ack);
-    assert_int_equal(r->log.committed, 2);
+    expect_u64(r->log.committed, 2, "r->log.committed");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -194,11 +197,11 @@ static void test_add_node_twice(void **state)
     rt_step(r, ack);
     rt_clear(r);
     raft_add_node(r, 2);
-    assert_int_equal(r->prs.n, 2);
-    assert_int_equal(prs_find(&r->prs, 2)->match, 1); /* untouched */
+    expect_u64(r->prs.n, 2, "r->prs.n");
+    expect_u64(prs_find(&r->prs, 2)->match, 1, "prs_find(&r->prs, 2)->match"); /* untouched */
     raft_add_node(r, 3);
     raft_add_node(r, 3);
-    assert_int_equal(r->prs.n, 3);
+    expect_u64(r->prs.n, 3, "r->prs.n");
     rt_free_raft(r);
 }
 
@@ -207,11 +210,11 @@ static void test_remove_node(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 2, NULL);
     raft_remove_node(r, 2);
-    assert_int_equal(r->prs.n, 1);
+    expect_u64(r->prs.n, 1, "r->prs.n");
     assert_null(prs_find(&r->prs, 2));
     /* alone now, it elects itself */
     rt_tick_n(r, 2 * r->election_tick);
-    assert_int_equal(r->role, RAFT_LEADER);
+    expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -227,9 +230,9 @@ static void test_commit_after_remove_node(void **state)
     rt_clear(r);
     rt_propose(r, "x");
     rt_clear(r);
-    assert_int_equal(r->log.committed, 1); /* node 2 never answers */
+    expect_u64(r->log.committed, 1, "r->log.committed"); /* node 2 never answers */
     raft_remove_node(r, 2);
-    assert_int_equal(r->log.committed, 2); /* a quorum of one has it */
+    expect_u64(r->log.committed, 2, "r->log.committed"); /* a quorum of one has it */
     rt_free_raft(r);
 }
 
@@ -240,13 +243,13 @@ static void test_removed_leader_steps_down(void **state)
     rt_make_leader(r);
     rt_clear(r);
     raft_remove_node(r, 1);
-    assert_int_equal(r->role, RAFT_FOLLOWER);
+    expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
     /* and, no longer a member, it never campaigns */
     rt_tick_n(r, 5 * r->election_tick);
-    assert_int_equal(r->role, RAFT_FOLLOWER);
+    expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 0);
+    expect_u64(n, 0, "n");
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -258,8 +261,8 @@ static raft_message_t conf_change_proposal(uint64_t to, raft_conf_change_type_t 
     m.entries = calloc(1, sizeof(raft_entry_t));
     m.n_entries = 1;
     m.entries[0].type = RAFT_ENTRY_CONF_CHANGE;
-    assert_int_equal(raft_pb_encode_conf_change(&cc, &m.entries[0].data, &m.entries[0].len),
-                     TKV_OK);
+    expect_err(raft_pb_encode_conf_change(&cc, &m.entries[0].data, &m.entries[0].len), TKV_OK,
+               "raft_pb_encode_conf_change(&cc, &m.entries[0].data, &m.entries[0].len)");
     return m;
 }
 
@@ -267,7 +270,8 @@ static raft_entry_type_t type_at(raft_t *r, uint64_t i)
 {
     raft_entry_t *e;
     size_t n;
-    assert_int_equal(rlog_slice(&r->log, i, i + 1, UINT64_MAX, &e, &n), TKV_OK);
+    expect_err(rlog_slice(&r->log, i, i + 1, UINT64_MAX, &e, &n), TKV_OK,
+               "rlog_slice(&r->log, i, i + 1, UINT64_MAX, &e, &n)");
     raft_entry_type_t t = e[0].type;
     raft_entries_free(e, n);
     return t;
@@ -281,17 +285,17 @@ static void test_conf_change_with_pending_one(void **state)
     rlog_applied_to(&r->log, 1);
     raft_message_t m = conf_change_proposal(1, RAFT_CONF_ADD_NODE, 2);
     rt_step(r, m);
-    assert_int_equal(type_at(r, 2), RAFT_ENTRY_CONF_CHANGE);
-    assert_int_equal(r->pending_conf_index, 2);
+    expect_u64(type_at(r, 2), RAFT_ENTRY_CONF_CHANGE, "type_at(r, 2)");
+    expect_u64(r->pending_conf_index, 2, "r->pending_conf_index");
     /* the first is not applied yet: the second one is dropped */
     rt_step(r, m);
-    assert_int_equal(rt_last(r), 3);
-    assert_int_equal(type_at(r, 3), RAFT_ENTRY_NORMAL);
+    expect_u64(rt_last(r), 3, "rt_last(r)");
+    expect_u64(type_at(r, 3), RAFT_ENTRY_NORMAL, "type_at(r, 3)");
     /* once it is applied, a new one is accepted */
     rlog_applied_to(&r->log, 3);
     rt_step(r, m);
-    assert_int_equal(type_at(r, 4), RAFT_ENTRY_CONF_CHANGE);
-    assert_int_equal(r->pending_conf_index, 4);
+    expect_u64(type_at(r, 4), RAFT_ENTRY_CONF_CHANGE, "type_at(r, 4)");
+    expect_u64(r->pending_conf_index, 4, "r->pending_conf_index");
     raft_message_free(&m);
     rt_free_raft(r);
 }
@@ -305,10 +309,10 @@ static void test_new_leader_waits_for_old_conf_change(void **state)
     raft_t *r = rt_raft(1, 1, rt_storage_with_terms(terms, 2));
     r->term = 1;
     rt_make_leader(r);
-    assert_int_equal(r->pending_conf_index, 2);
+    expect_u64(r->pending_conf_index, 2, "r->pending_conf_index");
     raft_message_t m = conf_change_proposal(1, RAFT_CONF_ADD_NODE, 2);
     rt_step(r, m);
-    assert_int_equal(type_at(r, 4), RAFT_ENTRY_NORMAL);
+    expect_u64(type_at(r, 4), RAFT_ENTRY_NORMAL, "type_at(r, 4)");
     raft_message_free(&m);
     rt_free_raft(r);
 }
@@ -325,29 +329,32 @@ static void test_rawnode_conf_change_round(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
     rawnode_campaign(rn);
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     mem_storage_append(ms, rd.entries, rd.n_entries);
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
     raft_conf_change_t cc = { RAFT_CONF_ADD_NODE, 2, (uint8_t *)"ctx", 3 };
-    assert_int_equal(rawnode_propose_conf_change(rn, &cc), TKV_OK);
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    assert_int_equal(rd.n_committed_entries, 1);
+    expect_err(rawnode_propose_conf_change(rn, &cc), TKV_OK,
+               "rawnode_propose_conf_change(rn, &cc)");
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+    expect_u64(rd.n_committed_entries, 1, "rd.n_committed_entries");
     const raft_entry_t *e = &rd.committed_entries[0];
-    assert_int_equal(e->type, RAFT_ENTRY_CONF_CHANGE);
+    expect_u64(e->type, RAFT_ENTRY_CONF_CHANGE, "e->type");
     raft_conf_change_t got;
-    assert_int_equal(raft_pb_decode_conf_change(e->data, e->len, &got), TKV_OK);
-    assert_int_equal(got.type, RAFT_CONF_ADD_NODE);
-    assert_int_equal(got.node_id, 2);
+    expect_err(raft_pb_decode_conf_change(e->data, e->len, &got), TKV_OK,
+               "raft_pb_decode_conf_change(e->data, e->len, &got)");
+    expect_u64(got.type, RAFT_CONF_ADD_NODE, "got.type");
+    expect_u64(got.node_id, 2, "got.node_id");
     assert_memory_equal(got.context, "ctx", 3);
     raft_conf_state_t cs;
-    assert_int_equal(rawnode_apply_conf_change(rn, &got, &cs), TKV_OK);
-    assert_int_equal(cs.n_nodes, 2);
-    assert_int_equal(cs.nodes[0], 1);
-    assert_int_equal(cs.nodes[1], 2);
+    expect_err(rawnode_apply_conf_change(rn, &got, &cs), TKV_OK,
+               "rawnode_apply_conf_change(rn, &got, &cs)");
+    expect_u64(cs.n_nodes, 2, "cs.n_nodes");
+    expect_u64(cs.nodes[0], 1, "cs.nodes[0]");
+    expect_u64(cs.nodes[1], 2, "cs.nodes[1]");
     raft_conf_state_free(&cs);
     raft_conf_change_free(&got);
     mem_storage_append(ms, rd.entries, rd.n_entries);
@@ -355,7 +362,7 @@ static void test_rawnode_conf_change_round(void **state)
     raft_ready_free(&rd);
     /* node 2 now gets appends from the leader */
     rawnode_tick(rn);
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     int to2 = 0;
     for (size_t i = 0; i < rd.n_messages; i++)
         to2 += rd.messages[i].to == 2;

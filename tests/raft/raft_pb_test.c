@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "project2-raft/raft/raft_pb.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 
 static void check_entry(const raft_entry_t *a, const raft_entry_t *b)
@@ -44,9 +45,11 @@ static void test_message_round_trip(void **state)
     m.reject_hint = 35;
     uint8_t *bytes;
     size_t len;
-    assert_int_equal(raft_pb_encode_message(&m, &bytes, &len), TKV_OK);
+    expect_err(raft_pb_encode_message(&m, &bytes, &len), TKV_OK,
+               "raft_pb_encode_message(&m, &bytes, &len)");
     raft_message_t got;
-    assert_int_equal(raft_pb_decode_message(bytes, len, &got), TKV_OK);
+    expect_err(raft_pb_decode_message(bytes, len, &got), TKV_OK,
+               "raft_pb_decode_message(bytes, len, &got)");
     free(bytes);
     assert_int_equal(got.type, m.type);
     assert_int_equal(got.to, m.to);
@@ -92,7 +95,8 @@ static void test_every_message_type_round_trips(void **state)
         size_t len;
         raft_pb_encode_message(&m, &bytes, &len);
         raft_message_t got;
-        assert_int_equal(raft_pb_decode_message(bytes, len, &got), TKV_OK);
+        expect_err(raft_pb_decode_message(bytes, len, &got), TKV_OK,
+                   "raft_pb_decode_message(bytes, len, &got)");
         free(bytes);
         assert_int_equal(got.type, types[i]);
         assert_true(raft_snapshot_is_empty(&got.snapshot));
@@ -108,20 +112,23 @@ static void test_small_types_round_trip(void **state)
     size_t len;
     raft_hard_state_t hs = { 9, 3, 77 }, hs2;
     raft_pb_encode_hard_state(&hs, &bytes, &len);
-    assert_int_equal(raft_pb_decode_hard_state(bytes, len, &hs2), TKV_OK);
+    expect_err(raft_pb_decode_hard_state(bytes, len, &hs2), TKV_OK,
+               "raft_pb_decode_hard_state(bytes, len, &hs2)");
     free(bytes);
     assert_true(raft_hard_state_equal(&hs, &hs2));
 
     raft_entry_t e = { RAFT_ENTRY_CONF_CHANGE, 4, 12, (uint8_t *)"xyz", 3 }, e2;
     raft_pb_encode_entry(&e, &bytes, &len);
-    assert_int_equal(raft_pb_decode_entry(bytes, len, &e2), TKV_OK);
+    expect_err(raft_pb_decode_entry(bytes, len, &e2), TKV_OK,
+               "raft_pb_decode_entry(bytes, len, &e2)");
     free(bytes);
     check_entry(&e, &e2);
     raft_entry_free(&e2);
 
     raft_conf_change_t cc = { RAFT_CONF_REMOVE_NODE, 6, (uint8_t *)"cmd", 3 }, cc2;
     raft_pb_encode_conf_change(&cc, &bytes, &len);
-    assert_int_equal(raft_pb_decode_conf_change(bytes, len, &cc2), TKV_OK);
+    expect_err(raft_pb_decode_conf_change(bytes, len, &cc2), TKV_OK,
+               "raft_pb_decode_conf_change(bytes, len, &cc2)");
     free(bytes);
     assert_int_equal(cc2.type, RAFT_CONF_REMOVE_NODE);
     assert_int_equal(cc2.node_id, 6);
@@ -132,7 +139,8 @@ static void test_small_types_round_trip(void **state)
     uint64_t nodes[] = { 2, 4 };
     raft_snapshot_t s = { (uint8_t *)"img", 3, { { nodes, 2 }, 10, 2 } }, s2;
     raft_pb_encode_snapshot(&s, &bytes, &len);
-    assert_int_equal(raft_pb_decode_snapshot(bytes, len, &s2), TKV_OK);
+    expect_err(raft_pb_decode_snapshot(bytes, len, &s2), TKV_OK,
+               "raft_pb_decode_snapshot(bytes, len, &s2)");
     free(bytes);
     assert_int_equal(s2.metadata.index, 10);
     assert_int_equal(s2.metadata.term, 2);
@@ -147,9 +155,11 @@ static void test_garbage_is_corrupt(void **state)
     (void)state;
     const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
     raft_message_t m;
-    assert_int_equal(raft_pb_decode_message(junk, sizeof(junk), &m), TKV_ERR_CORRUPT);
+    expect_err(raft_pb_decode_message(junk, sizeof(junk), &m), TKV_ERR_CORRUPT,
+               "raft_pb_decode_message(junk, sizeof(junk), &m)");
     raft_hard_state_t hs;
-    assert_int_equal(raft_pb_decode_hard_state(junk, sizeof(junk), &hs), TKV_ERR_CORRUPT);
+    expect_err(raft_pb_decode_hard_state(junk, sizeof(junk), &hs), TKV_ERR_CORRUPT,
+               "raft_pb_decode_hard_state(junk, sizeof(junk), &hs)");
 }
 
 const tkv_test_t raft_pb_tests[] = {

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 /* Acknowledges every MsgAppend in msgs as the follower would on success. */
@@ -33,19 +35,19 @@ static void test_leader_start_replication(void **state)
     rt_clear(r);
     uint64_t li = rt_last(r);
     rt_propose(r, "some data");
-    assert_int_equal(rt_last(r), li + 1);
-    assert_int_equal(r->log.committed, li);
+    expect_u64(rt_last(r), li + 1, "rt_last(r)");
+    expect_u64(r->log.committed, li, "r->log.committed");
     msgs = rt_take(r, &n);
-    assert_int_equal(n, 2);
+    expect_u64(n, 2, "n");
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(msgs[i].type, RAFT_MSG_APPEND);
-        assert_int_equal(msgs[i].to, i + 2);
-        assert_int_equal(msgs[i].index, li);
-        assert_int_equal(msgs[i].log_term, 1);
-        assert_int_equal(msgs[i].commit, li);
-        assert_int_equal(msgs[i].n_entries, 1);
-        assert_int_equal(msgs[i].entries[0].index, li + 1);
-        assert_int_equal(msgs[i].entries[0].term, 1);
+        expect_named(msgs[i].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[i].type");
+        expect_u64(msgs[i].to, i + 2, "msgs[i].to");
+        expect_u64(msgs[i].index, li, "msgs[i].index");
+        expect_u64(msgs[i].log_term, 1, "msgs[i].log_term");
+        expect_u64(msgs[i].commit, li, "msgs[i].commit");
+        expect_u64(msgs[i].n_entries, 1, "msgs[i].n_entries");
+        expect_u64(msgs[i].entries[0].index, li + 1, "msgs[i].entries[0].index");
+        expect_u64(msgs[i].entries[0].term, 1, "msgs[i].entries[0].term");
         assert_memory_equal(msgs[i].entries[0].data, "some data", 9);
     }
     rt_free_msgs(msgs, n);
@@ -67,13 +69,13 @@ static void test_leader_commit_entry(void **state)
     msgs = rt_take(r, &n);
     ack_appends(r, msgs, n);
     rt_free_msgs(msgs, n);
-    assert_int_equal(r->log.committed, li + 1);
+    expect_u64(r->log.committed, li + 1, "r->log.committed");
     /* The followers are told the new commit index. */
     msgs = rt_take(r, &n);
-    assert_int_equal(n, 2);
+    expect_u64(n, 2, "n");
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(msgs[i].type, RAFT_MSG_APPEND);
-        assert_int_equal(msgs[i].commit, li + 1);
+        expect_named(msgs[i].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[i].type");
+        expect_u64(msgs[i].commit, li + 1, "msgs[i].commit");
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -130,14 +132,15 @@ static void test_leader_commit_preceding_entries(void **state)
         raft_message_t resp = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
         resp.index = rt_last(r);
         rt_step(r, resp);
-        assert_int_equal(r->log.committed, lens[c] + 2);
+        expect_u64(r->log.committed, lens[c] + 2, "r->log.committed");
         raft_entry_t *ents;
         size_t n;
-        assert_int_equal(rlog_next_ents(&r->log, &ents, &n), TKV_OK);
-        assert_int_equal(n, lens[c] + 2);
-        assert_int_equal(ents[lens[c]].term, 3);
-        assert_int_equal(ents[lens[c]].len, 0); /* the no-op */
-        assert_int_equal(ents[lens[c] + 1].len, 1);
+        expect_err(rlog_next_ents(&r->log, &ents, &n), TKV_OK,
+                   "rlog_next_ents(&r->log, &ents, &n)");
+        expect_u64(n, lens[c] + 2, "n");
+        expect_u64(ents[lens[c]].term, 3, "ents[lens[c]].term");
+        expect_u64(ents[lens[c]].len, 0, "ents[lens[c]].len"); /* the no-op */
+        expect_u64(ents[lens[c] + 1].len, 1, "ents[lens[c] + 1].len");
         raft_entries_free(ents, n);
         rt_free_raft(r);
     }
@@ -159,11 +162,11 @@ static void test_follower_commit_entry(void **state)
         m.n_entries = 3;
         m.commit = k;
         raft_step(r, &m);
-        assert_int_equal(r->log.committed, k);
+        expect_u64(r->log.committed, k, "r->log.committed");
         raft_entry_t *got;
         size_t n;
-        assert_int_equal(rlog_next_ents(&r->log, &got, &n), TKV_OK);
-        assert_int_equal(n, k);
+        expect_err(rlog_next_ents(&r->log, &got, &n), TKV_OK, "rlog_next_ents(&r->log, &got, &n)");
+        expect_u64(n, k, "n");
         raft_entries_free(got, n);
         rt_free_raft(r);
     }
@@ -192,13 +195,13 @@ static void test_follower_check_append(void **state)
         raft_step(r, &m);
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        assert_int_equal(n, 1);
-        assert_int_equal(msgs[0].type, RAFT_MSG_APPEND_RESPONSE);
+        expect_u64(n, 1, "n");
+        expect_named(msgs[0].type, RAFT_MSG_APPEND_RESPONSE, raft_msg_type_name, "msgs[0].type");
         if (msgs[0].reject != cases[c].reject)
             fail_msg("case %zu: reject %d", c, msgs[0].reject);
         if (cases[c].reject) {
-            assert_int_equal(msgs[0].index, cases[c].want_index);
-            assert_int_equal(msgs[0].reject_hint, 2);
+            expect_u64(msgs[0].index, cases[c].want_index, "msgs[0].index");
+            expect_u64(msgs[0].reject_hint, 2, "msgs[0].reject_hint");
         }
         rt_free_msgs(msgs, n);
         rt_free_raft(r);
@@ -237,7 +240,7 @@ static void test_follower_append_entries(void **state)
         m.entries = ents;
         m.n_entries = cases[c].n;
         raft_step(r, &m);
-        assert_int_equal(rt_last(r), cases[c].want_n);
+        expect_u64(rt_last(r), cases[c].want_n, "rt_last(r)");
         for (size_t i = 0; i < cases[c].want_n; i++) {
             if (rt_term_at(r, i + 1) != cases[c].want[i])
                 fail_msg("case %zu: entry %zu has term %llu, want %llu", c, i + 1,
@@ -286,17 +289,17 @@ static void test_leader_sync_follower_log(void **state)
         rt_net_hup(net, 1);
         rt_net_send(net, vote);
         raft_t *r = rt_net_node(net, 1);
-        assert_int_equal(r->role, RAFT_LEADER);
+        expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
         rt_net_propose(net, 1, "sync");
         raft_t *f = rt_net_node(net, 2);
-        assert_int_equal(rt_last(f), rt_last(r));
+        expect_u64(rt_last(f), rt_last(r), "rt_last(f)");
         for (uint64_t i = 1; i <= rt_last(r); i++) {
             if (rt_term_at(f, i) != rt_term_at(r, i))
                 fail_msg("case %zu: entry %llu term %llu, leader has %llu", c,
                          (unsigned long long)i, (unsigned long long)rt_term_at(f, i),
                          (unsigned long long)rt_term_at(r, i));
         }
-        assert_int_equal(f->log.committed, rt_last(r));
+        expect_u64(f->log.committed, rt_last(r), "f->log.committed");
         rt_net_free(net);
     }
 }
@@ -315,7 +318,7 @@ static void test_leader_only_commits_current_term(void **state)
         raft_message_t resp = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
         resp.index = idx;
         rt_step(r, resp);
-        assert_int_equal(r->log.committed, idx == 3 ? 3 : 0);
+        expect_u64(r->log.committed, idx == 3 ? 3 : 0, "r->log.committed");
         rt_free_raft(r);
     }
 }
@@ -331,14 +334,15 @@ static void test_log_replication_network(void **state)
     for (uint64_t i = 1; i <= 3; i++) {
         raft_t *r = rt_net_node(net, i);
         /* noop(1), a, noop(2), b */
-        assert_int_equal(r->log.committed, 4);
+        expect_u64(r->log.committed, 4, "r->log.committed");
         raft_entry_t *ents;
         size_t n;
-        assert_int_equal(rlog_next_ents(&r->log, &ents, &n), TKV_OK);
-        assert_int_equal(n, 4);
+        expect_err(rlog_next_ents(&r->log, &ents, &n), TKV_OK,
+                   "rlog_next_ents(&r->log, &ents, &n)");
+        expect_u64(n, 4, "n");
         assert_memory_equal(ents[1].data, "a", 1);
         assert_memory_equal(ents[3].data, "b", 1);
-        assert_int_equal(ents[3].term, 2);
+        expect_u64(ents[3].term, 2, "ents[3].term");
         raft_entries_free(ents, n);
     }
     rt_net_free(net);
@@ -351,7 +355,7 @@ static void test_single_node_commit(void **state)
     rt_net_hup(net, 1);
     rt_net_propose(net, 1, "some data");
     rt_net_propose(net, 1, "some data");
-    assert_int_equal(rt_net_node(net, 1)->log.committed, 3);
+    expect_u64(rt_net_node(net, 1)->log.committed, 3, "rt_net_node(net, 1)->log.committed");
     rt_net_free(net);
 }
 
@@ -366,19 +370,19 @@ static void test_cannot_commit_without_new_term_entry(void **state)
     rt_net_propose(net, 1, "x");
     rt_net_propose(net, 1, "y");
     raft_t *a = rt_net_node(net, 1);
-    assert_int_equal(a->log.committed, 1);
+    expect_u64(a->log.committed, 1, "a->log.committed");
     rt_net_recover(net);
     /* Node 2 leads term 2 but its no-op is lost: it cannot commit 2 and 3
      * (entries of term 1) by counting replicas. */
     rt_net_ignore(net, RAFT_MSG_APPEND);
     rt_net_hup(net, 2);
     raft_t *b = rt_net_node(net, 2);
-    assert_int_equal(b->role, RAFT_LEADER);
-    assert_int_equal(b->log.committed, 1);
+    expect_role(b, RAFT_LEADER, "the role of node %llu", (unsigned long long)b->id);
+    expect_u64(b->log.committed, 1, "b->log.committed");
     rt_net_recover(net);
     rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
     rt_net_propose(net, 2, "z");
-    assert_int_equal(b->log.committed, 5);
+    expect_u64(b->log.committed, 5, "b->log.committed");
     rt_net_free(net);
 }
 
@@ -392,13 +396,13 @@ static void test_commit_without_new_term_entry(void **state)
     rt_net_cut(net, 1, 5);
     rt_net_propose(net, 1, "x");
     rt_net_propose(net, 1, "y");
-    assert_int_equal(rt_net_node(net, 1)->log.committed, 1);
+    expect_u64(rt_net_node(net, 1)->log.committed, 1, "rt_net_node(net, 1)->log.committed");
     rt_net_recover(net);
     /* The new leader's no-op commits everything before it. */
     rt_net_hup(net, 2);
-    assert_int_equal(rt_net_node(net, 2)->log.committed, 4);
+    expect_u64(rt_net_node(net, 2)->log.committed, 4, "rt_net_node(net, 2)->log.committed");
     for (uint64_t i = 1; i <= 5; i++)
-        assert_int_equal(rt_net_node(net, i)->log.committed, 4);
+        expect_u64(rt_net_node(net, i)->log.committed, 4, "rt_net_node(net, i)->log.committed");
     rt_net_free(net);
 }
 
@@ -414,21 +418,21 @@ static void test_commit_by_heartbeat(void **state)
     m.entries = ents;
     m.n_entries = 3;
     raft_step(r, &m);
-    assert_int_equal(r->log.committed, 0);
+    expect_u64(r->log.committed, 0, "r->log.committed");
     rt_clear(r);
     raft_message_t hb = rt_msg(RAFT_MSG_HEARTBEAT, 1, 2, 2);
     hb.commit = 2;
     rt_step(r, hb);
-    assert_int_equal(r->log.committed, 2);
+    expect_u64(r->log.committed, 2, "r->log.committed");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_HEARTBEAT_RESPONSE);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_HEARTBEAT_RESPONSE, raft_msg_type_name, "msgs[0].type");
     rt_free_msgs(msgs, n);
     /* A heartbeat never lowers commit. */
     hb.commit = 1;
     rt_step(r, hb);
-    assert_int_equal(r->log.committed, 2);
+    expect_u64(r->log.committed, 2, "r->log.committed");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -444,10 +448,10 @@ static void test_heartbeat_response_sends_missing_entries(void **state)
     rt_step(r, rt_msg(RAFT_MSG_HEARTBEAT_RESPONSE, 2, 1, r->term));
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_APPEND);
-    assert_int_equal(msgs[0].to, 2);
-    assert_int_equal(msgs[0].n_entries, 2);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[0].type");
+    expect_u64(msgs[0].to, 2, "msgs[0].to");
+    expect_u64(msgs[0].n_entries, 2, "msgs[0].n_entries");
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -475,13 +479,13 @@ static void test_proposal(void **state)
         rt_clear(r);
         raft_message_free(&m);
         if (cases[c].success) {
-            assert_int_equal(err, TKV_OK);
+            expect_err(err, TKV_OK, "err");
             rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
             rt_net_propose(net, 1, "more");
-            assert_int_equal(r->log.committed, 3);
+            expect_u64(r->log.committed, 3, "r->log.committed");
         } else {
-            assert_int_equal(err, TKV_ERR_NOT_LEADER); /* no leader: dropped */
-            assert_int_equal(rt_last(r), 0);
+            expect_err(err, TKV_ERR_NOT_LEADER, "err"); /* no leader: dropped */
+            expect_u64(rt_last(r), 0, "rt_last(r)");
         }
         rt_net_free(net);
     }
@@ -494,12 +498,12 @@ static void test_proposal_on_follower_dropped(void **state)
     rt_net_hup(net, 1);
     raft_t *f = rt_net_node(net, 2);
     raft_message_t m = rt_propose_msg(2, "x");
-    assert_int_equal(raft_step(f, &m), TKV_ERR_NOT_LEADER);
+    expect_err(raft_step(f, &m), TKV_ERR_NOT_LEADER, "raft_step(f, &m)");
     raft_message_free(&m);
-    assert_int_equal(rt_last(f), 1);
+    expect_u64(rt_last(f), 1, "rt_last(f)");
     size_t n;
     raft_message_t *msgs = rt_take(f, &n);
-    assert_int_equal(n, 0);
+    expect_u64(n, 0, "n");
     rt_free_msgs(msgs, n);
     rt_net_free(net);
 }
@@ -510,23 +514,23 @@ static void test_leader_increase_next(void **state)
     raft_t *r = rt_raft(1, 3, NULL);
     rt_make_leader(r);
     raft_progress_t *pr = prs_find(&r->prs, 2);
-    assert_int_equal(pr->next, 1);
-    assert_int_equal(pr->match, 0);
+    expect_u64(pr->next, 1, "pr->next");
+    expect_u64(pr->match, 0, "pr->match");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
     ack_appends(r, msgs, n);
     rt_free_msgs(msgs, n);
     pr = prs_find(&r->prs, 2);
-    assert_int_equal(pr->match, 1);
-    assert_int_equal(pr->next, 2);
+    expect_u64(pr->match, 1, "pr->match");
+    expect_u64(pr->next, 2, "pr->next");
     /* Once the follower acknowledged, further appends stream: next moves
      * ahead of match as entries are sent. */
     rt_clear(r);
     rt_propose(r, "a");
     rt_propose(r, "b");
     pr = prs_find(&r->prs, 2);
-    assert_int_equal(pr->match, 1);
-    assert_int_equal(pr->next, 4);
+    expect_u64(pr->match, 1, "pr->match");
+    expect_u64(pr->next, 4, "pr->next");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -548,18 +552,18 @@ static void test_rejection_backs_off_fast(void **state)
     rt_step(r, rej);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_APPEND);
-    assert_int_equal(msgs[0].index, 3);
-    assert_int_equal(msgs[0].log_term, 1);
-    assert_int_equal(msgs[0].n_entries, 8);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[0].type");
+    expect_u64(msgs[0].index, 3, "msgs[0].index");
+    expect_u64(msgs[0].log_term, 1, "msgs[0].log_term");
+    expect_u64(msgs[0].n_entries, 8, "msgs[0].n_entries");
     rt_free_msgs(msgs, n);
     /* A duplicate of the old rejection changes nothing. */
     rt_step(r, rej);
     msgs = rt_take(r, &n);
-    assert_int_equal(n, 0);
+    expect_u64(n, 0, "n");
     rt_free_msgs(msgs, n);
-    assert_int_equal(prs_find(&r->prs, 2)->next, 4);
+    expect_u64(prs_find(&r->prs, 2)->next, 4, "prs_find(&r->prs, 2)->next");
     rt_free_raft(r);
 }
 
@@ -579,9 +583,9 @@ static void test_all_server_stepdown(void **state)
             m.log_term = 3;
             m.index = 0;
             raft_step(r, &m);
-            assert_int_equal(r->role, RAFT_FOLLOWER);
-            assert_int_equal(r->term, 3);
-            assert_int_equal(r->lead, types[t] == RAFT_MSG_APPEND ? 2 : RAFT_NONE);
+            expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+            expect_u64(r->term, 3, "r->term");
+            expect_u64(r->lead, types[t] == RAFT_MSG_APPEND ? 2 : RAFT_NONE, "r->lead");
             rt_clear(r);
             rt_free_raft(r);
         }
@@ -601,7 +605,7 @@ static void test_stale_commit_not_beyond_log(void **state)
     m.log_term = 1;
     m.commit = 4;
     rt_step(r, m);
-    assert_int_equal(r->log.committed, 1);
+    expect_u64(r->log.committed, 1, "r->log.committed");
     rt_clear(r);
     rt_free_raft(r);
 }

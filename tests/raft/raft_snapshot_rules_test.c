@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_expect.h"
 
 /* A follower of node 2 at term 2 that held entries 1..10 (terms 1 up to 5,
@@ -18,8 +19,9 @@ static raft_t *compacted_follower(void)
     mem_storage_t *ms = rt_storage_with_terms(terms, 10);
     uint64_t nodes[] = { 1, 2 };
     raft_conf_state_t cs = { nodes, 2 };
-    assert_int_equal(mem_storage_create_snapshot(ms, 5, &cs, "five", 4), TKV_OK);
-    assert_int_equal(mem_storage_compact(ms, 5), TKV_OK);
+    expect_err(mem_storage_create_snapshot(ms, 5, &cs, "five", 4), TKV_OK,
+               "mem_storage_create_snapshot(ms, 5, &cs, \"five\", 4)");
+    expect_err(mem_storage_compact(ms, 5), TKV_OK, "mem_storage_compact(ms, 5)");
     raft_t *r = rt_raft(1, 2, ms);
     raft_become_follower(r, 2, 2);
     rlog_commit_to(&r->log, 7);

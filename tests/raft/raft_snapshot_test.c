@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 /* A snapshot at (index, term) of nodes `nodes` (borrowed). */
@@ -23,7 +25,7 @@ static void step_snapshot(raft_t *r, uint64_t from, uint64_t term, raft_snapshot
 {
     raft_message_t m = rt_msg(RAFT_MSG_SNAPSHOT, from, r->id, term);
     m.snapshot = snap; /* borrowed: raft_step copies */
-    assert_int_equal(raft_step(r, &m), TKV_OK);
+    expect_err(raft_step(r, &m), TKV_OK, "raft_step(r, &m)");
 }
 
 static void test_restore_snapshot(void **state)
@@ -32,19 +34,19 @@ static void test_restore_snapshot(void **state)
     raft_t *r = rt_raft(1, 2, NULL);
     uint64_t nodes[] = { 1, 2, 3 };
     step_snapshot(r, 2, 11, snap_at(11, 11, nodes, 3));
-    assert_int_equal(rt_last(r), 11);
-    assert_int_equal(rt_term_at(r, 11), 11);
-    assert_int_equal(rlog_first_index(&r->log), 12);
-    assert_int_equal(r->log.committed, 11);
-    assert_int_equal(r->prs.n, 3); /* membership from the snapshot */
+    expect_u64(rt_last(r), 11, "rt_last(r)");
+    expect_u64(rt_term_at(r, 11), 11, "rt_term_at(r, 11)");
+    expect_u64(rlog_first_index(&r->log), 12, "rlog_first_index(&r->log)");
+    expect_u64(r->log.committed, 11, "r->log.committed");
+    expect_u64(r->prs.n, 3, "r->prs.n"); /* membership from the snapshot */
     assert_non_null(prs_find(&r->prs, 3));
     assert_non_null(rlog_pending_snapshot(&r->log));
     /* answers with its new last index */
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_APPEND_RESPONSE);
-    assert_int_equal(msgs[0].index, 11);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_APPEND_RESPONSE, raft_msg_type_name, "msgs[0].type");
+    expect_u64(msgs[0].index, 11, "msgs[0].index");
     assert_false(msgs[0].reject);
     rt_free_msgs(msgs, n);
     /* and accepts entries after it */
@@ -56,8 +58,8 @@ static void test_restore_snapshot(void **state)
     app.n_entries = 1;
     app.commit = 12;
     rt_step(r, app);
-    assert_int_equal(rt_last(r), 12);
-    assert_int_equal(r->log.committed, 12);
+    expect_u64(rt_last(r), 12, "rt_last(r)");
+    expect_u64(r->log.committed, 12, "r->log.committed");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -72,12 +74,12 @@ static void test_restore_ignores_stale_snapshot(void **state)
     uint64_t nodes[] = { 1, 2 };
     step_snapshot(r, 2, 1, snap_at(2, 1, nodes, 2));
     assert_null(rlog_pending_snapshot(&r->log));
-    assert_int_equal(rt_last(r), 3);
-    assert_int_equal(rlog_first_index(&r->log), 1);
+    expect_u64(rt_last(r), 3, "rt_last(r)");
+    expect_u64(rlog_first_index(&r->log), 1, "rlog_first_index(&r->log)");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].index, 3); /* tells the leader its commit */
+    expect_u64(n, 1, "n");
+    expect_u64(msgs[0].index, 3, "msgs[0].index"); /* tells the leader its commit */
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -92,8 +94,8 @@ static void test_restore_matching_snapshot_fast_forwards(void **state)
     step_snapshot(r, 2, 1, snap_at(2, 1, nodes, 2));
     /* we hold (2, 1) already: commit to it, keep the log */
     assert_null(rlog_pending_snapshot(&r->log));
-    assert_int_equal(r->log.committed, 2);
-    assert_int_equal(rt_last(r), 3);
+    expect_u64(r->log.committed, 2, "r->log.committed");
+    expect_u64(rt_last(r), 3, "rt_last(r)");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -106,8 +108,9 @@ static raft_t *compacted_leader(void)
     mem_storage_t *ms = rt_storage_with_terms(terms, 10);
     uint64_t nodes[] = { 1, 2 };
     raft_conf_state_t cs = { nodes, 2 };
-    assert_int_equal(mem_storage_create_snapshot(ms, 5, &cs, "img", 3), TKV_OK);
-    assert_int_equal(mem_storage_compact(ms, 5), TKV_OK);
+    expect_err(mem_storage_create_snapshot(ms, 5, &cs, "img", 3), TKV_OK,
+               "mem_storage_create_snapshot(ms, 5, &cs, \"img\", 3)");
+    expect_err(mem_storage_compact(ms, 5), TKV_OK, "mem_storage_compact(ms, 5)");
     raft_t *r = rt_raft(1, 2, ms);
     r->term = 1;
     rt_make_leader(r);
@@ -127,24 +130,25 @@ static void test_provide_snapshot(void **state)
     rt_step(r, rej);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_SNAPSHOT);
-    assert_int_equal(msgs[0].snapshot.metadata.index, 5);
-    assert_int_equal(msgs[0].snapshot.metadata.term, 1);
-    assert_int_equal(msgs[0].snapshot.len, 3);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_SNAPSHOT, raft_msg_type_name, "msgs[0].type");
+    expect_u64(msgs[0].snapshot.metadata.index, 5, "msgs[0].snapshot.metadata.index");
+    expect_u64(msgs[0].snapshot.metadata.term, 1, "msgs[0].snapshot.metadata.term");
+    expect_u64(msgs[0].snapshot.len, 3, "msgs[0].snapshot.len");
     assert_memory_equal(msgs[0].snapshot.data, "img", 3);
-    assert_int_equal(msgs[0].snapshot.metadata.conf_state.n_nodes, 2);
+    expect_u64(msgs[0].snapshot.metadata.conf_state.n_nodes, 2,
+               "msgs[0].snapshot.metadata.conf_state.n_nodes");
     rt_free_msgs(msgs, n);
-    assert_int_equal(prs_find(&r->prs, 2)->next, 6);
+    expect_u64(prs_find(&r->prs, 2)->next, 6, "prs_find(&r->prs, 2)->next");
     /* Acknowledged: the rest follows as entries. */
     raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
     ack.index = 5;
     rt_step(r, ack);
     msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_APPEND);
-    assert_int_equal(msgs[0].index, 5);
-    assert_int_equal(msgs[0].n_entries, 6);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[0].type");
+    expect_u64(msgs[0].index, 5, "msgs[0].index");
+    expect_u64(msgs[0].n_entries, 6, "msgs[0].n_entries");
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -160,13 +164,13 @@ static void test_snapshot_busy_is_retried(void **state)
     rt_step(r, rej);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    assert_int_equal(n, 0); /* nothing to send yet */
+    expect_u64(n, 0, "n"); /* nothing to send yet */
     rt_free_msgs(msgs, n);
     /* the next heartbeat response tries again, and now gets it */
     rt_step(r, rt_msg(RAFT_MSG_HEARTBEAT_RESPONSE, 2, 1, r->term));
     msgs = rt_take(r, &n);
-    assert_int_equal(n, 1);
-    assert_int_equal(msgs[0].type, RAFT_MSG_SNAPSHOT);
+    expect_u64(n, 1, "n");
+    expect_named(msgs[0].type, RAFT_MSG_SNAPSHOT, raft_msg_type_name, "msgs[0].type");
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -178,10 +182,10 @@ static void test_restore_from_snapshot_message(void **state)
     raft_become_candidate(r);
     uint64_t nodes[] = { 1, 2 };
     step_snapshot(r, 1, 2, snap_at(11, 2, nodes, 2));
-    assert_int_equal(r->role, RAFT_FOLLOWER);
-    assert_int_equal(r->lead, 1);
-    assert_int_equal(r->term, 2);
-    assert_int_equal(r->log.committed, 11);
+    expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
+    expect_u64(r->lead, 1, "r->lead");
+    expect_u64(r->term, 2, "r->term");
+    expect_u64(r->log.committed, 11, "r->log.committed");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -199,17 +203,18 @@ static void test_slow_node_restore(void **state)
     uint64_t nodes[] = { 1, 2, 3 };
     raft_conf_state_t cs = { nodes, 3 };
     mem_storage_t *ms = rt_storage_of(lead);
-    assert_int_equal(lead->log.committed, 101);
-    assert_int_equal(mem_storage_create_snapshot(ms, 101, &cs, "img", 3), TKV_OK);
-    assert_int_equal(mem_storage_compact(ms, 101), TKV_OK);
+    expect_u64(lead->log.committed, 101, "lead->log.committed");
+    expect_err(mem_storage_create_snapshot(ms, 101, &cs, "img", 3), TKV_OK,
+               "mem_storage_create_snapshot(ms, 101, &cs, \"img\", 3)");
+    expect_err(mem_storage_compact(ms, 101), TKV_OK, "mem_storage_compact(ms, 101)");
     rt_net_recover(net);
     /* Heartbeats find node 3 behind; it gets the snapshot, then the rest. */
     for (int i = 0; i < 3; i++)
         rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
     rt_net_propose(net, 1, "y");
     raft_t *slow = rt_net_node(net, 3);
-    assert_int_equal(slow->log.committed, lead->log.committed);
-    assert_int_equal(rt_last(slow), 102);
+    expect_u64(slow->log.committed, lead->log.committed, "slow->log.committed");
+    expect_u64(rt_last(slow), 102, "rt_last(slow)");
     assert_non_null(rlog_pending_snapshot(&slow->log));
     rt_net_free(net);
 }
@@ -219,35 +224,38 @@ static void test_log_compaction_boundaries(void **state)
     (void)state;
     uint64_t terms[] = { 1, 2, 3, 4, 5 };
     mem_storage_t *ms = rt_storage_with_terms(terms, 5);
-    assert_int_equal(mem_storage_compact(ms, 3), TKV_OK);
+    expect_err(mem_storage_compact(ms, 3), TKV_OK, "mem_storage_compact(ms, 3)");
     raft_log_t l;
-    assert_int_equal(rlog_init(&l, mem_storage_as_storage(ms)), TKV_OK);
-    assert_int_equal(rlog_first_index(&l), 4);
-    assert_int_equal(rlog_last_index(&l), 5);
-    assert_int_equal(l.committed, 3); /* what is compacted was committed */
+    expect_err(rlog_init(&l, mem_storage_as_storage(ms)), TKV_OK,
+               "rlog_init(&l, mem_storage_as_storage(ms))");
+    expect_u64(rlog_first_index(&l), 4, "rlog_first_index(&l)");
+    expect_u64(rlog_last_index(&l), 5, "rlog_last_index(&l)");
+    expect_u64(l.committed, 3, "l.committed"); /* what is compacted was committed */
     uint64_t t;
-    assert_int_equal(rlog_term(&l, 2, &t), RAFT_ERR_COMPACTED);
-    assert_int_equal(rlog_term(&l, 3, &t), TKV_OK); /* the dummy keeps its term */
-    assert_int_equal(t, 3);
-    assert_int_equal(rlog_term(&l, 5, &t), TKV_OK);
-    assert_int_equal(t, 5);
-    assert_int_equal(rlog_term(&l, 6, &t), RAFT_ERR_UNAVAILABLE);
+    expect_err(rlog_term(&l, 2, &t), RAFT_ERR_COMPACTED, "rlog_term(&l, 2, &t)");
+    expect_err(rlog_term(&l, 3, &t), TKV_OK, "rlog_term(&l, 3, &t)"); /* the dummy keeps its term */
+    expect_u64(t, 3, "t");
+    expect_err(rlog_term(&l, 5, &t), TKV_OK, "rlog_term(&l, 5, &t)");
+    expect_u64(t, 5, "t");
+    expect_err(rlog_term(&l, 6, &t), RAFT_ERR_UNAVAILABLE, "rlog_term(&l, 6, &t)");
     raft_entry_t *ents;
     size_t n;
-    assert_int_equal(rlog_slice(&l, 3, 6, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED);
-    assert_int_equal(rlog_slice(&l, 4, 6, UINT64_MAX, &ents, &n), TKV_OK);
-    assert_int_equal(n, 2);
+    expect_err(rlog_slice(&l, 3, 6, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED,
+               "rlog_slice(&l, 3, 6, UINT64_MAX, &ents, &n)");
+    expect_err(rlog_slice(&l, 4, 6, UINT64_MAX, &ents, &n), TKV_OK,
+               "rlog_slice(&l, 4, 6, UINT64_MAX, &ents, &n)");
+    expect_u64(n, 2, "n");
     raft_entries_free(ents, n);
     /* Restoring a snapshot moves the boundaries ahead of storage. */
     uint64_t nodes[] = { 1 };
     raft_snapshot_t s = snap_at(9, 6, nodes, 1);
     rlog_restore(&l, &s);
-    assert_int_equal(rlog_first_index(&l), 10);
-    assert_int_equal(rlog_last_index(&l), 9);
-    assert_int_equal(rlog_term(&l, 9, &t), TKV_OK);
-    assert_int_equal(t, 6);
-    assert_int_equal(rlog_term(&l, 5, &t), RAFT_ERR_COMPACTED);
-    assert_int_equal(l.committed, 9);
+    expect_u64(rlog_first_index(&l), 10, "rlog_first_index(&l)");
+    expect_u64(rlog_last_index(&l), 9, "rlog_last_index(&l)");
+    expect_err(rlog_term(&l, 9, &t), TKV_OK, "rlog_term(&l, 9, &t)");
+    expect_u64(t, 6, "t");
+    expect_err(rlog_term(&l, 5, &t), RAFT_ERR_COMPACTED, "rlog_term(&l, 5, &t)");
+    expect_u64(l.committed, 9, "l.committed");
     rlog_free(&l);
     mem_storage_free(ms);
 }
@@ -258,9 +266,9 @@ static void test_rawnode_restart_from_snapshot(void **state)
     uint64_t nodes[] = { 1, 2 };
     raft_snapshot_t s = snap_at(2, 1, nodes, 2);
     mem_storage_t *ms = mem_storage_new();
-    assert_int_equal(mem_storage_apply_snapshot(ms, &s), TKV_OK);
+    expect_err(mem_storage_apply_snapshot(ms, &s), TKV_OK, "mem_storage_apply_snapshot(ms, &s)");
     raft_entry_t e = { RAFT_ENTRY_NORMAL, 1, 3, (uint8_t *)"foo", 3 };
-    assert_int_equal(mem_storage_append(ms, &e, 1), TKV_OK);
+    expect_err(mem_storage_append(ms, &e, 1), TKV_OK, "mem_storage_append(ms, &e, 1)");
     raft_hard_state_t hs = { 1, 0, 3 };
     mem_storage_set_hard_state(ms, &hs);
     raft_config_t cfg = { 0 };
@@ -269,18 +277,19 @@ static void test_rawnode_restart_from_snapshot(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
-    assert_int_equal(rn->raft->prs.n, 2); /* membership from the snapshot */
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
+    expect_u64(rn->raft->prs.n, 2, "rn->raft->prs.n"); /* membership from the snapshot */
     /* the state machine holds what the snapshot covers */
-    assert_int_equal(rn->raft->log.applied, 2);
-    assert_int_equal(rn->raft->log.committed, 3);
+    expect_u64(rn->raft->log.applied, 2, "rn->raft->log.applied");
+    expect_u64(rn->raft->log.committed, 3, "rn->raft->log.committed");
     assert_true(rawnode_has_ready(rn));
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    assert_int_equal(rd.n_entries, 0);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+    expect_u64(rd.n_entries, 0, "rd.n_entries");
     assert_true(raft_snapshot_is_empty(&rd.snapshot));
-    assert_int_equal(rd.n_committed_entries, 1); /* only what follows the snapshot */
-    assert_int_equal(rd.committed_entries[0].index, 3);
+    expect_u64(rd.n_committed_entries, 1,
+               "rd.n_committed_entries"); /* only what follows the snapshot */
+    expect_u64(rd.committed_entries[0].index, 3, "rd.committed_entries[0].index");
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
     assert_false(rawnode_has_ready(rn));
@@ -300,24 +309,25 @@ static void test_rawnode_ready_carries_snapshot(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
     uint64_t nodes[] = { 1, 2 };
     raft_message_t m = rt_msg(RAFT_MSG_SNAPSHOT, 1, 2, 3);
     m.snapshot = snap_at(7, 3, nodes, 2);
-    assert_int_equal(rawnode_step(rn, &m), TKV_OK);
+    expect_err(rawnode_step(rn, &m), TKV_OK, "rawnode_step(rn, &m)");
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    assert_int_equal(rd.snapshot.metadata.index, 7);
-    assert_int_equal(rd.hard_state.commit, 7);
-    assert_int_equal(rd.n_committed_entries, 0); /* the snapshot is the state */
-    assert_int_equal(rd.n_messages, 1);
-    assert_int_equal(mem_storage_apply_snapshot(ms, &rd.snapshot), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+    expect_u64(rd.snapshot.metadata.index, 7, "rd.snapshot.metadata.index");
+    expect_u64(rd.hard_state.commit, 7, "rd.hard_state.commit");
+    expect_u64(rd.n_committed_entries, 0, "rd.n_committed_entries"); /* the snapshot is the state */
+    expect_u64(rd.n_messages, 1, "rd.n_messages");
+    expect_err(mem_storage_apply_snapshot(ms, &rd.snapshot), TKV_OK,
+               "mem_storage_apply_snapshot(ms, &rd.snapshot)");
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
     assert_false(rawnode_has_ready(rn));
-    assert_int_equal(rn->raft->log.applied, 7);
+    expect_u64(rn->raft->log.applied, 7, "rn->raft->log.applied");
     assert_null(rlog_pending_snapshot(&rn->raft->log));
-    assert_int_equal(rlog_first_index(&rn->raft->log), 8);
+    expect_u64(rlog_first_index(&rn->raft->log), 8, "rlog_first_index(&rn->raft->log)");
     rawnode_free(rn);
     mem_storage_free(ms);
 }

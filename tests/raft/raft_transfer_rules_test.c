@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_expect.h"
 
 static void transfer(rt_network_t *net, uint64_t lead, uint64_t transferee)
@@ -47,8 +48,9 @@ static void test_transfer_after_snapshot(void **state)
     uint64_t nodes[] = { 1, 2, 3 };
     raft_conf_state_t cs = { nodes, 3 };
     mem_storage_t *ms = rt_storage_of(lead);
-    assert_int_equal(mem_storage_create_snapshot(ms, 3, &cs, "img", 3), TKV_OK);
-    assert_int_equal(mem_storage_compact(ms, 3), TKV_OK);
+    expect_err(mem_storage_create_snapshot(ms, 3, &cs, "img", 3), TKV_OK,
+               "mem_storage_create_snapshot(ms, 3, &cs, \"img\", 3)");
+    expect_err(mem_storage_compact(ms, 3), TKV_OK, "mem_storage_compact(ms, 3)");
     rt_net_recover(net);
     transfer(net, 1, 3);
     raft_t *t = rt_net_node(net, 3);

@@ -13,6 +13,7 @@
 #include "project2-raft/raft/raft_pb.h"
 #include "project2-raft/raftstore/pb_util.h"
 #include "project2-raft/raftstore/store.h"
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_helpers.h"
 
 static rawnode_t *new_follower(uint64_t id, mem_storage_t *ms)
@@ -369,8 +370,9 @@ static void test_real_traffic_passes(void **state)
             if (at > 0) {
                 rlog_applied_to(&l->log, at);
                 mem_storage_t *ms = rt_storage_of(l);
-                assert_int_equal(mem_storage_create_snapshot(ms, at, &cs, "img", 3), TKV_OK);
-                assert_int_equal(mem_storage_compact(ms, at), TKV_OK);
+                expect_err(mem_storage_create_snapshot(ms, at, &cs, "img", 3), TKV_OK,
+                           "mem_storage_create_snapshot(ms, at, &cs, \"img\", 3)");
+                expect_err(mem_storage_compact(ms, at), TKV_OK, "mem_storage_compact(ms, at)");
             }
         }
         for (uint64_t id = 1; id <= 3; id++) {
@@ -429,7 +431,7 @@ static void test_store_step_refuses_append_with_index_gap(void **state)
     cfg.peer = peer_config_default();
     cfg.transport.send = drop_send;
     store_t *s = NULL;
-    assert_int_equal(store_open(&cfg, &s), TKV_OK);
+    expect_err(store_open(&cfg, &s), TKV_OK, "store_open(&cfg, &s)");
     Metapb__Peer p1 = METAPB__PEER__INIT, p2 = METAPB__PEER__INIT;
     p1.id = 1;
     p1.store_id = 1;
@@ -444,7 +446,7 @@ static void test_store_step_refuses_append_with_index_gap(void **state)
     region.region_epoch = &ep;
     region.n_peers = 2;
     region.peers = peers;
-    assert_int_equal(store_bootstrap_region(s, &region), TKV_OK);
+    expect_err(store_bootstrap_region(s, &region), TKV_OK, "store_bootstrap_region(s, &region)");
     peer_t *peer = store_peer(s, 1);
     assert_non_null(peer);
     uint64_t term = peer_raft(peer)->term, last = rlog_last_index(&peer_raft(peer)->log);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 static rawnode_t *new_rawnode(uint64_t id, const uint64_t *peers, size_t n, mem_storage_t *ms,
@@ -30,8 +32,10 @@ static void persist_and_advance(rawnode_t *rn, mem_storage_t *ms, raft_ready_t *
     if (!raft_hard_state_is_empty(&rd->hard_state))
         mem_storage_set_hard_state(ms, &rd->hard_state);
     if (!raft_snapshot_is_empty(&rd->snapshot))
-        assert_int_equal(mem_storage_apply_snapshot(ms, &rd->snapshot), TKV_OK);
-    assert_int_equal(mem_storage_append(ms, rd->entries, rd->n_entries), TKV_OK);
+        expect_err(mem_storage_apply_snapshot(ms, &rd->snapshot), TKV_OK,
+                   "mem_storage_apply_snapshot(ms, &rd->snapshot)");
+    expect_err(mem_storage_append(ms, rd->entries, rd->n_entries), TKV_OK,
+               "mem_storage_append(ms, rd->entries, rd->n_entries)");
     rawnode_advance(rn, rd);
     raft_ready_free(rd);
 }
@@ -43,34 +47,35 @@ static void test_rawnode_start(void **state)
     uint64_t peers[] = { 1 };
     rawnode_t *rn = new_rawnode(1, peers, 1, ms, 0);
     assert_false(rawnode_has_ready(rn));
-    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    expect_err(rawnode_campaign(rn), TKV_OK, "rawnode_campaign(rn)");
     assert_true(rawnode_has_ready(rn));
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     assert_true(rd.has_soft_state);
-    assert_int_equal(rd.soft_state.role, RAFT_LEADER);
-    assert_int_equal(rd.soft_state.lead, 1);
-    assert_int_equal(rd.hard_state.term, 1);
-    assert_int_equal(rd.hard_state.vote, 1);
-    assert_int_equal(rd.hard_state.commit, 1);
-    assert_int_equal(rd.n_entries, 1); /* the no-op, to persist */
-    assert_int_equal(rd.entries[0].index, 1);
-    assert_int_equal(rd.n_committed_entries, 1); /* and to apply: a quorum of one */
+    expect_named(rd.soft_state.role, RAFT_LEADER, raft_role_name, "rd.soft_state.role");
+    expect_u64(rd.soft_state.lead, 1, "rd.soft_state.lead");
+    expect_u64(rd.hard_state.term, 1, "rd.hard_state.term");
+    expect_u64(rd.hard_state.vote, 1, "rd.hard_state.vote");
+    expect_u64(rd.hard_state.commit, 1, "rd.hard_state.commit");
+    expect_u64(rd.n_entries, 1, "rd.n_entries"); /* the no-op, to persist */
+    expect_u64(rd.entries[0].index, 1, "rd.entries[0].index");
+    expect_u64(rd.n_committed_entries, 1,
+               "rd.n_committed_entries"); /* and to apply: a quorum of one */
     persist_and_advance(rn, ms, &rd);
     assert_false(rawnode_has_ready(rn));
 
-    assert_int_equal(rawnode_propose(rn, "foo", 3), TKV_OK);
+    expect_err(rawnode_propose(rn, "foo", 3), TKV_OK, "rawnode_propose(rn, \"foo\", 3)");
     assert_true(rawnode_has_ready(rn));
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     assert_false(rd.has_soft_state);
-    assert_int_equal(rd.hard_state.commit, 2); /* changed: it is there */
-    assert_int_equal(rd.n_entries, 1);
-    assert_int_equal(rd.n_committed_entries, 1);
+    expect_u64(rd.hard_state.commit, 2, "rd.hard_state.commit"); /* changed: it is there */
+    expect_u64(rd.n_entries, 1, "rd.n_entries");
+    expect_u64(rd.n_committed_entries, 1, "rd.n_committed_entries");
     assert_memory_equal(rd.committed_entries[0].data, "foo", 3);
-    assert_int_equal(rd.n_messages, 0);
+    expect_u64(rd.n_messages, 0, "rd.n_messages");
     persist_and_advance(rn, ms, &rd);
     assert_false(rawnode_has_ready(rn));
-    assert_int_equal(rn->raft->log.applied, 2);
+    expect_u64(rn->raft->log.applied, 2, "rn->raft->log.applied");
     rawnode_free(rn);
     mem_storage_free(ms);
 }
@@ -86,14 +91,14 @@ static void test_rawnode_restart(void **state)
     rawnode_t *rn = new_rawnode(1, peers, 1, ms, 0);
     assert_true(rawnode_has_ready(rn));
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     /* Nothing to persist: the hard state and entries come from storage. */
     assert_true(raft_hard_state_is_empty(&rd.hard_state));
-    assert_int_equal(rd.n_entries, 0);
+    expect_u64(rd.n_entries, 0, "rd.n_entries");
     /* Committed but not applied: entry 1 only. */
-    assert_int_equal(rd.n_committed_entries, 1);
-    assert_int_equal(rd.committed_entries[0].index, 1);
-    assert_int_equal(rn->raft->term, 1);
+    expect_u64(rd.n_committed_entries, 1, "rd.n_committed_entries");
+    expect_u64(rd.committed_entries[0].index, 1, "rd.committed_entries[0].index");
+    expect_u64(rn->raft->term, 1, "rn->raft->term");
     persist_and_advance(rn, ms, &rd);
     assert_false(rawnode_has_ready(rn));
     rawnode_free(rn);
@@ -114,30 +119,31 @@ static void test_rawnode_messages_after_persist(void **state)
     rawnode_t *rn = new_rawnode(1, rt_ids(3), 3, ms, 0);
     rawnode_campaign(rn);
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    assert_int_equal(rd.hard_state.term, 1);
-    assert_int_equal(rd.hard_state.vote, 1);
-    assert_int_equal(rd.n_messages, 2);
-    assert_int_equal(rd.messages[0].type, RAFT_MSG_REQUEST_VOTE);
-    assert_int_equal(rd.soft_state.role, RAFT_CANDIDATE);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+    expect_u64(rd.hard_state.term, 1, "rd.hard_state.term");
+    expect_u64(rd.hard_state.vote, 1, "rd.hard_state.vote");
+    expect_u64(rd.n_messages, 2, "rd.n_messages");
+    expect_named(rd.messages[0].type, RAFT_MSG_REQUEST_VOTE, raft_msg_type_name,
+                 "rd.messages[0].type");
+    expect_named(rd.soft_state.role, RAFT_CANDIDATE, raft_role_name, "rd.soft_state.role");
     persist_and_advance(rn, ms, &rd);
     assert_false(rawnode_has_ready(rn));
     /* A vote arrives: leader; the no-op and two appends come out. */
     raft_message_t vote = rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 2, 1, 1);
-    assert_int_equal(rawnode_step(rn, &vote), TKV_OK);
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_step(rn, &vote), TKV_OK, "rawnode_step(rn, &vote)");
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     assert_true(rd.has_soft_state);
-    assert_int_equal(rd.soft_state.role, RAFT_LEADER);
+    expect_named(rd.soft_state.role, RAFT_LEADER, raft_role_name, "rd.soft_state.role");
     assert_true(raft_hard_state_is_empty(&rd.hard_state)); /* unchanged */
-    assert_int_equal(rd.n_entries, 1);
-    assert_int_equal(rd.n_committed_entries, 0);
-    assert_int_equal(rd.n_messages, 2);
+    expect_u64(rd.n_entries, 1, "rd.n_entries");
+    expect_u64(rd.n_committed_entries, 0, "rd.n_committed_entries");
+    expect_u64(rd.n_messages, 2, "rd.n_messages");
     persist_and_advance(rn, ms, &rd);
     /* the entry is now stable: storage has it, the log no longer holds it */
     size_t n;
     rlog_unstable_entries(&rn->raft->log, &n);
-    assert_int_equal(n, 0);
-    assert_int_equal(rlog_last_index(&rn->raft->log), 1);
+    expect_u64(n, 0, "n");
+    expect_u64(rlog_last_index(&rn->raft->log), 1, "rlog_last_index(&rn->raft->log)");
     rawnode_free(rn);
     mem_storage_free(ms);
 }
@@ -150,12 +156,12 @@ static void test_rawnode_step_refuses_local(void **state)
     raft_msg_type_t local[] = { RAFT_MSG_HUP, RAFT_MSG_BEAT, RAFT_MSG_PROPOSE };
     for (int i = 0; i < 3; i++) {
         raft_message_t m = rt_msg(local[i], 2, 1, 0);
-        assert_int_equal(rawnode_step(rn, &m), TKV_ERR_INVALID);
+        expect_err(rawnode_step(rn, &m), TKV_ERR_INVALID, "rawnode_step(rn, &m)");
     }
-    assert_int_equal(rn->raft->role, RAFT_FOLLOWER);
-    assert_int_equal(rn->raft->term, 0);
+    expect_role(rn->raft, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)rn->raft->id);
+    expect_u64(rn->raft->term, 0, "rn->raft->term");
     /* and a follower refuses proposals */
-    assert_int_equal(rawnode_propose(rn, "x", 1), TKV_ERR_NOT_LEADER);
+    expect_err(rawnode_propose(rn, "x", 1), TKV_ERR_NOT_LEADER, "rawnode_propose(rn, \"x\", 1)");
     rawnode_free(rn);
     mem_storage_free(ms);
 }
@@ -168,10 +174,10 @@ static void test_rawnode_tick_elects(void **state)
     rawnode_t *rn = new_rawnode(1, peers, 1, ms, 0);
     for (int i = 0; i < 20 && rn->raft->role != RAFT_LEADER; i++)
         rawnode_tick(rn);
-    assert_int_equal(rn->raft->role, RAFT_LEADER);
+    expect_role(rn->raft, RAFT_LEADER, "the role of node %llu", (unsigned long long)rn->raft->id);
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    assert_int_equal(rd.soft_state.role, RAFT_LEADER);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+    expect_named(rd.soft_state.role, RAFT_LEADER, raft_role_name, "rd.soft_state.role");
     persist_and_advance(rn, ms, &rd);
     rawnode_free(rn);
     mem_storage_free(ms);

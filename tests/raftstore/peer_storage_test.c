@@ -8,6 +8,7 @@
 
 #include "project2-raft/raftstore/keys.h"
 #include "project2-raft/raftstore/pb_util.h"
+#include "tests/harness/expect.h"
 #include "tests/raftstore/ps_fixture.h"
 
 static uint64_t term_of(peer_storage_t *ps, uint64_t i)
@@ -35,25 +36,27 @@ static void test_new_region_starts_empty_at_init_index(void **state)
     ps_fixture_t *f = *state;
     raft_storage_t s = peer_storage_as_raft_storage(f->ps);
     uint64_t first = 0, last = 0;
-    assert_int_equal(s.ops->first_index(s.self, &first), TKV_OK);
-    assert_int_equal(s.ops->last_index(s.self, &last), TKV_OK);
+    expect_err(s.ops->first_index(s.self, &first), TKV_OK, "s.ops->first_index(s.self, &first)");
+    expect_err(s.ops->last_index(s.self, &last), TKV_OK, "s.ops->last_index(s.self, &last)");
     assert_int_equal(first, RAFT_INIT_LOG_INDEX + 1);
     assert_int_equal(last, RAFT_INIT_LOG_INDEX);
     assert_int_equal(term_of(f->ps, RAFT_INIT_LOG_INDEX), RAFT_INIT_LOG_TERM);
     raft_hard_state_t hs;
     raft_conf_state_t cs;
-    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    expect_err(s.ops->initial_state(s.self, &hs, &cs), TKV_OK,
+               "s.ops->initial_state(s.self, &hs, &cs)");
     assert_int_equal(hs.term, RAFT_INIT_LOG_TERM);
     assert_int_equal(hs.commit, RAFT_INIT_LOG_INDEX);
     assert_int_equal(cs.n_nodes, 3);
     assert_int_equal(cs.nodes[0] + cs.nodes[1] + cs.nodes[2], 6);
     raft_conf_state_free(&cs);
     uint64_t t = 0;
-    assert_int_equal(s.ops->term(s.self, 4, &t), RAFT_ERR_COMPACTED);
-    assert_int_equal(s.ops->term(s.self, 6, &t), RAFT_ERR_UNAVAILABLE);
+    expect_err(s.ops->term(s.self, 4, &t), RAFT_ERR_COMPACTED, "s.ops->term(s.self, 4, &t)");
+    expect_err(s.ops->term(s.self, 6, &t), RAFT_ERR_UNAVAILABLE, "s.ops->term(s.self, 6, &t)");
     /* A region bootstraps once. */
     Metapb__Region *r = ps_test_region();
-    assert_int_equal(peer_storage_bootstrap(f->raft_db, f->kv_db, r), TKV_ERR_INVALID);
+    expect_err(peer_storage_bootstrap(f->raft_db, f->kv_db, r), TKV_ERR_INVALID,
+               "peer_storage_bootstrap(f->raft_db, f->kv_db, r)");
     pb_free(r);
 }
 
@@ -71,10 +74,13 @@ static void test_appended_entries_read_back_in_order(void **state)
     assert_int_equal(term_of(f->ps, 10), 6);
     raft_entry_t *ents = NULL;
     size_t n = 0;
-    assert_int_equal(s.ops->entries(s.self, 5, 8, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED);
-    assert_int_equal(s.ops->entries(s.self, 6, 12, UINT64_MAX, &ents, &n), RAFT_ERR_UNAVAILABLE);
+    expect_err(s.ops->entries(s.self, 5, 8, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED,
+               "s.ops->entries(s.self, 5, 8, UINT64_MAX, &ents, &n)");
+    expect_err(s.ops->entries(s.self, 6, 12, UINT64_MAX, &ents, &n), RAFT_ERR_UNAVAILABLE,
+               "s.ops->entries(s.self, 6, 12, UINT64_MAX, &ents, &n)");
     /* A size limit still returns at least one entry. */
-    assert_int_equal(s.ops->entries(s.self, 6, 11, 1, &ents, &n), TKV_OK);
+    expect_err(s.ops->entries(s.self, 6, 11, 1, &ents, &n), TKV_OK,
+               "s.ops->entries(s.self, 6, 11, 1, &ents, &n)");
     assert_int_equal(n, 1);
     raft_entries_free(ents, n);
 }
@@ -117,7 +123,8 @@ static void test_restart_recovers_log_and_hard_state(void **state)
     raft_storage_t s = peer_storage_as_raft_storage(f->ps);
     raft_hard_state_t hs;
     raft_conf_state_t cs;
-    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    expect_err(s.ops->initial_state(s.self, &hs, &cs), TKV_OK,
+               "s.ops->initial_state(s.self, &hs, &cs)");
     raft_conf_state_free(&cs);
     assert_int_equal(hs.term, 8);
     assert_int_equal(hs.commit, 15);
@@ -151,12 +158,14 @@ static void test_vote_alone_is_persisted(void **state)
     rd.hard_state.vote = 2;
     rd.hard_state.commit = RAFT_INIT_LOG_INDEX;
     int snap = 0;
-    assert_int_equal(peer_storage_save_ready(f->ps, &rd, &snap), TKV_OK);
+    expect_err(peer_storage_save_ready(f->ps, &rd, &snap), TKV_OK,
+               "peer_storage_save_ready(f->ps, &rd, &snap)");
     ps_reopen(f);
     raft_storage_t s = peer_storage_as_raft_storage(f->ps);
     raft_hard_state_t hs;
     raft_conf_state_t cs;
-    assert_int_equal(s.ops->initial_state(s.self, &hs, &cs), TKV_OK);
+    expect_err(s.ops->initial_state(s.self, &hs, &cs), TKV_OK,
+               "s.ops->initial_state(s.self, &hs, &cs)");
     raft_conf_state_free(&cs);
     assert_int_equal(hs.term, 9);
     assert_int_equal(hs.vote, 2);
@@ -173,7 +182,7 @@ static void truncate_to(ps_fixture_t *f, uint64_t index)
     f->ps->truncated_term = term;
     eng_batch_t *wb = eng_batch_new();
     peer_storage_put_apply_state(f->ps, wb);
-    assert_int_equal(eng_write(f->kv_db, wb, 0), TKV_OK);
+    expect_err(eng_write(f->kv_db, wb, 0), TKV_OK, "eng_write(f->kv_db, wb, 0)");
     eng_batch_free(wb);
 }
 
@@ -182,7 +191,7 @@ static void test_log_gc_deletes_truncated_entries(void **state)
     ps_fixture_t *f = *state;
     ps_save_entries(f->ps, 6, 21, 6, 20);
     truncate_to(f, 15);
-    assert_int_equal(peer_storage_gc_log(f->ps, 15), TKV_OK);
+    expect_err(peer_storage_gc_log(f->ps, 15), TKV_OK, "peer_storage_gc_log(f->ps, 15)");
     for (uint64_t i = 6; i <= 15; i++)
         if (raft_db_has_entry(f, i))
             fail_msg("entry %llu is still in the raft DB after GC to 15", (unsigned long long)i);
@@ -190,7 +199,8 @@ static void test_log_gc_deletes_truncated_entries(void **state)
     assert_int_equal(peer_storage_first_index(f->ps), 16);
     assert_int_equal(term_of(f->ps, 15), 6);
     uint64_t t = 0;
-    assert_int_equal(peer_storage_term(f->ps, 14, &t), RAFT_ERR_COMPACTED);
+    expect_err(peer_storage_term(f->ps, 14, &t), RAFT_ERR_COMPACTED,
+               "peer_storage_term(f->ps, 14, &t)");
     ps_expect_entries(f->ps, 16, 21, 6);
     ps_reopen(f);
     assert_int_equal(peer_storage_first_index(f->ps), 16);
@@ -212,7 +222,8 @@ static void test_restart_finishes_an_interrupted_log_gc(void **state)
 
 static void put_data(eng_t *kv, const char *cf, const char *k, const char *v)
 {
-    assert_int_equal(eng_put(kv, cf, slice_of_str(k), slice_of_str(v)), TKV_OK);
+    expect_err(eng_put(kv, cf, slice_of_str(k), slice_of_str(v)), TKV_OK,
+               "eng_put(kv, cf, slice_of_str(k), slice_of_str(v))");
 }
 
 static int has_data(eng_t *kv, const char *cf, const char *k, const char *want)
@@ -236,7 +247,8 @@ static void test_snapshot_replaces_data_log_and_state(void **state)
     put_data(leader->kv_db, CF_LOCK, "c", "3");
     leader->ps->applied_index = 30;
     raft_snapshot_t snap;
-    assert_int_equal(peer_storage_generate_snapshot(leader->ps, &snap), TKV_OK);
+    expect_err(peer_storage_generate_snapshot(leader->ps, &snap), TKV_OK,
+               "peer_storage_generate_snapshot(leader->ps, &snap)");
     assert_int_equal(snap.metadata.index, 30);
     assert_int_equal(snap.metadata.term, 7);
     assert_int_equal(snap.metadata.conf_state.n_nodes, 3);
@@ -251,7 +263,8 @@ static void test_snapshot_replaces_data_log_and_state(void **state)
     rd.hard_state.term = 7;
     rd.hard_state.commit = 30;
     int applied = 0;
-    assert_int_equal(peer_storage_save_ready(f->ps, &rd, &applied), TKV_OK);
+    expect_err(peer_storage_save_ready(f->ps, &rd, &applied), TKV_OK,
+               "peer_storage_save_ready(f->ps, &rd, &applied)");
     assert_int_equal(applied, 1);
     raft_snapshot_free(&snap);
     for (int round = 0; round < 2; round++) {
@@ -284,7 +297,7 @@ static void test_crash_during_snapshot_install_is_repaired(void **state)
     eng_batch_t *wb = eng_batch_new();
     peer_storage_put_apply_state(f->ps, wb);
     peer_storage_put_region_state(f->ps, RAFT_SERVERPB__PEER_STATE__PEER_APPLYING, wb);
-    assert_int_equal(eng_write(f->kv_db, wb, 0), TKV_OK);
+    expect_err(eng_write(f->kv_db, wb, 0), TKV_OK, "eng_write(f->kv_db, wb, 0)");
     eng_batch_free(wb);
     ps_reopen(f);
     assert_int_equal(f->ps->last_index, 40);

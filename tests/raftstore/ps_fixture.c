@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "project2-raft/raftstore/pb_util.h"
+#include "tests/harness/expect.h"
 #include "tests/raftstore/ps_fixture.h"
 
 Metapb__Region *ps_test_region(void)
@@ -32,9 +33,9 @@ static void open_all(ps_fixture_t *f)
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/raft", f->dir);
-    assert_int_equal(eng_open(path, &f->raft_db), TKV_OK);
+    expect_err(eng_open(path, &f->raft_db), TKV_OK, "eng_open(path, &f->raft_db)");
     snprintf(path, sizeof(path), "%s/kv", f->dir);
-    assert_int_equal(eng_open(path, &f->kv_db), TKV_OK);
+    expect_err(eng_open(path, &f->kv_db), TKV_OK, "eng_open(path, &f->kv_db)");
 }
 
 int ps_setup(void **state)
@@ -43,9 +44,11 @@ int ps_setup(void **state)
     tkv_tmpdir(f->dir, sizeof(f->dir));
     open_all(f);
     Metapb__Region *r = ps_test_region();
-    assert_int_equal(peer_storage_bootstrap(f->raft_db, f->kv_db, r), TKV_OK);
+    expect_err(peer_storage_bootstrap(f->raft_db, f->kv_db, r), TKV_OK,
+               "peer_storage_bootstrap(f->raft_db, f->kv_db, r)");
     pb_free(r);
-    assert_int_equal(peer_storage_open(f->raft_db, f->kv_db, 1, 0, &f->ps), TKV_OK);
+    expect_err(peer_storage_open(f->raft_db, f->kv_db, 1, 0, &f->ps), TKV_OK,
+               "peer_storage_open(f->raft_db, f->kv_db, 1, 0, &f->ps)");
     *state = f;
     return 0;
 }

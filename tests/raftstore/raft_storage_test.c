@@ -7,6 +7,7 @@
 
 #include "project1-standalone/raw_api.h"
 #include "project2-raft/raftstore/raft_storage.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/kv_cluster.h"
 
 static int not_done(void *arg)
@@ -27,8 +28,8 @@ static storage_t *storage_on(sim_cluster_t *c, int node)
 {
     raft_storage_config_t cfg = { sim_store_of(c, node), sim_wait, sim_cluster_sim(c) };
     storage_t *s = NULL;
-    assert_int_equal(raft_storage_new(&cfg, &s), TKV_OK);
-    assert_int_equal(storage_start(s), TKV_OK);
+    expect_err(raft_storage_new(&cfg, &s), TKV_OK, "raft_storage_new(&cfg, &s)");
+    expect_err(storage_start(s), TKV_OK, "storage_start(s)");
     return s;
 }
 
@@ -41,7 +42,7 @@ static char *put(storage_t *s, const char *k, const char *v)
     req.value.len = strlen(v);
     Kvrpcpb__RawPutResponse *resp = malloc(sizeof(*resp));
     kvrpcpb__raw_put_response__init(resp);
-    assert_int_equal(raw_put(s, &req, resp), TKV_OK);
+    expect_err(raw_put(s, &req, resp), TKV_OK, "raw_put(s, &req, resp)");
     char *err = resp->error && *resp->error ? strdup(resp->error) : NULL;
     protobuf_c_message_free_unpacked(&resp->base, NULL);
     return err;
@@ -54,7 +55,7 @@ static void expect_get(storage_t *s, const char *k, const char *want)
     req.key.len = strlen(k);
     Kvrpcpb__RawGetResponse *resp = malloc(sizeof(*resp));
     kvrpcpb__raw_get_response__init(resp);
-    assert_int_equal(raw_get(s, &req, resp), TKV_OK);
+    expect_err(raw_get(s, &req, resp), TKV_OK, "raw_get(s, &req, resp)");
     if (resp->error && *resp->error)
         fail_msg("RawGet(%s) failed: %s", k, resp->error);
     if (want == NULL) {
@@ -89,7 +90,7 @@ static void test_raw_api_runs_replicated(void **state)
     sreq.limit = 10;
     Kvrpcpb__RawScanResponse *sresp = malloc(sizeof(*sresp));
     kvrpcpb__raw_scan_response__init(sresp);
-    assert_int_equal(raw_scan(s, &sreq, sresp), TKV_OK);
+    expect_err(raw_scan(s, &sreq, sresp), TKV_OK, "raw_scan(s, &sreq, sresp)");
     assert_int_equal(sresp->n_kvs, 2);
     assert_memory_equal(sresp->kvs[0]->key.data, "b", 1);
     assert_memory_equal(sresp->kvs[1]->key.data, "c", 1);
@@ -100,7 +101,7 @@ static void test_raw_api_runs_replicated(void **state)
     dreq.key.len = 1;
     Kvrpcpb__RawDeleteResponse *dresp = malloc(sizeof(*dresp));
     kvrpcpb__raw_delete_response__init(dresp);
-    assert_int_equal(raw_delete(s, &dreq, dresp), TKV_OK);
+    expect_err(raw_delete(s, &dreq, dresp), TKV_OK, "raw_delete(s, &dreq, dresp)");
     assert_true(dresp->error == NULL || *dresp->error == '\0');
     protobuf_c_message_free_unpacked(&dresp->base, NULL);
     expect_get(s, "a", NULL);
@@ -109,7 +110,7 @@ static void test_raw_api_runs_replicated(void **state)
     /* Replicated: after every store restarts, a new leader has it all. */
     sim_run_for(sim_cluster_sim(c), 200);
     for (int i = 1; i <= 3; i++)
-        assert_int_equal(sim_cluster_restart(c, i), TKV_OK);
+        expect_err(sim_cluster_restart(c, i), TKV_OK, "sim_cluster_restart(c, i)");
     leader = cluster_leader(c, 5000);
     assert_int_not_equal(leader, 0);
     s = storage_on(c, leader);

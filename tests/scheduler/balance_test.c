@@ -16,6 +16,7 @@
 
 #include "project3-multiraft/scheduler/balance_region.h"
 #include "project3-multiraft/scheduler/service.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 #include "tests/scheduler/sched_fixture.h"
 
@@ -32,7 +33,8 @@ static void add_region_store(sfix_t *f, uint64_t id, int fillers)
         snprintf(start, sizeof(start), "f%06llu", (unsigned long long)rid);
         snprintf(end, sizeof(end), "f%06llu~", (unsigned long long)rid);
         sched_region_t *r = mk_region(rid, start, end, 1, 1, stores, 1, 0, 10);
-        assert_int_equal(cluster_process_region_heartbeat(f->c, r), TKV_OK);
+        expect_err(cluster_process_region_heartbeat(f->c, r), TKV_OK,
+                   "cluster_process_region_heartbeat(f->c, r)");
         region_free(r);
     }
 }
@@ -56,7 +58,8 @@ static void add_leader_region(sfix_t *f, uint64_t id, uint64_t leader, ...)
     const sched_region_t *old = cluster_get_region(f->c, id);
     uint64_t conf_ver = old ? region_conf_ver(old) + 1 : 1;
     sched_region_t *r = mk_region(id, start, end, conf_ver, 1, stores, n, 0, 10);
-    assert_int_equal(cluster_process_region_heartbeat(f->c, r), TKV_OK);
+    expect_err(cluster_process_region_heartbeat(f->c, r), TKV_OK,
+               "cluster_process_region_heartbeat(f->c, r)");
     region_free(r);
 }
 
@@ -205,7 +208,8 @@ static void test_balance_pending_region_first(void **state)
     /* Store 1's peer of region 3 is behind: that region goes first. */
     sched_region_t *r = region_copy(cluster_get_region(f->c, 3));
     region_set_pending(r, 1);
-    assert_int_equal(cluster_process_region_heartbeat(f->c, r), TKV_OK);
+    expect_err(cluster_process_region_heartbeat(f->c, r), TKV_OK,
+               "cluster_process_region_heartbeat(f->c, r)");
     region_free(r);
     check_move(f, 3, 1, 4);
 }
@@ -236,7 +240,8 @@ static void test_balance_needs_twice_region_size(void **state)
     /* One byte more on store 4: 30 - 11 < 20, not worth it. */
     uint64_t four[1] = { 4 };
     sched_region_t *tiny = mk_region(900, "t", "t~", 1, 1, four, 1, 0, 1);
-    assert_int_equal(cluster_process_region_heartbeat(f->c, tiny), TKV_OK);
+    expect_err(cluster_process_region_heartbeat(f->c, tiny), TKV_OK,
+               "cluster_process_region_heartbeat(f->c, tiny)");
     region_free(tiny);
     check_no_move(f);
 }
@@ -254,7 +259,8 @@ static Schedulerpb__RegionHeartbeatResponse *service_heartbeat(sched_server_t *s
 {
     Schedulerpb__RegionHeartbeatResponse *resp = malloc(sizeof(*resp));
     schedulerpb__region_heartbeat_response__init(resp);
-    assert_int_equal(sched_server_call(srv, "RegionHeartbeat", &r->base, &resp->base), TKV_OK);
+    expect_err(sched_server_call(srv, "RegionHeartbeat", &r->base, &resp->base), TKV_OK,
+               "sched_server_call(srv, \"RegionHeartbeat\", &r->base, &resp->base)");
     assert_non_null(resp->header);
     if (resp->header->error != NULL)
         fail_msg("heartbeat refused: %s", resp->header->error->message);
@@ -271,7 +277,8 @@ static void test_move_reaches_leader(void **state)
     cfg.operator_timeout_ms = 60000;
     cfg.replica_checker_off = 1; /* one-peer regions here are fillers, not to be repaired */
     sched_server_t *srv = NULL;
-    assert_int_equal(sched_server_open(dir, &f->vc.clock, &cfg, &srv), TKV_OK);
+    expect_err(sched_server_open(dir, &f->vc.clock, &cfg, &srv), TKV_OK,
+               "sched_server_open(dir, &f->vc.clock, &cfg, &srv)");
 
     /* Stores 1..4; region 1 on 1, 2, 3 led by 1; store 1 is heavy (a big
      * one-peer region), store 4 empty. */
@@ -292,14 +299,16 @@ static void test_move_reaches_leader(void **state)
             b.store = &st;
             b.region = &boot_region;
             Schedulerpb__BootstrapResponse br = SCHEDULERPB__BOOTSTRAP_RESPONSE__INIT;
-            assert_int_equal(sched_server_call(srv, "Bootstrap", &b.base, &br.base), TKV_OK);
+            expect_err(sched_server_call(srv, "Bootstrap", &b.base, &br.base), TKV_OK,
+                       "sched_server_call(srv, \"Bootstrap\", &b.base, &br.base)");
             assert_null(br.header->error);
             schedulerpb__response_header__free_unpacked(br.header, NULL);
         } else {
             Schedulerpb__PutStoreRequest p = SCHEDULERPB__PUT_STORE_REQUEST__INIT;
             p.store = &st;
             Schedulerpb__PutStoreResponse pr = SCHEDULERPB__PUT_STORE_RESPONSE__INIT;
-            assert_int_equal(sched_server_call(srv, "PutStore", &p.base, &pr.base), TKV_OK);
+            expect_err(sched_server_call(srv, "PutStore", &p.base, &pr.base), TKV_OK,
+                       "sched_server_call(srv, \"PutStore\", &p.base, &pr.base)");
             assert_null(pr.header->error);
             schedulerpb__response_header__free_unpacked(pr.header, NULL);
         }
@@ -375,7 +384,8 @@ static void test_move_times_out(void **state)
     cfg.operator_timeout_ms = 5000;
     cfg.replica_checker_off = 1; /* one-peer regions here are fillers, not to be repaired */
     sched_server_t *srv = NULL;
-    assert_int_equal(sched_server_open(dir, &f->vc.clock, &cfg, &srv), TKV_OK);
+    expect_err(sched_server_open(dir, &f->vc.clock, &cfg, &srv), TKV_OK,
+               "sched_server_open(dir, &f->vc.clock, &cfg, &srv)");
     Metapb__Store st = METAPB__STORE__INIT;
     Metapb__Region boot_region = METAPB__REGION__INIT;
     Metapb__RegionEpoch ep = METAPB__REGION_EPOCH__INIT;
@@ -393,13 +403,15 @@ static void test_move_times_out(void **state)
             b.store = &st;
             b.region = &boot_region;
             Schedulerpb__BootstrapResponse br = SCHEDULERPB__BOOTSTRAP_RESPONSE__INIT;
-            assert_int_equal(sched_server_call(srv, "Bootstrap", &b.base, &br.base), TKV_OK);
+            expect_err(sched_server_call(srv, "Bootstrap", &b.base, &br.base), TKV_OK,
+                       "sched_server_call(srv, \"Bootstrap\", &b.base, &br.base)");
             schedulerpb__response_header__free_unpacked(br.header, NULL);
         } else {
             Schedulerpb__PutStoreRequest p = SCHEDULERPB__PUT_STORE_REQUEST__INIT;
             p.store = &st;
             Schedulerpb__PutStoreResponse pr = SCHEDULERPB__PUT_STORE_RESPONSE__INIT;
-            assert_int_equal(sched_server_call(srv, "PutStore", &p.base, &pr.base), TKV_OK);
+            expect_err(sched_server_call(srv, "PutStore", &p.base, &pr.base), TKV_OK,
+                       "sched_server_call(srv, \"PutStore\", &p.base, &pr.base)");
             schedulerpb__response_header__free_unpacked(pr.header, NULL);
         }
     }
@@ -416,7 +428,8 @@ static void test_move_times_out(void **state)
     sched_cluster_t *c = sched_server_cluster(srv);
     sched_operator_t *op =
         operator_move_peer("test", cluster_get_region(c, 1), 1, 4, 777, cluster_now_ms(c));
-    assert_int_equal(opctl_add(sched_server_operators(srv), op), TKV_OK);
+    expect_err(opctl_add(sched_server_operators(srv), op), TKV_OK,
+               "opctl_add(sched_server_operators(srv), op)");
     resp = service_heartbeat(srv, r);
     assert_non_null(resp->change_peer);
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);

@@ -508,7 +508,8 @@ static void test_concurrent_heartbeats(void **state)
     char dir[300];
     snprintf(dir, sizeof(dir), "%s/server", f->dir);
     sched_server_t *srv = NULL;
-    assert_int_equal(sched_server_open(dir, &f->vc.clock, NULL, &srv), TKV_OK);
+    expect_err(sched_server_open(dir, &f->vc.clock, NULL, &srv), TKV_OK,
+               "sched_server_open(dir, &f->vc.clock, NULL, &srv)");
 
     Metapb__Store store = METAPB__STORE__INIT;
     store.id = 1;
@@ -523,7 +524,8 @@ static void test_concurrent_heartbeats(void **state)
     boot.store = &store;
     boot.region = &first;
     Schedulerpb__BootstrapResponse bresp = SCHEDULERPB__BOOTSTRAP_RESPONSE__INIT;
-    assert_int_equal(sched_server_call(srv, "Bootstrap", &boot.base, &bresp.base), TKV_OK);
+    expect_err(sched_server_call(srv, "Bootstrap", &boot.base, &bresp.base), TKV_OK,
+               "sched_server_call(srv, \"Bootstrap\", &boot.base, &bresp.base)");
     assert_null(bresp.header->error);
     schedulerpb__response_header__free_unpacked(bresp.header, NULL);
 

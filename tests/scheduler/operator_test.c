@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "project3-multiraft/scheduler/operator.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 #include "tests/scheduler/sched_fixture.h"
 
@@ -34,8 +35,9 @@ static void test_steps_follow_the_region(void **state)
     sched_region_t *r = mk_region(7, "a", "b", 1, 1, s123, 3, 0, 10);
     sched_operator_t *op = operator_move_peer("test", r, 1, 4, 55, 100);
     assert_int_equal(op->nsteps, 2);
-    assert_int_equal(opctl_add(ctl, op), TKV_OK);
-    assert_int_equal(opctl_add(ctl, operator_move_peer("again", r, 3, 4, 56, 100)), TKV_ERR_BUSY);
+    expect_err(opctl_add(ctl, op), TKV_OK, "opctl_add(ctl, op)");
+    expect_err(opctl_add(ctl, operator_move_peer("again", r, 3, 4, 56, 100)), TKV_ERR_BUSY,
+               "opctl_add(ctl, operator_move_peer(\"again\", r, 3, 4, 56, 100))");
     assert_int_equal(opctl_count(ctl), 1);
 
     Schedulerpb__RegionHeartbeatResponse *resp = dispatch(ctl, r, 200);
@@ -99,7 +101,8 @@ static void test_timeout_drops_operator(void **state)
     sched_opctl_t *ctl = opctl_new(1000);
     uint64_t s123[3] = { 2, 1, 3 };
     sched_region_t *r = mk_region(7, "a", "b", 1, 1, s123, 3, 0, 10);
-    assert_int_equal(opctl_add(ctl, operator_move_peer("test", r, 1, 4, 55, 5000)), TKV_OK);
+    expect_err(opctl_add(ctl, operator_move_peer("test", r, 1, 4, 55, 5000)), TKV_OK,
+               "opctl_add(ctl, operator_move_peer(\"test\", r, 1, 4, 55, 5000))");
     /* A clock behind the operator's birth does not time it out. */
     Schedulerpb__RegionHeartbeatResponse *resp = dispatch(ctl, r, 10);
     assert_non_null(resp->change_peer);

@@ -13,9 +13,10 @@ int sfix_setup(void **state)
     sfix_t *f = test_calloc(1, sizeof(*f));
     tkv_tmpdir(f->dir, sizeof(f->dir));
     vclock_init(&f->vc, 1000000);
-    assert_int_equal(eng_open(f->dir, &f->eng), TKV_OK);
-    assert_int_equal(cluster_open(f->eng, &f->vc.clock, NULL, &f->c), TKV_OK);
-    assert_int_equal(idalloc_open(f->eng, 100, &f->ids), TKV_OK);
+    expect_err(eng_open(f->dir, &f->eng), TKV_OK, "eng_open(f->dir, &f->eng)");
+    expect_err(cluster_open(f->eng, &f->vc.clock, NULL, &f->c), TKV_OK,
+               "cluster_open(f->eng, &f->vc.clock, NULL, &f->c)");
+    expect_err(idalloc_open(f->eng, 100, &f->ids), TKV_OK, "idalloc_open(f->eng, 100, &f->ids)");
     f->next_region_id = 1000;
     *state = f;
     return 0;
@@ -38,10 +39,11 @@ void sfix_reopen(sfix_t *f)
     idalloc_free(f->ids);
     cluster_free(f->c);
     eng_close(f->eng);
-    assert_int_equal(eng_open(f->dir, &f->eng), TKV_OK);
-    assert_int_equal(cluster_open(f->eng, &f->vc.clock, NULL, &f->c), TKV_OK);
+    expect_err(eng_open(f->dir, &f->eng), TKV_OK, "eng_open(f->dir, &f->eng)");
+    expect_err(cluster_open(f->eng, &f->vc.clock, NULL, &f->c), TKV_OK,
+               "cluster_open(f->eng, &f->vc.clock, NULL, &f->c)");
     cluster_set_max_replicas(f->c, replicas);
-    assert_int_equal(idalloc_open(f->eng, 100, &f->ids), TKV_OK);
+    expect_err(idalloc_open(f->eng, 100, &f->ids), TKV_OK, "idalloc_open(f->eng, 100, &f->ids)");
 }
 
 sched_region_t *mk_region_bytes(uint64_t id, tkv_slice_t start, tkv_slice_t end, uint64_t conf_ver,
@@ -141,10 +143,11 @@ void sfix_add_store(sfix_t *f, uint64_t id)
     Metapb__Store store = METAPB__STORE__INIT;
     store.id = id;
     store.address = addr;
-    assert_int_equal(cluster_put_store(f->c, &store), TKV_OK);
+    expect_err(cluster_put_store(f->c, &store), TKV_OK, "cluster_put_store(f->c, &store)");
     Schedulerpb__StoreStats stats = SCHEDULERPB__STORE_STATS__INIT;
     stats.store_id = id;
-    assert_int_equal(cluster_store_heartbeat(f->c, &stats), TKV_OK);
+    expect_err(cluster_store_heartbeat(f->c, &stats), TKV_OK,
+               "cluster_store_heartbeat(f->c, &stats)");
 }
 
 void sfix_heartbeat_stores(sfix_t *f)
@@ -155,7 +158,8 @@ void sfix_heartbeat_stores(sfix_t *f)
             continue;
         Schedulerpb__StoreStats stats = SCHEDULERPB__STORE_STATS__INIT;
         stats.store_id = id;
-        assert_int_equal(cluster_store_heartbeat(f->c, &stats), TKV_OK);
+        expect_err(cluster_store_heartbeat(f->c, &stats), TKV_OK,
+                   "cluster_store_heartbeat(f->c, &stats)");
     }
 }
 
@@ -173,7 +177,7 @@ void sfix_set_store_state(sfix_t *f, uint64_t id, Metapb__StoreState state)
     assert_non_null(s);
     Metapb__Store store = *s->meta;
     store.state = state;
-    assert_int_equal(cluster_put_store(f->c, &store), TKV_OK);
+    expect_err(cluster_put_store(f->c, &store), TKV_OK, "cluster_put_store(f->c, &store)");
 }
 
 /* The packed form of a region: two regions are equal when these are. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "project3-multiraft/scheduler/service.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 #include "tests/scheduler/sched_fixture.h"
 
@@ -24,7 +25,8 @@ static int svsetup(void **state)
     svfix_t *f = test_calloc(1, sizeof(*f));
     tkv_tmpdir(f->dir, sizeof(f->dir));
     vclock_init(&f->vc, 1000000);
-    assert_int_equal(sched_server_open(f->dir, &f->vc.clock, NULL, &f->srv), TKV_OK);
+    expect_err(sched_server_open(f->dir, &f->vc.clock, NULL, &f->srv), TKV_OK,
+               "sched_server_open(f->dir, &f->vc.clock, NULL, &f->srv)");
     *state = f;
     return 0;
 }
@@ -42,7 +44,8 @@ static void restart(svfix_t *f)
 {
     sched_server_close(f->srv);
     f->srv = NULL;
-    assert_int_equal(sched_server_open(f->dir, &f->vc.clock, NULL, &f->srv), TKV_OK);
+    expect_err(sched_server_open(f->dir, &f->vc.clock, NULL, &f->srv), TKV_OK,
+               "sched_server_open(f->dir, &f->vc.clock, NULL, &f->srv)");
 }
 
 static const ProtobufCMethodDescriptor *method_desc(const char *name)
@@ -311,9 +314,10 @@ static void test_bad_calls(void **state)
     svfix_t *f = *state;
     Schedulerpb__TsoRequest req = SCHEDULERPB__TSO_REQUEST__INIT;
     Schedulerpb__AllocIdResponse wrong = SCHEDULERPB__ALLOC_ID_RESPONSE__INIT;
-    assert_int_equal(sched_server_call(f->srv, "Tso", &req.base, &wrong.base), TKV_ERR_INVALID);
-    assert_int_equal(sched_server_call(f->srv, "NoSuchRpc", &req.base, &wrong.base),
-                     TKV_ERR_NOT_FOUND);
+    expect_err(sched_server_call(f->srv, "Tso", &req.base, &wrong.base), TKV_ERR_INVALID,
+               "sched_server_call(f->srv, \"Tso\", &req.base, &wrong.base)");
+    expect_err(sched_server_call(f->srv, "NoSuchRpc", &req.base, &wrong.base), TKV_ERR_NOT_FOUND,
+               "sched_server_call(f->srv, \"NoSuchRpc\", &req.base, &wrong.base)");
     /* count 0 reserves nothing: an error in the header, not a crash. */
     Schedulerpb__TsoResponse *r = call(f, "Tso", &req);
     assert_int_equal(err_type(r->header), SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN);

@@ -6,13 +6,14 @@
 
 #include "project3-multiraft/scheduler/id_alloc.h"
 #include "project3-multiraft/scheduler/tso.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 #include "tests/scheduler/sched_fixture.h"
 
 static uint64_t next_ts(sched_tso_t *t, uint32_t count)
 {
     int64_t phys = 0, logi = 0;
-    assert_int_equal(tso_get(t, count, &phys, &logi), TKV_OK);
+    expect_err(tso_get(t, count, &phys, &logi), TKV_OK, "tso_get(t, count, &phys, &logi)");
     assert_true(logi > 0 && logi < TSO_MAX_LOGICAL);
     return tso_compose(phys, logi);
 }
@@ -23,7 +24,8 @@ static void test_tso_monotonic_across_restart(void **state)
     tkv_vclock_t vc;
     vclock_init(&vc, 5000000);
     sched_tso_t *t = NULL;
-    assert_int_equal(tso_open(f->eng, &vc.clock, 1000, &t), TKV_OK);
+    expect_err(tso_open(f->eng, &vc.clock, 1000, &t), TKV_OK,
+               "tso_open(f->eng, &vc.clock, 1000, &t)");
     uint64_t last = 0;
     /* Within one millisecond, past the logical limit, and across windows. */
     for (int i = 0; i < 3000; i++) {
@@ -38,14 +40,16 @@ static void test_tso_monotonic_across_restart(void **state)
     assert_true(b == a + 1 || (b >> TSO_LOGICAL_BITS) > (a >> TSO_LOGICAL_BITS));
     last = b;
     int64_t p = 0, l = 0;
-    assert_int_equal(tso_get(t, 0, &p, &l), TKV_ERR_INVALID);
-    assert_int_equal(tso_get(t, TSO_MAX_LOGICAL, &p, &l), TKV_ERR_INVALID);
+    expect_err(tso_get(t, 0, &p, &l), TKV_ERR_INVALID, "tso_get(t, 0, &p, &l)");
+    expect_err(tso_get(t, TSO_MAX_LOGICAL, &p, &l), TKV_ERR_INVALID,
+               "tso_get(t, TSO_MAX_LOGICAL, &p, &l)");
     tso_free(t);
 
     /* Restart on a clock an hour behind. */
     tkv_vclock_t behind;
     vclock_init(&behind, 5000000 - 3600 * 1000);
-    assert_int_equal(tso_open(f->eng, &behind.clock, 1000, &t), TKV_OK);
+    expect_err(tso_open(f->eng, &behind.clock, 1000, &t), TKV_OK,
+               "tso_open(f->eng, &behind.clock, 1000, &t)");
     for (int i = 0; i < 100; i++) {
         uint64_t ts = next_ts(t, 1);
         assert_true(ts > last);
@@ -58,18 +62,18 @@ static void test_ids_unique_across_restart(void **state)
 {
     sfix_t *f = *state;
     sched_id_alloc_t *a = NULL;
-    assert_int_equal(idalloc_open(f->eng, 7, &a), TKV_OK);
+    expect_err(idalloc_open(f->eng, 7, &a), TKV_OK, "idalloc_open(f->eng, 7, &a)");
     uint64_t last = 0, id = 0;
     for (int i = 0; i < 50; i++) {
-        assert_int_equal(idalloc_next(a, &id), TKV_OK);
+        expect_err(idalloc_next(a, &id), TKV_OK, "idalloc_next(a, &id)");
         assert_true(id > last);
         last = id;
     }
     idalloc_free(a);
     for (int round = 0; round < 3; round++) {
-        assert_int_equal(idalloc_open(f->eng, 7, &a), TKV_OK);
+        expect_err(idalloc_open(f->eng, 7, &a), TKV_OK, "idalloc_open(f->eng, 7, &a)");
         for (int i = 0; i < 5; i++) {
-            assert_int_equal(idalloc_next(a, &id), TKV_OK);
+            expect_err(idalloc_next(a, &id), TKV_OK, "idalloc_next(a, &id)");
             assert_true(id > last);
             last = id;
         }

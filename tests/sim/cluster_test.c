@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/harness/expect.h"
 #include "tests/harness/history.h"
 #include "tests/harness/test.h"
 #include "tests/sim/toy.h"
@@ -24,7 +25,7 @@ static void on_reply(void *ctx, int from, const uint8_t *bytes, size_t len)
     (void)from;
     reply_t *r = ctx;
     toy_msg_t m;
-    assert_int_equal(toy_msg_decode(bytes, len, &m), TKV_OK);
+    expect_err(toy_msg_decode(bytes, len, &m), TKV_OK, "toy_msg_decode(bytes, len, &m)");
     r->replies++;
     r->found = m.kind_or_flag;
     snprintf(r->value, sizeof(r->value), "%.*s", (int)m.value.len,
@@ -37,7 +38,8 @@ static void request(sim_cluster_t *c, uint32_t seq, hist_kind_t kind, const char
     toy_msg_t m = { TOY_MSG_REQUEST, 0, seq, (uint8_t)kind, slice_of_str(key), slice_of_str(val) };
     tkv_buf_t b = TKV_BUF_INIT;
     toy_msg_encode(&m, &b);
-    assert_int_equal(sim_cluster_client_send(c, 0, 1, b.data, b.len), TKV_OK);
+    expect_err(sim_cluster_client_send(c, 0, 1, b.data, b.len), TKV_OK,
+               "sim_cluster_client_send(c, 0, 1, b.data, b.len)");
     buf_free(&b);
     sim_run_for(sim_cluster_sim(c), 50);
 }
@@ -47,7 +49,7 @@ static void test_crash_loses_memory_and_keeps_disk(void **state)
     (void)state;
     sim_cluster_opts_t o = { .nodes = 2, .clients = 1, .ops = &toy_node_ops, .seed = 1 };
     sim_cluster_t *c;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_OK);
+    expect_err(sim_cluster_new(&o, &c), TKV_OK, "sim_cluster_new(&o, &c)");
     reply_t r = { 0 };
     sim_cluster_on_client(c, 0, on_reply, &r);
     request(c, 1, HIST_PUT, "k", "v1");
@@ -67,7 +69,7 @@ static void test_crash_loses_memory_and_keeps_disk(void **state)
     assert_int_equal(r.replies, 2); /* nobody home */
     assert_int_equal(stat(path, &st), 0);
 
-    assert_int_equal(sim_cluster_start(c, 1), TKV_OK);
+    expect_err(sim_cluster_start(c, 1), TKV_OK, "sim_cluster_start(c, 1)");
     toy_peek_t p = toy_peek(sim_cluster_node_state(c, 1));
     assert_int_equal(p.served, 0); /* memory is gone... */
     assert_int_equal(p.keys, 1);   /* ...the data is not */
@@ -76,7 +78,7 @@ static void test_crash_loses_memory_and_keeps_disk(void **state)
     assert_true(r.found);
     assert_string_equal(r.value, "v1+2");
     /* The backup got the writes too, and keeps them over its own restart. */
-    assert_int_equal(sim_cluster_restart(c, 2), TKV_OK);
+    expect_err(sim_cluster_restart(c, 2), TKV_OK, "sim_cluster_restart(c, 2)");
     assert_int_equal(toy_peek(sim_cluster_node_state(c, 2)).keys, 1);
     assert_int_equal(trace_count_kind(sim_cluster_trace(c), 1, "crash"), 1);
     assert_int_equal(trace_count_kind(sim_cluster_trace(c), 2, "crash"), 1);
@@ -88,7 +90,7 @@ static void test_ticks_follow_the_node_life(void **state)
     (void)state;
     sim_cluster_opts_t o = { .nodes = 3, .ops = &toy_node_ops, .seed = 2, .tick_ms = 10 };
     sim_cluster_t *c;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_OK);
+    expect_err(sim_cluster_new(&o, &c), TKV_OK, "sim_cluster_new(&o, &c)");
     sim_t *sim = sim_cluster_sim(c);
     sim_run_until(sim, 1000);
     for (int i = 1; i <= 3; i++)
@@ -97,8 +99,8 @@ static void test_ticks_follow_the_node_life(void **state)
      * two (the old tick chain must have ended). Restart twice in a row too. */
     sim_cluster_crash(c, 2);
     sim_run_for(sim, 500);
-    assert_int_equal(sim_cluster_restart(c, 2), TKV_OK);
-    assert_int_equal(sim_cluster_restart(c, 2), TKV_OK);
+    expect_err(sim_cluster_restart(c, 2), TKV_OK, "sim_cluster_restart(c, 2)");
+    expect_err(sim_cluster_restart(c, 2), TKV_OK, "sim_cluster_restart(c, 2)");
     sim_run_for(sim, 1000);
     assert_in_range(toy_peek(sim_cluster_node_state(c, 2)).ticks, 99, 100);
     assert_in_range(toy_peek(sim_cluster_node_state(c, 1)).ticks, 249, 250);
@@ -118,16 +120,16 @@ static void test_start_errors_are_reported(void **state)
     ops.start = failing_start;
     sim_cluster_opts_t o = { .nodes = 2, .ops = &ops, .seed = 3 };
     sim_cluster_t *c = NULL;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_ERR_IO);
+    expect_err(sim_cluster_new(&o, &c), TKV_ERR_IO, "sim_cluster_new(&o, &c)");
     assert_null(c);
     o.start_stopped = 1;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_OK);
+    expect_err(sim_cluster_new(&o, &c), TKV_OK, "sim_cluster_new(&o, &c)");
     assert_false(sim_cluster_is_up(c, 1));
-    assert_int_equal(sim_cluster_start(c, 1), TKV_ERR_IO);
-    assert_int_equal(sim_cluster_start(c, 7), TKV_ERR_INVALID);
+    expect_err(sim_cluster_start(c, 1), TKV_ERR_IO, "sim_cluster_start(c, 1)");
+    expect_err(sim_cluster_start(c, 7), TKV_ERR_INVALID, "sim_cluster_start(c, 7)");
     sim_cluster_free(c);
     o.nodes = 0;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_ERR_INVALID);
+    expect_err(sim_cluster_new(&o, &c), TKV_ERR_INVALID, "sim_cluster_new(&o, &c)");
 }
 
 const tkv_test_t cluster_tests[] = {

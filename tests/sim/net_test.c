@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/harness/sim_net.h"
 #include "tests/harness/test.h"
 
@@ -28,7 +29,8 @@ static void send_one(sim_net_t *net, sim_t *sim, int from, int to, uint8_t cls, 
     uint64_t now = sim_now(sim);
     memcpy(m + 1, &seq, 8);
     memcpy(m + 9, &now, 8);
-    assert_int_equal(sim_net_send(net, from, to, m, sizeof(m)), TKV_OK);
+    expect_err(sim_net_send(net, from, to, m, sizeof(m)), TKV_OK,
+               "sim_net_send(net, from, to, m, sizeof(m))");
 }
 
 static void sink(void *ctx, int from, int to, const uint8_t *bytes, size_t len)
@@ -276,7 +278,8 @@ static void test_down_endpoints_neither_send_nor_receive(void **state)
     sim_run_for(f.sim, 100);
     assert_int_equal(f.sink.count, 0);
     assert_int_equal(sim_net_stats(f.net).dropped_down, 3);
-    assert_int_equal(sim_net_send(f.net, 1, 9, "x", 1), TKV_ERR_INVALID);
+    expect_err(sim_net_send(f.net, 1, 9, "x", 1), TKV_ERR_INVALID,
+               "sim_net_send(f.net, 1, 9, \"x\", 1)");
     teardown(&f);
 }
 

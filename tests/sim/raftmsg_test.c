@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/raft_serverpb.pb-c.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/sim_raftmsg.h"
 #include "tests/harness/test.h"
 
@@ -40,7 +41,7 @@ static void send_raft(sim_net_t *net, int from, int to, Eraftpb__MessageType typ
     rm.message = &msg;
     uint8_t buf[256];
     size_t n = raft_serverpb__raft_message__pack(&rm, buf);
-    assert_int_equal(sim_net_send(net, from, to, buf, n), TKV_OK);
+    expect_err(sim_net_send(net, from, to, buf, n), TKV_OK, "sim_net_send(net, from, to, buf, n)");
 }
 
 static void test_loss_targets_one_raft_message_type(void **state)

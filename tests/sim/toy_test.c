@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tests/harness/client_check.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/linearizability.h"
 #include "tests/harness/test.h"
 #include "tests/sim/toy.h"
@@ -31,7 +32,7 @@ static void restart_primary(sim_t *sim, void *arg)
 {
     (void)sim;
     chaos_t *ch = arg;
-    assert_int_equal(sim_cluster_start(ch->c, 1), TKV_OK);
+    expect_err(sim_cluster_start(ch->c, 1), TKV_OK, "sim_cluster_start(ch->c, 1)");
     ch->restarts++;
 }
 
@@ -82,7 +83,7 @@ static void run_scenario(const scenario_t *sc, uint64_t seed, int must_pass, out
         .nodes = 3, .clients = sc->clients, .ops = &toy_node_ops, .user = &cfg, .seed = seed
     };
     sim_cluster_t *c;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_OK);
+    expect_err(sim_cluster_new(&o, &c), TKV_OK, "sim_cluster_new(&o, &c)");
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     sim_net_set_classifier(net, toy_classify, NULL);

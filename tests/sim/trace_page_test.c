@@ -17,6 +17,7 @@
 
 #include "tests/harness/client_check.h"
 #include "proto/eraftpb.pb-c.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/linearizability.h"
 #include "tests/harness/sim_raftmsg.h"
 #include "tests/harness/test.h"
@@ -80,7 +81,7 @@ static void crash_primary_now_and_then(sim_t *sim, void *arg);
 static void restart_primary(sim_t *sim, void *arg)
 {
     sim_cluster_t *c = arg;
-    assert_int_equal(sim_cluster_start(c, 1), TKV_OK);
+    expect_err(sim_cluster_start(c, 1), TKV_OK, "sim_cluster_start(c, 1)");
     sim_schedule(sim, prng_between(sim_prng(sim), 100, 300), crash_primary_now_and_then, c, NULL);
 }
 
@@ -102,7 +103,7 @@ static void check_page_of_failing_run(const recording_t *r, uint64_t seed, const
         .nodes = 3, .clients = 4, .ops = &toy_node_ops, .user = &cfg, .seed = seed
     };
     sim_cluster_t *c;
-    assert_int_equal(sim_cluster_new(&o, &c), TKV_OK);
+    expect_err(sim_cluster_new(&o, &c), TKV_OK, "sim_cluster_new(&o, &c)");
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     sim_net_set_classifier(net, toy_classify, NULL);
@@ -147,14 +148,16 @@ static void check_page_of_failing_run(const recording_t *r, uint64_t seed, const
     tkv_tmpdir(dir, sizeof(dir));
     snprintf(trace, sizeof(trace), "%s/run.trace", dir);
     snprintf(page, sizeof(page), "%s/run.html", dir);
-    assert_int_equal(trace_write(sim_cluster_trace(c), trace), TKV_OK);
+    expect_err(trace_write(sim_cluster_trace(c), trace), TKV_OK,
+               "trace_write(sim_cluster_trace(c), trace)");
     trace_page_info_t info = { "toy with a bug", "make frame TEST=x SEED=1" };
     trace_page_stats_t st;
-    assert_int_equal(trace_page_write(trace, page, &info, &st), TKV_OK);
+    expect_err(trace_page_write(trace, page, &info, &st), TKV_OK,
+               "trace_page_write(trace, page, &info, &st)");
     keep_page(page, keep_as);
 
     trace_model_t *m = NULL;
-    assert_int_equal(trace_model_load(trace, &m), TKV_OK);
+    expect_err(trace_model_load(trace, &m), TKV_OK, "trace_model_load(trace, &m)");
     /* Nodes and clients, each a column. */
     assert_int_equal(m->nodes, 3);
     assert_int_equal(m->clients, 4);
@@ -266,9 +269,10 @@ static void test_page_of_a_large_trace(void **state)
     tkv_tmpdir(dir, sizeof(dir));
     snprintf(trace, sizeof(trace), "%s/big.trace", dir);
     snprintf(page, sizeof(page), "%s/big.html", dir);
-    assert_int_equal(trace_synth_write(trace, 100000, 7), TKV_OK);
+    expect_err(trace_synth_write(trace, 100000, 7), TKV_OK, "trace_synth_write(trace, 100000, 7)");
     trace_page_stats_t st;
-    assert_int_equal(trace_page_write(trace, page, NULL, &st), TKV_OK);
+    expect_err(trace_page_write(trace, page, NULL, &st), TKV_OK,
+               "trace_page_write(trace, page, NULL, &st)");
     keep_page(page, "synthetic-100000.html");
     assert_int_equal(st.events, 100000);
     assert_true(st.messages > 20000 && st.states > 10000 && st.ops > 1000);
@@ -293,9 +297,9 @@ static void test_raft_classes_are_named(void **state)
     char dir[256], path[320];
     tkv_tmpdir(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/t.trace", dir);
-    assert_int_equal(trace_write(tr, path), TKV_OK);
+    expect_err(trace_write(tr, path), TKV_OK, "trace_write(tr, path)");
     trace_model_t *m = NULL;
-    assert_int_equal(trace_model_load(path, &m), TKV_OK);
+    expect_err(trace_model_load(path, &m), TKV_OK, "trace_model_load(path, &m)");
     assert_string_equal(m->class_names[ERAFTPB__MESSAGE_TYPE__MSG_APPEND], "MsgAppend");
     assert_string_equal(m->class_names[ERAFTPB__MESSAGE_TYPE__MSG_HEARTBEAT_RESPONSE],
                         "MsgHeartbeatResponse");
@@ -318,10 +322,10 @@ static void test_bad_trace_is_a_clear_error(void **state)
     fputs("hello\nthis is no trace\n", f);
     fclose(f);
     trace_model_t *m = NULL;
-    assert_int_equal(trace_model_load(path, &m), TKV_ERR_INVALID);
+    expect_err(trace_model_load(path, &m), TKV_ERR_INVALID, "trace_model_load(path, &m)");
     assert_non_null(strstr(tkv_last_error(), "no trace events"));
     snprintf(path, sizeof(path), "%s/missing.trace", dir);
-    assert_int_equal(trace_model_load(path, &m), TKV_ERR_IO);
+    expect_err(trace_model_load(path, &m), TKV_ERR_IO, "trace_model_load(path, &m)");
     tkv_rmdir(dir);
 }
 

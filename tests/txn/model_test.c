@@ -300,6 +300,25 @@ typedef struct {
 
 #define MISMATCH(mm, ...) (snprintf((mm)->why, sizeof((mm)->why), __VA_ARGS__), 0)
 
+/* What a failure message calls a result. */
+static const char *result_name(int r)
+{
+    switch (r) {
+    case R_OK:
+        return "no error";
+    case R_LOCKED:
+        return "locked";
+    case R_CONFLICT:
+        return "write conflict";
+    case R_ABORT:
+        return "abort";
+    case R_RETRY:
+        return "retryable";
+    default:
+        return "a key error with no field set";
+    }
+}
+
 static int keyerror_code(const Kvrpcpb__KeyError *e)
 {
     if (e == NULL)
@@ -384,8 +403,8 @@ static int run_prewrite(txn_fixture_t *f, model_t *m, const txn_plan_t *x, const
                 continue;
             int got = keyerror_code(resp->errors[e++]);
             if (got != want[i])
-                ok = MISMATCH(mm, "prewrite key %c: error %d, model says %d", 'a' + idx[i], got,
-                              want[i]);
+                ok = MISMATCH(mm, "prewrite key %c: %s, model says %s", 'a' + idx[i],
+                              result_name(got), result_name(want[i]));
         }
     }
     th_free(resp);
@@ -445,8 +464,8 @@ static int run_commit_or_rollback(txn_fixture_t *f, model_t *m, const txn_plan_t
     int got = keyerror_code(e);
     th_free(resp);
     if (got != want)
-        return MISMATCH(mm, "%s: error %d, model says %d", commit ? "commit" : "rollback", got,
-                        want);
+        return MISMATCH(mm, "%s: %s, model says %s", commit ? "commit" : "rollback",
+                        result_name(got), result_name(want));
     return 1;
 }
 
@@ -503,7 +522,8 @@ static int run_resolve(txn_fixture_t *f, model_t *m, const txn_plan_t *x, const 
     if (r->region_error != NULL)
         ok = MISMATCH(mm, "resolve: region error %s", r->region_error->message);
     else if (keyerror_code(r->error) != want)
-        ok = MISMATCH(mm, "resolve: error %d, model says %d", keyerror_code(r->error), want);
+        ok = MISMATCH(mm, "resolve: %s, model says %s", result_name(keyerror_code(r->error)),
+                      result_name(want));
     th_free(r);
     return ok;
 }
@@ -519,7 +539,8 @@ static int run_get(txn_fixture_t *f, model_t *m, const step_t *s, mismatch_t *mm
     if (r->region_error != NULL)
         ok = MISMATCH(mm, "get: region error %s", r->region_error->message);
     else if (locked != (r->error != NULL && r->error->locked != NULL))
-        ok = MISMATCH(mm, "get: locked %d, model says %d", r->error != NULL, locked);
+        ok = MISMATCH(mm, "get: %s, model says %s", r->error != NULL ? "an error" : "no error",
+                      locked ? "locked" : "not locked");
     else if (locked && r->error->locked->lock_version != k->lock.start_ts)
         ok = MISMATCH(mm, "get: lock of txn %llu, model says %llu",
                       (unsigned long long)r->error->locked->lock_version,
@@ -553,8 +574,9 @@ static int run_scan(txn_fixture_t *f, model_t *m, const step_t *s, mismatch_t *m
         if (p->key.len != 1 || p->key.data[0] != 'a' + key)
             ok = MISMATCH(mm, "scan: pair %zu is not key %c", at - 1, 'a' + key);
         else if (locked != (p->error != NULL))
-            ok = MISMATCH(mm, "scan: key %c locked %d, model says %d", 'a' + key, p->error != NULL,
-                          locked);
+            ok = MISMATCH(mm, "scan: key %c %s, model says %s", 'a' + key,
+                          p->error != NULL ? "has an error" : "has no error",
+                          locked ? "locked" : "not locked");
         else if (!locked && (p->value.len != 1 || p->value.data[0] != v))
             ok = MISMATCH(mm, "scan: key %c has the wrong value", 'a' + key);
     }

@@ -4,6 +4,7 @@
  * through a txn and inspects the families.
  */
 #include "project4-txn/mvcc/txn.h"
+#include "tests/harness/expect.h"
 #include "tests/txn/txn_helpers.h"
 
 typedef struct {
@@ -13,7 +14,7 @@ typedef struct {
 
 static void txn_open(txn_fixture_t *f, uint64_t ts, open_txn_t *o)
 {
-    assert_int_equal(storage_reader(f->s, NULL, &o->r), TKV_OK);
+    expect_err(storage_reader(f->s, NULL, &o->r), TKV_OK, "storage_reader(f->s, NULL, &o->r)");
     mvcc_txn_init(&o->t, o->r, ts);
 }
 
@@ -26,7 +27,7 @@ static void txn_close(open_txn_t *o)
 /* Applies the txn's buffer, then closes it. */
 static void txn_flush(txn_fixture_t *f, open_txn_t *o)
 {
-    assert_int_equal(mvcc_txn_write(&o->t, f->s, NULL), TKV_OK);
+    expect_err(mvcc_txn_write(&o->t, f->s, NULL), TKV_OK, "mvcc_txn_write(&o->t, f->s, NULL)");
     txn_close(o);
 }
 
@@ -37,7 +38,8 @@ static void read_expect(txn_fixture_t *f, tkv_slice_t key, uint64_t ts, const ch
     txn_open(f, ts, &o);
     tkv_buf_t v = TKV_BUF_INIT;
     int found = -1;
-    assert_int_equal(mvcc_txn_get_value(&o.t, key, &v, &found), TKV_OK);
+    expect_err(mvcc_txn_get_value(&o.t, key, &v, &found), TKV_OK,
+               "mvcc_txn_get_value(&o.t, key, &v, &found)");
     if (want == NULL) {
         assert_int_equal(found, 0);
     } else {
@@ -59,16 +61,20 @@ static void test_empty_txn_reads_and_writes_nothing(void **state)
     mvcc_write_t w;
     uint64_t cts;
     int found = -1;
-    assert_int_equal(mvcc_txn_get_lock(&o.t, S("k"), &l, &found), TKV_OK);
+    expect_err(mvcc_txn_get_lock(&o.t, S("k"), &l, &found), TKV_OK,
+               "mvcc_txn_get_lock(&o.t, S(\"k\"), &l, &found)");
     assert_int_equal(found, 0);
     found = -1;
-    assert_int_equal(mvcc_txn_get_value(&o.t, S("k"), &v, &found), TKV_OK);
+    expect_err(mvcc_txn_get_value(&o.t, S("k"), &v, &found), TKV_OK,
+               "mvcc_txn_get_value(&o.t, S(\"k\"), &v, &found)");
     assert_int_equal(found, 0);
     found = -1;
-    assert_int_equal(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_current_write(&o.t, S(\"k\"), &w, &cts, &found)");
     assert_int_equal(found, 0);
     found = -1;
-    assert_int_equal(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
     assert_int_equal(found, 0);
     mvcc_lock_free(&l);
     buf_free(&v);
@@ -101,7 +107,8 @@ static void test_put_lock_then_get_it(void **state)
     mvcc_lock_t got;
     mvcc_lock_init(&got);
     int found = 0;
-    assert_int_equal(mvcc_txn_get_lock(&o.t, S("k"), &got, &found), TKV_OK);
+    expect_err(mvcc_txn_get_lock(&o.t, S("k"), &got, &found), TKV_OK,
+               "mvcc_txn_get_lock(&o.t, S(\"k\"), &got, &found)");
     assert_int_equal(found, 1);
     assert_int_equal(got.start_ts, 100);
     assert_int_equal(got.ttl, 3000);
@@ -120,7 +127,8 @@ static void test_get_lock_of_unlocked_key(void **state)
     mvcc_lock_t got;
     mvcc_lock_init(&got);
     int found = -1;
-    assert_int_equal(mvcc_txn_get_lock(&o.t, S("b"), &got, &found), TKV_OK);
+    expect_err(mvcc_txn_get_lock(&o.t, S("b"), &got, &found), TKV_OK,
+               "mvcc_txn_get_lock(&o.t, S(\"b\"), &got, &found)");
     assert_int_equal(found, 0);
     mvcc_lock_free(&got);
     txn_close(&o);
@@ -135,7 +143,8 @@ static void test_get_lock_rejects_corrupt_record(void **state)
     mvcc_lock_t got;
     mvcc_lock_init(&got);
     int found = -1;
-    assert_int_equal(mvcc_txn_get_lock(&o.t, S("k"), &got, &found), TKV_ERR_CORRUPT);
+    expect_err(mvcc_txn_get_lock(&o.t, S("k"), &got, &found), TKV_ERR_CORRUPT,
+               "mvcc_txn_get_lock(&o.t, S(\"k\"), &got, &found)");
     assert_int_equal(found, 0);
     mvcc_lock_free(&got);
     txn_close(&o);
@@ -284,7 +293,8 @@ static void test_current_write_finds_own_commit(void **state)
         mvcc_write_t w;
         uint64_t cts = 0;
         int found = 0;
-        assert_int_equal(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+        expect_err(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+                   "mvcc_txn_current_write(&o.t, S(\"k\"), &w, &cts, &found)");
         expect_write(found, w, cts, commits[i], starts[i], kinds[i]);
         txn_close(&o);
     }
@@ -302,7 +312,8 @@ static void test_current_write_missing_for_other_txns(void **state)
         mvcc_write_t w;
         uint64_t cts = 0;
         int found = -1;
-        assert_int_equal(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+        expect_err(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+                   "mvcc_txn_current_write(&o.t, S(\"k\"), &w, &cts, &found)");
         assert_int_equal(found, 0);
         txn_close(&o);
     }
@@ -319,7 +330,8 @@ static void test_current_write_finds_rollback(void **state)
     mvcc_write_t w;
     uint64_t cts = 0;
     int found = 0;
-    assert_int_equal(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_current_write(&o.t, S(\"k\"), &w, &cts, &found)");
     expect_write(found, w, cts, 60, 60, MVCC_KIND_ROLLBACK);
     txn_close(&o);
 }
@@ -333,26 +345,30 @@ static void test_most_recent_write_of_any_kind(void **state)
     int found = -1;
 
     txn_open(f, 1, &o);
-    assert_int_equal(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
     assert_int_equal(found, 0);
     txn_close(&o);
 
     th_put_write(f->s, S("k"), 54, 50, MVCC_KIND_PUT);
     th_put_write(f->s, S("ka"), 90, 85, MVCC_KIND_PUT);
     txn_open(f, 1, &o);
-    assert_int_equal(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
     expect_write(found, w, cts, 54, 50, MVCC_KIND_PUT);
     txn_close(&o);
 
     th_put_write(f->s, S("k"), 66, 60, MVCC_KIND_DELETE);
     txn_open(f, 1, &o);
-    assert_int_equal(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
     expect_write(found, w, cts, 66, 60, MVCC_KIND_DELETE);
     txn_close(&o);
 
     th_put_write(f->s, S("k"), 70, 70, MVCC_KIND_ROLLBACK);
     txn_open(f, 1, &o);
-    assert_int_equal(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK);
+    expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
+               "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
     expect_write(found, w, cts, 70, 70, MVCC_KIND_ROLLBACK);
     txn_close(&o);
 }

@@ -12,6 +12,7 @@
 #include "common/codec.h"
 #include "project4-txn/latches.h"
 #include "project4-txn/mvcc/mvcc_codec.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 
 static tkv_buf_t enc_key(const char *k, size_t len, uint64_t ts)
@@ -51,15 +52,18 @@ static void test_mvcc_key_round_trips(void **state)
     tkv_buf_t e = enc_key(key, sizeof(key) - 1, 123456789);
     tkv_buf_t uk = TKV_BUF_INIT;
     uint64_t ts = 0;
-    assert_int_equal(mvcc_decode_key(buf_slice(&e), &uk, &ts), TKV_OK);
+    expect_err(mvcc_decode_key(buf_slice(&e), &uk, &ts), TKV_OK,
+               "mvcc_decode_key(buf_slice(&e), &uk, &ts)");
     assert_int_equal(ts, 123456789);
     assert_int_equal(uk.len, sizeof(key) - 1);
     assert_memory_equal(uk.data, key, uk.len);
     /* Missing or extra timestamp bytes are corrupt. */
     tkv_slice_t cut = slice_of(e.data, e.len - 1);
-    assert_int_equal(mvcc_decode_key(cut, NULL, NULL), TKV_ERR_CORRUPT);
+    expect_err(mvcc_decode_key(cut, NULL, NULL), TKV_ERR_CORRUPT,
+               "mvcc_decode_key(cut, NULL, NULL)");
     buf_append_byte(&e, 0);
-    assert_int_equal(mvcc_decode_key(buf_slice(&e), NULL, NULL), TKV_ERR_CORRUPT);
+    expect_err(mvcc_decode_key(buf_slice(&e), NULL, NULL), TKV_ERR_CORRUPT,
+               "mvcc_decode_key(buf_slice(&e), NULL, NULL)");
     buf_free(&e);
     buf_free(&uk);
 }
@@ -77,7 +81,8 @@ static void test_lock_round_trips(void **state)
     tkv_buf_t b = TKV_BUF_INIT;
     mvcc_lock_encode(&l, &b);
     assert_int_equal(b.len, 21 + 8);
-    assert_int_equal(mvcc_lock_decode(buf_slice(&b), &back), TKV_OK);
+    expect_err(mvcc_lock_decode(buf_slice(&b), &back), TKV_OK,
+               "mvcc_lock_decode(buf_slice(&b), &back)");
     assert_int_equal(back.kind, MVCC_KIND_DELETE);
     assert_int_equal(back.start_ts, l.start_ts);
     assert_int_equal(back.ttl, 3000);
@@ -99,23 +104,28 @@ static void test_lock_rejects_corrupt_bytes(void **state)
     mvcc_lock_encode(&l, &good);
     /* Every truncation fails. */
     for (size_t n = 0; n < good.len; n++)
-        assert_int_equal(mvcc_lock_decode(slice_of(good.data, n), &l), TKV_ERR_CORRUPT);
+        expect_err(mvcc_lock_decode(slice_of(good.data, n), &l), TKV_ERR_CORRUPT,
+                   "mvcc_lock_decode(slice_of(good.data, n), &l)");
     /* A trailing byte, a rollback or unknown kind fail. */
     tkv_buf_t bad = TKV_BUF_INIT;
     buf_set(&bad, good.data, good.len);
     buf_append_byte(&bad, 1);
-    assert_int_equal(mvcc_lock_decode(buf_slice(&bad), &l), TKV_ERR_CORRUPT);
+    expect_err(mvcc_lock_decode(buf_slice(&bad), &l), TKV_ERR_CORRUPT,
+               "mvcc_lock_decode(buf_slice(&bad), &l)");
     uint8_t kinds[] = { 0, MVCC_KIND_ROLLBACK, 4, 0xff };
     for (size_t i = 0; i < sizeof(kinds); i++) {
         buf_set(&bad, good.data, good.len);
         bad.data[0] = kinds[i];
-        assert_int_equal(mvcc_lock_decode(buf_slice(&bad), &l), TKV_ERR_CORRUPT);
+        expect_err(mvcc_lock_decode(buf_slice(&bad), &l), TKV_ERR_CORRUPT,
+                   "mvcc_lock_decode(buf_slice(&bad), &l)");
     }
     /* A primary length past the end fails. */
     buf_set(&bad, good.data, good.len);
     bad.data[17] = 0x80;
-    assert_int_equal(mvcc_lock_decode(buf_slice(&bad), &l), TKV_ERR_CORRUPT);
-    assert_int_equal(mvcc_lock_decode(buf_slice(&good), &l), TKV_OK);
+    expect_err(mvcc_lock_decode(buf_slice(&bad), &l), TKV_ERR_CORRUPT,
+               "mvcc_lock_decode(buf_slice(&bad), &l)");
+    expect_err(mvcc_lock_decode(buf_slice(&good), &l), TKV_OK,
+               "mvcc_lock_decode(buf_slice(&good), &l)");
     buf_free(&good);
     buf_free(&bad);
     mvcc_lock_free(&l);
@@ -130,14 +140,18 @@ static void test_write_round_trips_and_rejects_corrupt(void **state)
         tkv_buf_t b = TKV_BUF_INIT;
         mvcc_write_encode(&w, &b);
         assert_int_equal(b.len, 9);
-        assert_int_equal(mvcc_write_decode(buf_slice(&b), &back), TKV_OK);
+        expect_err(mvcc_write_decode(buf_slice(&b), &back), TKV_OK,
+                   "mvcc_write_decode(buf_slice(&b), &back)");
         assert_int_equal(back.kind, w.kind);
         assert_int_equal(back.start_ts, w.start_ts);
-        assert_int_equal(mvcc_write_decode(slice_of(b.data, 8), &back), TKV_ERR_CORRUPT);
+        expect_err(mvcc_write_decode(slice_of(b.data, 8), &back), TKV_ERR_CORRUPT,
+                   "mvcc_write_decode(slice_of(b.data, 8), &back)");
         buf_append_byte(&b, 0);
-        assert_int_equal(mvcc_write_decode(buf_slice(&b), &back), TKV_ERR_CORRUPT);
+        expect_err(mvcc_write_decode(buf_slice(&b), &back), TKV_ERR_CORRUPT,
+                   "mvcc_write_decode(buf_slice(&b), &back)");
         b.data[0] = 9;
-        assert_int_equal(mvcc_write_decode(slice_of(b.data, 9), &back), TKV_ERR_CORRUPT);
+        expect_err(mvcc_write_decode(slice_of(b.data, 9), &back), TKV_ERR_CORRUPT,
+                   "mvcc_write_decode(slice_of(b.data, 9), &back)");
         buf_free(&b);
     }
 }

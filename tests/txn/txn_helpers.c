@@ -13,8 +13,9 @@ txn_fixture_t *txn_fixture_new(void)
 {
     txn_fixture_t *f = xcalloc(1, sizeof(*f));
     tkv_tmpdir(f->dir, sizeof(f->dir));
-    assert_int_equal(standalone_storage_new(f->dir, &f->s), TKV_OK);
-    assert_int_equal(storage_start(f->s), TKV_OK);
+    expect_err(standalone_storage_new(f->dir, &f->s), TKV_OK,
+               "standalone_storage_new(f->dir, &f->s)");
+    expect_err(storage_start(f->s), TKV_OK, "storage_start(f->s)");
     f->l = latches_new();
     return f;
 }
@@ -67,7 +68,8 @@ static void put_versioned(storage_t *s, const char *cf, tkv_slice_t key, uint64_
 {
     tkv_buf_t enc = TKV_BUF_INIT;
     mvcc_encode_key(&enc, key, ts);
-    assert_int_equal(storage_put(s, cf, buf_slice(&enc), value), TKV_OK);
+    expect_err(storage_put(s, cf, buf_slice(&enc), value), TKV_OK,
+               "storage_put(s, cf, buf_slice(&enc), value)");
     buf_free(&enc);
 }
 
@@ -87,7 +89,8 @@ void th_put_lock(storage_t *s, tkv_slice_t key, tkv_slice_t primary, uint64_t st
     buf_set(&l.primary, primary.data, primary.len);
     tkv_buf_t val = TKV_BUF_INIT;
     mvcc_lock_encode(&l, &val);
-    assert_int_equal(storage_put(s, CF_LOCK, key, buf_slice(&val)), TKV_OK);
+    expect_err(storage_put(s, CF_LOCK, key, buf_slice(&val)), TKV_OK,
+               "storage_put(s, CF_LOCK, key, buf_slice(&val))");
     buf_free(&val);
     mvcc_lock_free(&l);
 }
@@ -104,13 +107,13 @@ void th_put_write(storage_t *s, tkv_slice_t key, uint64_t commit_ts, uint64_t st
 
 void th_put_raw(storage_t *s, const char *cf, tkv_slice_t key, tkv_slice_t value)
 {
-    assert_int_equal(storage_put(s, cf, key, value), TKV_OK);
+    expect_err(storage_put(s, cf, key, value), TKV_OK, "storage_put(s, cf, key, value)");
 }
 
 size_t th_count(storage_t *s, const char *cf)
 {
     storage_reader_t *r = NULL;
-    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    expect_err(storage_reader(s, NULL, &r), TKV_OK, "storage_reader(s, NULL, &r)");
     storage_iter_t *it = reader_iter_cf(r, cf);
     size_t n = 0;
     for (storage_iter_seek(it, slice_of(NULL, 0)); storage_iter_valid(it); storage_iter_next(it))
@@ -159,12 +162,12 @@ static const char *kind_name(mvcc_kind_t k)
 static int get_raw(storage_t *s, const char *cf, tkv_slice_t key, tkv_buf_t *val)
 {
     storage_reader_t *r = NULL;
-    assert_int_equal(storage_reader(s, NULL, &r), TKV_OK);
+    expect_err(storage_reader(s, NULL, &r), TKV_OK, "storage_reader(s, NULL, &r)");
     tkv_err_t err = reader_get_cf(r, cf, key, val);
     reader_close(r);
     if (err == TKV_ERR_NOT_FOUND)
         return 0;
-    assert_int_equal(err, TKV_OK);
+    expect_err(err, TKV_OK, "err");
     return 1;
 }
 

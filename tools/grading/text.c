@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/harness/cmocka_lines.h"
 #include "tools/grading/text.h"
 
 size_t utf8_valid_prefix(const unsigned char *s, size_t n)
@@ -177,33 +178,10 @@ void text_plain(tkv_buf_t *out, const char *s, size_t n)
     }
 }
 
-/* cmocka's framing around one test: nothing a student needs to read. */
-static int is_boilerplate(const char *line, size_t len)
-{
-    static const char *const prefixes[] = {
-        "[==========]", "[ RUN      ]", "[       OK ]", "[  PASSED  ]",
-        "[  FAILED  ]", "[  SKIPPED ]", NULL,
-    };
-    for (int i = 0; prefixes[i] != NULL; i++) {
-        size_t n = strlen(prefixes[i]);
-        if (len >= n && memcmp(line, prefixes[i], n) == 0)
-            return 1;
-    }
-    /* " 1 FAILED TEST(S)". The line is not NUL-terminated (it points into
-     * the whole output), so it is copied before strstr() reads it. */
-    if (len == 0 || len >= 24)
-        return 0;
-    char copy[24];
-    memcpy(copy, line, len);
-    copy[len] = '\0';
-    return strstr(copy, "FAILED TEST(S)") != NULL;
-}
-
 /* Lines of raw[0..n) into `out`, boilerplate dropped and runs of blank lines
  * folded into one. */
 static void filter_quiet(tkv_buf_t *out, const char *raw, size_t n)
 {
-    static const char *const strip[] = { "[  ERROR   ] --- ", "[   LINE   ] --- ", NULL };
     int blank_run = 1;
     size_t i = 0;
     while (i < n) {
@@ -211,15 +189,11 @@ static void filter_quiet(tkv_buf_t *out, const char *raw, size_t n)
         size_t len = nl ? (size_t)(nl - (raw + i)) : n - i;
         const char *line = raw + i;
         i += len + (nl != NULL);
-        if (is_boilerplate(line, len))
+        size_t skip = 0;
+        if (tkv_cmocka_framing(line, len, &skip))
             continue;
-        for (int k = 0; strip[k] != NULL; k++) {
-            size_t sl = strlen(strip[k]);
-            if (len >= sl && memcmp(line, strip[k], sl) == 0) {
-                line += sl;
-                len -= sl;
-            }
-        }
+        line += skip;
+        len -= skip;
         if (len == 0) {
             if (blank_run)
                 continue;
