@@ -312,6 +312,8 @@ void store_tick(store_t *s)
         if (!p->destroyed && s->ext != NULL && s->ext->on_tick != NULL)
             s->ext->on_tick(s, p);
     }
+    if (s->ext != NULL && s->ext->on_store_tick != NULL)
+        s->ext->on_store_tick(s);
     reap(s);
 }
 

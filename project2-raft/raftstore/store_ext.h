@@ -21,6 +21,8 @@
  *   on_unknown_region  message for no hosted peer        create the peer from the message
  *   filter_message     message for a hosted peer        stale-epoch and tombstone handling
  *   on_tick            after every peer tick             split checks, heartbeats
+ *   on_store_tick      once per store tick, after the    store heartbeats (a store
+ *                      peers' ticks                      with no peer is alive too)
  *
  * Every hook may be NULL (then the project-2 behaviour holds at that
  * point). Hooks run on the store's thread, inside the store's own calls;
@@ -63,6 +65,7 @@ typedef struct store_ext {
     /* Non-zero: the message was dealt with and must not be stepped. */
     int (*filter_message)(store_t *s, peer_t *p, const RaftServerpb__RaftMessage *msg);
     void (*on_tick)(store_t *s, peer_t *p);
+    void (*on_store_tick)(store_t *s);
 } store_ext_t;
 
 /* ---- what a store offers its extension ---- */

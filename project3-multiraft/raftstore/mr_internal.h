@@ -91,6 +91,7 @@ tkv_err_t mr_split_check(eng_t *kv_db, const Metapb__Region *region, uint64_t ma
 
 /* ---- sched_client.c ---- */
 void mr_on_tick(store_t *s, peer_t *p);
+void mr_on_store_tick(store_t *s);
 /* Reports the region to the scheduler soon (after a change). */
 void mr_report_soon(peer_t *p);
 tkv_err_t mr_ask_split(store_t *s, peer_t *p, tkv_slice_t key);

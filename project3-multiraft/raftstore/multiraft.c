@@ -74,4 +74,5 @@ const store_ext_t multiraft_store_ext = {
     .on_unknown_region = mr_on_unknown_region,
     .filter_message = mr_filter_message,
     .on_tick = mr_on_tick,
+    .on_store_tick = mr_on_store_tick,
 };

@@ -157,19 +157,24 @@ static void maybe_split(store_t *s, peer_t *p, uint64_t *size)
     buf_free(&key);
 }
 
+void mr_on_store_tick(store_t *s)
+{
+    mr_store_t *ms = mr_store(s);
+    /* Counted per store tick, not per peer: a store that holds no replica
+     * yet (a new one, waiting for the scheduler to give it some) must still
+     * say it is alive, or it counts as down and never gets any. */
+    if (ms->cfg->store_heartbeat_tick > 0 &&
+        ++ms->store_hb_elapsed >= ms->cfg->store_heartbeat_tick) {
+        ms->store_hb_elapsed = 0;
+        send_store_heartbeat(s);
+    }
+}
+
 void mr_on_tick(store_t *s, peer_t *p)
 {
     mr_store_t *ms = mr_store(s);
     mr_peer_t *mp = mr_peer(p);
     const multiraft_config_t *cfg = ms->cfg;
-    size_t n = 0;
-    peer_t *const *peers = store_peers(s, &n);
-    /* One store heartbeat per store tick: counted on the first peer's tick. */
-    if (n > 0 && peers[0] == p && cfg->store_heartbeat_tick > 0 &&
-        ++ms->store_hb_elapsed >= cfg->store_heartbeat_tick) {
-        ms->store_hb_elapsed = 0;
-        send_store_heartbeat(s);
-    }
     int leader = peer_is_leader(p);
     if (leader && !mp->was_leader)
         mp->report_now = 1;

@@ -257,16 +257,20 @@ static tkv_err_t check_store(const sched_cluster_t *c, const Metapb__Store *stor
         store->state != METAPB__STORE_STATE__STORE_TOMBSTONE)
         return tkv_errorf(TKV_ERR_STALE, "store %llu is a tombstone and cannot come back",
                           (unsigned long long)store->id);
-    /* Two live stores at one address would be one process counted twice. */
+    return TKV_OK;
+}
+
+/* The store other than `store` that is up at store's address, or NULL. */
+static sched_store_t *address_holder(const sched_cluster_t *c, const Metapb__Store *store)
+{
     const char *addr = store->address ? store->address : "";
     for (size_t i = 0; *addr != '\0' && i < c->nstores; i++) {
         const Metapb__Store *s = c->stores[i]->meta;
-        if (s->id != store->id && s->state != METAPB__STORE_STATE__STORE_TOMBSTONE &&
-            s->address != NULL && strcmp(s->address, addr) == 0)
-            return tkv_errorf(TKV_ERR_INVALID, "store %llu: address %s is already store %llu",
-                              (unsigned long long)store->id, addr, (unsigned long long)s->id);
+        if (s->id != store->id && s->state == METAPB__STORE_STATE__STORE_UP && s->address != NULL &&
+            strcmp(s->address, addr) == 0)
+            return c->stores[i];
     }
-    return TKV_OK;
+    return NULL;
 }
 
 /* Records `store` in `b` and in memory (after the write succeeded). */
@@ -292,14 +296,40 @@ tkv_err_t cluster_put_store(sched_cluster_t *c, const Metapb__Store *store)
     tkv_err_t e = check_store(c, store);
     if (e != TKV_OK)
         return e;
+    /* One address is one process: a new id there means the process that
+     * had the old id is gone (its data dir was wiped, and it asked for a
+     * new id). The old store goes offline in the same batch, so its
+     * replicas get rebuilt (replica_check.h) without waiting for it to
+     * count as down. A store coming back with its own id changes nothing. */
+    sched_store_t *old = address_holder(c, store);
+    Metapb__Store *gone = NULL;
+    if (old != NULL) {
+        gone = (Metapb__Store *)pb_dup(&old->meta->base);
+        gone->state = METAPB__STORE_STATE__STORE_OFFLINE;
+    }
+    eng_batch_t *b = eng_batch_new();
     tkv_buf_t key = TKV_BUF_INIT;
     store_key(&key, store->id);
-    e = eng_put_msg(c->eng, buf_slice(&key), &store->base);
+    eng_batch_put_msg(b, buf_slice(&key), &store->base);
+    if (gone != NULL) {
+        store_key(&key, gone->id);
+        eng_batch_put_msg(b, buf_slice(&key), &gone->base);
+    }
     buf_free(&key);
-    if (e != TKV_OK)
-        return e;
-    store_apply(c, store);
-    return TKV_OK;
+    e = eng_write(c->eng, b, 0);
+    eng_batch_free(b);
+    if (e == TKV_OK) {
+        store_apply(c, store);
+        if (gone != NULL) {
+            tkv_logf(TKV_LOG_WARN, "scheduler",
+                     "store %llu now serves %s: store %llu there is replaced (offline)",
+                     (unsigned long long)store->id, store->address, (unsigned long long)gone->id);
+            store_apply(c, gone);
+        }
+    }
+    if (gone != NULL)
+        protobuf_c_message_free_unpacked(&gone->base, NULL);
+    return e;
 }
 
 tkv_err_t cluster_store_heartbeat(sched_cluster_t *c, const Schedulerpb__StoreStats *stats)
@@ -444,7 +474,7 @@ tkv_err_t cluster_bootstrap(sched_cluster_t *c, uint64_t id, const Metapb__Store
     eng_batch_put_msg(b, buf_slice(&key), &store->base);
     sched_key_with_id(&key, SCHED_KEY_REGION_PREFIX, region->id);
     eng_batch_put_msg(b, buf_slice(&key), &hb.base);
-    e = eng_write(c->eng, b, 1);
+    e = eng_write(c->eng, b, 0);
     eng_batch_free(b);
     buf_free(&key);
     if (e != TKV_OK)

@@ -85,9 +85,11 @@ tkv_err_t cluster_bootstrap(sched_cluster_t *c, uint64_t id, const Metapb__Store
 
 /* ---- stores -------------------------------------------------------------- */
 
-/* Adds or updates a store's meta (persisted). TKV_ERR_INVALID for id 0 or
- * for an address another store already uses; TKV_ERR_STALE for reviving a
- * tombstone. */
+/* Adds or updates a store's meta (persisted). A new id at the address of
+ * another store that is up replaces that store: it becomes offline in the
+ * same write (one address is one process; a store restarted with a wiped
+ * data dir asks for a new id), and its replicas get rebuilt elsewhere.
+ * TKV_ERR_INVALID for id 0; TKV_ERR_STALE for reviving a tombstone. */
 tkv_err_t cluster_put_store(sched_cluster_t *c, const Metapb__Store *store);
 /* Records a store heartbeat: the time and the statistics.
  * TKV_ERR_NOT_FOUND for an unknown store, TKV_ERR_STALE for a tombstone. */

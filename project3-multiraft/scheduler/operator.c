@@ -26,6 +26,55 @@ sched_operator_t *operator_move_peer(const char *desc, const sched_region_t *r, 
     return op;
 }
 
+sched_operator_t *operator_add_peer(const char *desc, const sched_region_t *r, uint64_t to_store,
+                                    uint64_t new_peer_id, uint64_t now_ms)
+{
+    sched_operator_t *op = xcalloc(1, sizeof(*op));
+    op->desc = desc;
+    op->region_id = region_id(r);
+    op->to_store = to_store;
+    op->created_ms = now_ms;
+    op->steps[op->nsteps++] = (op_step_t){ OP_STEP_ADD_PEER, to_store, new_peer_id };
+    return op;
+}
+
+static int avoided(uint64_t store_id, const uint64_t *avoid, size_t navoid)
+{
+    for (size_t i = 0; i < navoid; i++) {
+        if (avoid[i] == store_id)
+            return 1;
+    }
+    return 0;
+}
+
+sched_operator_t *operator_remove_peer(const char *desc, const sched_region_t *r,
+                                       uint64_t from_store, const uint64_t *avoid, size_t navoid,
+                                       uint64_t now_ms)
+{
+    sched_operator_t *op = xcalloc(1, sizeof(*op));
+    op->desc = desc;
+    op->region_id = region_id(r);
+    op->from_store = from_store;
+    op->created_ms = now_ms;
+    if (region_leader_store(r) == from_store) {
+        /* The new leader: the first other peer on a store not to avoid,
+         * else the first other peer at all. */
+        const Metapb__Peer *to = NULL;
+        for (size_t i = 0; i < r->region->n_peers; i++) {
+            const Metapb__Peer *p = r->region->peers[i];
+            if (p->store_id == from_store || region_peer_is_pending(r, p->id))
+                continue;
+            if (to == NULL ||
+                (avoided(to->store_id, avoid, navoid) && !avoided(p->store_id, avoid, navoid)))
+                to = p;
+        }
+        if (to != NULL)
+            op->steps[op->nsteps++] = (op_step_t){ OP_STEP_TRANSFER_LEADER, to->store_id, to->id };
+    }
+    op->steps[op->nsteps++] = (op_step_t){ OP_STEP_REMOVE_PEER, from_store, 0 };
+    return op;
+}
+
 int op_step_done(const op_step_t *step, const sched_region_t *r)
 {
     const Metapb__Peer *p = region_store_peer(r, step->store_id);

@@ -57,6 +57,16 @@ typedef struct {
  * where the new peer gets id `new_peer_id`. */
 sched_operator_t *operator_move_peer(const char *desc, const sched_region_t *r, uint64_t from_store,
                                      uint64_t to_store, uint64_t new_peer_id, uint64_t now_ms);
+/* The operator adding one peer of region r on `to_store` with id
+ * `new_peer_id` (a region short of replicas). */
+sched_operator_t *operator_add_peer(const char *desc, const sched_region_t *r, uint64_t to_store,
+                                    uint64_t new_peer_id, uint64_t now_ms);
+/* The operator removing region r's peer on `from_store` (a region with too
+ * many replicas). If that peer leads, leadership first goes to another
+ * peer, one not on a store in avoid[0..navoid) when there is one. */
+sched_operator_t *operator_remove_peer(const char *desc, const sched_region_t *r,
+                                       uint64_t from_store, const uint64_t *avoid, size_t navoid,
+                                       uint64_t now_ms);
 /* True when region r shows that `step` has happened. */
 int op_step_done(const op_step_t *step, const sched_region_t *r);
 

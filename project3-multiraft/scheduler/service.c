@@ -13,6 +13,7 @@
 #include "common/pb.h"
 #include "project3-multiraft/scheduler/balance_region.h"
 #include "project3-multiraft/scheduler/id_alloc.h"
+#include "project3-multiraft/scheduler/replica_check.h"
 #include "project3-multiraft/scheduler/service.h"
 #include "project3-multiraft/scheduler/tso.h"
 
@@ -31,7 +32,7 @@ struct sched_server {
 
 sched_server_config_t sched_server_config_default(void)
 {
-    sched_server_config_t cfg = { sched_config_default(), 0, 0, 0, 100 };
+    sched_server_config_t cfg = { sched_config_default(), 0, 0, 0, 100, 0 };
     return cfg;
 }
 
@@ -273,6 +274,27 @@ static void maybe_balance(sched_server_t *s)
                  (unsigned long long)op->to_store);
 }
 
+/* Gives region r the repair it needs (replica_check.h), unless it already
+ * has an operator: one plan per region at a time, and a region in the
+ * middle of a move shows a peer count that is not its real one. */
+static void check_replicas(sched_server_t *s, const sched_region_t *r)
+{
+    if (s->cfg.replica_checker_off || opctl_get(s->ops, region_id(r)) != NULL)
+        return;
+    sched_operator_t *op = NULL;
+    if (replica_check(s->cluster, s->ids, r, &op) != TKV_OK) {
+        tkv_logf(TKV_LOG_WARN, "scheduler", "replica checker: %s", tkv_last_error());
+        return;
+    }
+    if (op == NULL)
+        return;
+    uint64_t rid = op->region_id, from = op->from_store, to = op->to_store;
+    const char *desc = op->desc;
+    if (opctl_add(s->ops, op) == TKV_OK)
+        tkv_logf(TKV_LOG_INFO, "scheduler", "%s: region %llu, store %llu -> store %llu", desc,
+                 (unsigned long long)rid, (unsigned long long)from, (unsigned long long)to);
+}
+
 static void serve_region_heartbeat(sched_server_t *s, const ProtobufCMessage *rq,
                                    ProtobufCMessage *rp)
 {
@@ -289,8 +311,10 @@ static void serve_region_heartbeat(sched_server_t *s, const ProtobufCMessage *rq
                                      : SCHEDULERPB__ERROR_TYPE__ERR_UNKNOWN,
                   e);
     } else {
-        maybe_balance(s);
         const sched_region_t *r = cluster_get_region(s->cluster, req->region->id);
+        if (r != NULL)
+            check_replicas(s, r);
+        maybe_balance(s);
         if (r != NULL)
             opctl_dispatch(s->ops, r, clock_now_ms(s->clock), resp);
     }

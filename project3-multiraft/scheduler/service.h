@@ -18,7 +18,9 @@
  * Handlers are thread-safe: each runs under the server's mutex, so the RPC
  * layer may call them from any number of threads.
  *
- * Region heartbeats also drive scheduling: at most once per
+ * Region heartbeats also drive scheduling: every accepted heartbeat of a
+ * region without an operator runs the replica checker (replica_check.h) on
+ * it, and at most once per
  * balance_interval_ms (on the server's clock) a heartbeat runs the
  * balance-region scheduler, and every accepted heartbeat gets its region's
  * pending operator step back in the response.
@@ -43,6 +45,8 @@ typedef struct {
     uint64_t id_step;             /* 0: 1000 */
     uint64_t operator_timeout_ms; /* 0: 10 minutes */
     uint64_t balance_interval_ms; /* 0: on every region heartbeat */
+    /* 1: no replica checker (tests of balance-region alone); 0: on. */
+    int replica_checker_off;
 } sched_server_config_t;
 
 /* Defaults as above, with a 100 ms balance interval. */

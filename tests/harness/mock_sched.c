@@ -25,7 +25,13 @@ struct mock_sched {
     entry_t *regions;
     size_t n, cap;
     uint64_t next_id, heartbeats;
+    sched_server_t *srv; /* borrowed; NULL: the mock answers itself */
 };
+
+void mock_sched_use_server(mock_sched_t *m, sched_server_t *srv)
+{
+    m->srv = srv;
+}
 
 mock_sched_t *mock_sched_new(void)
 {
@@ -249,11 +255,47 @@ static void on_ask_split(mock_sched_t *m, int node, uint64_t id, const uint8_t *
     pb_free(req);
 }
 
+/* The real scheduler's answer to one request, sent back like the mock's. */
+static void forward(mock_sched_t *m, int node, uint64_t id, const char *method, const uint8_t *data,
+                    size_t len)
+{
+    const ProtobufCMethodDescriptor *md = protobuf_c_service_descriptor_get_method_by_name(
+        &schedulerpb__scheduler__descriptor, method);
+    if (md == NULL)
+        return;
+    ProtobufCMessage *req = protobuf_c_message_unpack(md->input, NULL, len, data);
+    if (req == NULL)
+        return;
+    ProtobufCMessage *resp = calloc(1, md->output->sizeof_message);
+    protobuf_c_message_init(md->output, resp);
+    if (sched_server_call(m->srv, md->name, req, resp) == TKV_OK) {
+        if (strcmp(md->name, "RegionHeartbeat") == 0) {
+            const Schedulerpb__RegionHeartbeatRequest *hb = (const void *)req;
+            const Schedulerpb__RegionHeartbeatResponse *hr = (const void *)resp;
+            m->heartbeats++;
+            entry_t *e = (hr->header == NULL || hr->header->error == NULL) && hb->region != NULL
+                             ? update(m, hb->region)
+                             : NULL;
+            if (e != NULL && hb->leader != NULL) {
+                e->leader_store = hb->leader->store_id;
+                e->leader_peer = hb->leader->id;
+            }
+        }
+        reply(m, node, id, md->name, resp);
+    }
+    protobuf_c_message_free_unpacked(resp, NULL);
+    protobuf_c_message_free_unpacked(req, NULL);
+}
+
 void mock_sched_submit(mock_sched_t *m, int node, uint64_t id, const char *method,
                        const uint8_t *data, size_t len)
 {
     if (m->c == NULL || method == NULL)
         return;
+    if (m->srv != NULL) {
+        forward(m, node, id, method, data, len);
+        return;
+    }
     if (strcmp(method, "RegionHeartbeat") == 0)
         on_region_heartbeat(m, node, id, data, len);
     else if (strcmp(method, "AskSplit") == 0)

@@ -21,6 +21,11 @@
  * answers to its previous life's requests). It never loses anything: the
  * network between stores is what the tests make unreliable.
  *
+ * With mock_sched_use_server() it stops deciding anything itself: every
+ * request goes to a real scheduler (project 3C's service, on the
+ * simulator's clock) and its answer goes back; the table still follows the
+ * heartbeats that scheduler accepts, so clients and lookups work the same.
+ *
  * Ownership: mock_sched_new() returns a scheduler the caller frees with
  * mock_sched_free() after the cluster (events point at it). Regions and
  * peers returned are borrowed until the next simulator event.
@@ -28,6 +33,7 @@
 #ifndef TKV_TESTS_HARNESS_MOCK_SCHED_H
 #define TKV_TESTS_HARNESS_MOCK_SCHED_H
 
+#include "project3-multiraft/scheduler/service.h"
 #include "proto/metapb.pb-c.h"
 #include "tests/harness/sim_cluster.h"
 
@@ -37,6 +43,9 @@ mock_sched_t *mock_sched_new(void);
 /* The cluster whose stores it answers (borrowed; before the first tick). */
 void mock_sched_attach(mock_sched_t *m, sim_cluster_t *c);
 void mock_sched_free(mock_sched_t *m);
+/* Hands every request to `srv` from now on (borrowed; it must outlive the
+ * cluster). The mock's own operators are then unused. */
+void mock_sched_use_server(mock_sched_t *m, sched_server_t *srv);
 
 /* A request from store `node` (bytes borrowed). */
 void mock_sched_submit(mock_sched_t *m, int node, uint64_t id, const char *method,

@@ -31,6 +31,7 @@ mr_cluster_t *mr_cluster_new(int nodes, int clients, uint64_t seed, const mr_clu
         m->so.mr.split_check_tick = 0;
     }
     m->so.sched = m->sched;
+    m->so.initial_peers = o ? o->initial_peers : 0;
     sim_cluster_opts_t co;
     memset(&co, 0, sizeof(co));
     co.nodes = nodes;

@@ -31,6 +31,9 @@ typedef struct {
     uint64_t max_raft_log;    /* CompactLog past this many entries; 0: never */
     uint64_t region_max_size; /* split past this many bytes; 0: never split */
     uint64_t region_split_size;
+    /* 0: region 1 starts with a peer on every store; k: on stores 1..k
+     * only (sim_store.h), the others start empty. */
+    int initial_peers;
 } mr_cluster_opts_t;
 
 typedef struct {

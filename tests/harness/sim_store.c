@@ -161,8 +161,9 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
     }
     tkv_err_t err = store_open(&cfg, &n->store);
     int two = o != NULL && o->regions == 2;
-    if (err == TKV_OK && !region_known(n->store, 1)) {
-        Metapb__Region *r = initial_region(env->nodes, 1, "", two ? "m" : "");
+    int first = o != NULL && o->initial_peers > 0 && !two ? o->initial_peers : env->nodes;
+    if (err == TKV_OK && env->id <= first && !region_known(n->store, 1)) {
+        Metapb__Region *r = initial_region(first, 1, "", two ? "m" : "");
         err = store_bootstrap_region(n->store, r);
         if (o != NULL && o->sched != NULL)
             mock_sched_add_region(o->sched, r);

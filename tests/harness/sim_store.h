@@ -38,6 +38,10 @@ typedef struct {
      * and region 2 from "m" on, both on every store (the store is built for
      * many regions; this checks they stay apart). */
     int regions;
+    /* 0: region 1 has a peer on every store. k > 0: only on stores 1..k,
+     * and the other stores start empty, as a real cluster's do (their
+     * replicas come from the scheduler). With regions == 1 only. */
+    int initial_peers;
     /* Project 3B: run the extension with these settings (its scheduler
      * transport is filled per node) against `sched` (borrowed). */
     int multiraft;

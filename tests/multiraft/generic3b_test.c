@@ -27,7 +27,7 @@ typedef struct {
 static void run_one(uint64_t seed, void *arg)
 {
     const g3b_t *g = arg;
-    mr_cluster_opts_t o = { g->max_raft_log, g->split, g->split * 2 / 3 };
+    mr_cluster_opts_t o = { g->max_raft_log, g->split, g->split * 2 / 3, 0 };
     mr_cluster_t *m = mr_cluster_new(5, g->clients, seed, &o);
     sim_t *sim = mr_sim(m);
     sim_net_t *net = sim_cluster_net(m->c);

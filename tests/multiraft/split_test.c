@@ -77,7 +77,7 @@ static void expect_many_on(mr_cluster_t *m, int store, int from, int to, const c
 static void test_one_split(void **state)
 {
     (void)state;
-    mr_cluster_opts_t o = { 0, 800, 500 };
+    mr_cluster_opts_t o = { 0, 800, 500, 0 };
     mr_cluster_t *m = mr_cluster_new(5, 0, 321, &o);
     mr_must_put(m, "k1", "v1");
     mr_must_put(m, "k2", "v2");
@@ -160,7 +160,7 @@ static void test_old_leader_cut_off_across_split(void **state)
 static void test_split_while_snapshot_in_flight(void **state)
 {
     (void)state;
-    mr_cluster_opts_t o = { 10, 0, 0 };
+    mr_cluster_opts_t o = { 10, 0, 0, 0 };
     mr_cluster_t *m = mr_cluster_new(3, 0, 323, &o);
     mr_must_transfer_leader(m, 1, 1);
     put_many(m, 0, 20, "a");

@@ -41,7 +41,7 @@ static void program_path(char *out, size_t size)
         fail_msg("%s is missing: run `make build` first", out);
 }
 
-static void start(proc_t *p, const char *data_dir)
+static void start_with(proc_t *p, const char *data_dir, const char *flag, const char *value)
 {
     char prog[4200];
     program_path(prog, sizeof(prog));
@@ -53,8 +53,12 @@ static void start(proc_t *p, const char *data_dir)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(prog, prog, "--data-dir", data_dir, "--addr", "127.0.0.1:0", "--log-level", "error",
-              (char *)NULL);
+        if (flag != NULL)
+            execl(prog, prog, "--data-dir", data_dir, "--addr", "127.0.0.1:0", "--log-level",
+                  "error", flag, value, (char *)NULL);
+        else
+            execl(prog, prog, "--data-dir", data_dir, "--addr", "127.0.0.1:0", "--log-level",
+                  "error", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -68,6 +72,11 @@ static void start(proc_t *p, const char *data_dir)
     if (at == NULL || sscanf(at, "listening on 127.0.0.1:%d", &port) != 1)
         fail_msg("unexpected first line from tinykv-scheduler: %s", line);
     snprintf(p->addr, sizeof(p->addr), "127.0.0.1:%d", port);
+}
+
+static void start(proc_t *p, const char *data_dir)
+{
+    start_with(p, data_dir, NULL, NULL);
 }
 
 static void stop(proc_t *p)
@@ -135,7 +144,68 @@ static void test_program_restarts_without_going_back(void **state)
     tkv_rmdir(dir);
 }
 
+/* The exit status of the program run with `flag value` that must refuse
+ * it, and (in `err`) what it printed on stderr. */
+static int refused(const char *data_dir, const char *flag, const char *value, char *err,
+                   size_t size)
+{
+    char prog[4200];
+    program_path(prog, sizeof(prog));
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(prog, prog, "--data-dir", data_dir, "--addr", "127.0.0.1:0", flag, value,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < size && (r = read(fds[0], err + n, size - 1 - n)) > 0)
+        n += (size_t)r;
+    err[n] = '\0';
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_program_max_store_down_flag(void **state)
+{
+    (void)state;
+    char dir[256], data[300], err[8192];
+    tkv_tmpdir(dir, sizeof(dir));
+    snprintf(data, sizeof(data), "%s/data", dir);
+    const char *bad[] = { "abc", "0", "-5", "12x" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = refused(data, "--max-store-down-ms", bad[i], err, sizeof(err));
+        if (rc != 2 || strstr(err, "--max-store-down-ms") == NULL)
+            fail_msg("tinykv-scheduler --max-store-down-ms %s should exit 2 naming the flag; it "
+                     "exited %d saying: %s",
+                     bad[i], rc, err);
+    }
+    proc_t p;
+    start_with(&p, data, "--max-store-down-ms", "1500");
+    rpc_client_t *c = NULL;
+    if (rpc_client_connect(p.addr, 10000, &c) != TKV_OK)
+        fail_msg("cannot connect to tinykv-scheduler: %s", tkv_last_error());
+    (void)call_alloc_id(c);
+    rpc_client_close(c);
+    stop(&p);
+    tkv_rmdir(dir);
+}
+
 const tkv_test_t binary_tests[] = {
+    { "frame", "scheduler_program_max_store_down_flag", 0,
+      "tinykv-scheduler takes --max-store-down-ms MS and refuses a value that is not a positive "
+      "number",
+      test_program_max_store_down_flag, 30 },
     { "frame", "scheduler_program_restarts_without_going_back", 0,
       "tinykv-scheduler answers Tso and AllocId over TCP, stops on SIGTERM, and never goes back "
       "after a restart",
