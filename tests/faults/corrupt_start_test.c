@@ -22,6 +22,7 @@
 #include "project2-raft/raft/raft_pb.h"
 #include "project2-raft/raftstore/keys.h"
 #include "tests/faults/stores.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/damage.h"
 
 typedef struct {
@@ -32,9 +33,9 @@ static void open_dbs(ff_stores_t *c, dbs_t *d)
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/raft", c->dir[1]);
-    assert_int_equal(eng_open(path, &d->raft), TKV_OK);
+    expect_err(eng_open(path, &d->raft), TKV_OK, "opening the raft DB %s", path);
     snprintf(path, sizeof(path), "%s/kv", c->dir[1]);
-    assert_int_equal(eng_open(path, &d->kv), TKV_OK);
+    expect_err(eng_open(path, &d->kv), TKV_OK, "opening the kv DB %s", path);
 }
 
 static void close_dbs(dbs_t *d)
@@ -79,7 +80,7 @@ static void put_local_state(eng_t *raft, uint64_t last_index, uint64_t last_term
     st.last_term = last_term;
     tkv_buf_t key = TKV_BUF_INIT;
     keys_raft_state_key(&key, 1);
-    assert_int_equal(eng_put_msg(raft, buf_slice(&key), &st.base), TKV_OK);
+    expect_err(eng_put_msg(raft, buf_slice(&key), &st.base), TKV_OK, "writing a raft state");
     buf_free(&key);
 }
 
@@ -95,10 +96,12 @@ static void put_entry(eng_t *raft, uint64_t index, uint64_t term, size_t size)
         e.data[i] = (uint8_t)(index * 31 + i * 7);
     uint8_t *bytes = NULL;
     size_t len = 0;
-    assert_int_equal(raft_pb_encode_entry(&e, &bytes, &len), TKV_OK);
+    expect_err(raft_pb_encode_entry(&e, &bytes, &len), TKV_OK, "encoding entry %llu",
+               (unsigned long long)index);
     tkv_buf_t key = TKV_BUF_INIT;
     keys_raft_log_key(&key, 1, index);
-    assert_int_equal(eng_put(raft, NULL, buf_slice(&key), slice_of(bytes, len)), TKV_OK);
+    expect_err(eng_put(raft, NULL, buf_slice(&key), slice_of(bytes, len)), TKV_OK,
+               "writing entry %llu", (unsigned long long)index);
     buf_free(&key);
     free(bytes);
     free(e.data);
@@ -109,7 +112,8 @@ static void put_entry(eng_t *raft, uint64_t index, uint64_t term, size_t size)
 static void garbage_under(eng_t *db, const tkv_buf_t *key)
 {
     const char junk[] = "\xff\xff\xff\xff not a protobuf";
-    assert_int_equal(eng_put(db, NULL, buf_slice(key), slice_of(junk, sizeof(junk) - 1)), TKV_OK);
+    expect_err(eng_put(db, NULL, buf_slice(key), slice_of(junk, sizeof(junk) - 1)), TKV_OK,
+               "writing garbage over a state");
 }
 
 static void damage_raft_state(dbs_t *d)
@@ -183,7 +187,7 @@ static void damage_truncated(dbs_t *d)
     as.truncated_state = &ts;
     tkv_buf_t key = TKV_BUF_INIT;
     keys_apply_state_key(&key, 1);
-    assert_int_equal(eng_put_msg(d->kv, buf_slice(&key), &as.base), TKV_OK);
+    expect_err(eng_put_msg(d->kv, buf_slice(&key), &as.base), TKV_OK, "writing an apply state");
     buf_free(&key);
 }
 
@@ -270,9 +274,9 @@ static void run_case(const damage_case_t *k)
         /* Undo the damage: the store opens on what was there. */
         char path[300];
         snprintf(path, sizeof(path), "%s/raft", c.dir[1]);
-        assert_int_equal(eng_destroy(path), TKV_OK);
+        expect_err(eng_destroy(path), TKV_OK, "removing %s to put it back", path);
         snprintf(path, sizeof(path), "%s/kv", c.dir[1]);
-        assert_int_equal(eng_destroy(path), TKV_OK);
+        expect_err(eng_destroy(path), TKV_OK, "removing %s to put it back", path);
         open_dbs(&c, &d);
         /* `good` is the raft DB's pairs, then the kv DB's: the raft DB's
          * keys all start with 01 02, the kv DB's with 01 01, 01 03 or a
@@ -287,7 +291,8 @@ static void run_case(const damage_case_t *k)
                                 (kl == KEYS_LOG_KEY_LEN || kp[10] == KEYS_RAFT_STATE)
                             ? d.raft
                             : d.kv;
-            assert_int_equal(eng_put(db, NULL, slice_of(kp, kl), slice_of(vp, vl)), TKV_OK);
+            expect_err(eng_put(db, NULL, slice_of(kp, kl), slice_of(vp, vl)), TKV_OK,
+                       "putting a pair back");
             at = (size_t)(vp + vl - good.data);
         }
         close_dbs(&d);

@@ -29,6 +29,7 @@
 #include "project2-raft/raft/raft_pb.h"
 #include "project2-raft/raftstore/keys.h"
 #include "tests/faults/stores.h"
+#include "tests/harness/expect.h"
 
 /* Writes to regular files past `bytes` fail from now on (0: every write).
  * ff_disk_heals() lifts it. */
@@ -80,7 +81,8 @@ static void pad(eng_t *db, size_t bytes)
     char *junk = xcalloc(1, bytes);
     memset(junk, 'p', bytes);
     const char *key = "zz-test-padding";
-    assert_int_equal(eng_put(db, NULL, slice_of(key, strlen(key)), slice_of(junk, bytes)), TKV_OK);
+    expect_err(eng_put(db, NULL, slice_of(key, strlen(key)), slice_of(junk, bytes)), TKV_OK,
+               "padding a log on a healthy disk");
     free(junk);
 }
 
@@ -93,20 +95,18 @@ static void expect_memory_is_disk(ff_stores_t *c, int i, const char *after)
     RaftServerpb__RaftApplyState *as = NULL;
     RaftServerpb__RegionLocalState *rs = NULL;
     keys_raft_state_key(&key, 1);
-    assert_int_equal(eng_get_msg(ps->raft_db, buf_slice(&key),
-                                 &raft_serverpb__raft_local_state__descriptor,
-                                 (ProtobufCMessage **)&ls),
-                     TKV_OK);
+    expect_err(eng_get_msg(ps->raft_db, buf_slice(&key),
+                           &raft_serverpb__raft_local_state__descriptor, (ProtobufCMessage **)&ls),
+               TKV_OK, "reading a state back");
     keys_apply_state_key(&key, 1);
-    assert_int_equal(eng_get_msg(ps->kv_db, buf_slice(&key),
-                                 &raft_serverpb__raft_apply_state__descriptor,
-                                 (ProtobufCMessage **)&as),
-                     TKV_OK);
+    expect_err(eng_get_msg(ps->kv_db, buf_slice(&key), &raft_serverpb__raft_apply_state__descriptor,
+                           (ProtobufCMessage **)&as),
+               TKV_OK, "reading a state back");
     keys_region_state_key(&key, 1);
-    assert_int_equal(eng_get_msg(ps->kv_db, buf_slice(&key),
-                                 &raft_serverpb__region_local_state__descriptor,
-                                 (ProtobufCMessage **)&rs),
-                     TKV_OK);
+    expect_err(eng_get_msg(ps->kv_db, buf_slice(&key),
+                           &raft_serverpb__region_local_state__descriptor,
+                           (ProtobufCMessage **)&rs),
+               TKV_OK, "reading a state back");
     buf_free(&key);
     char bad[512] = "";
     size_t n = 0;
@@ -180,7 +180,8 @@ static uint64_t compact(ff_stores_t *c)
 {
     const peer_storage_t *ps = peer_storage(ff_peer(c, 1));
     uint64_t applied = ps->applied_index, term = 0;
-    assert_int_equal(peer_storage_term((peer_storage_t *)ps, applied, &term), TKV_OK);
+    expect_err(peer_storage_term((peer_storage_t *)ps, applied, &term), TKV_OK,
+               "the term of applied entry %llu", (unsigned long long)applied);
     RaftCmdpb__CompactLogRequest cl = RAFT_CMDPB__COMPACT_LOG_REQUEST__INIT;
     cl.compact_index = applied;
     cl.compact_term = term;
