@@ -215,8 +215,14 @@ static tkv_err_t scan_store(txnc_t *t, tkv_slice_t start, uint32_t limit, kv_lis
             }
             kv_list_push(got, k, slice_of(p->value.data, p->value.len));
         }
-        if (e == TKV_OK && !stop_early && got->n < limit) {
-            /* Fewer than asked: this region has no more. */
+        if (e == TKV_OK && !stop_early && got->n < limit && resp->more && resp->n_pairs > 0) {
+            /* The store cut its reply to fit a frame: go on from the
+             * smallest key after its last one, in the same region. */
+            const Kvrpcpb__KvPair *last = resp->pairs[resp->n_pairs - 1];
+            buf_set(&from, last->key.data, last->key.len);
+            buf_append_byte(&from, 0);
+        } else if (e == TKV_OK && !stop_early && got->n < limit) {
+            /* Fewer than asked and no more: this region is read. */
             if (rend.len == 0)
                 *exhausted = 1;
             else

@@ -49,7 +49,21 @@ struct fake_cluster {
     size_t n_locks;
     write_t writes[FAKE_MAX_KEYS];
     size_t n_writes;
+    size_t scan_page; /* 0: none; else scans answer at most this many pairs, with `more` */
 };
+
+void fake_set_scan_page(fake_cluster_t *f, size_t n)
+{
+    pthread_mutex_lock(&f->mu);
+    f->scan_page = n;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Whether a scan reply holding `n` pairs is full under the page limit. */
+static int page_full(const fake_cluster_t *f, size_t n)
+{
+    return f->scan_page > 0 && n >= f->scan_page;
+}
 
 fake_cluster_t *fake_new(void)
 {
@@ -519,6 +533,10 @@ static tkv_err_t h_raw_scan(void *ctx, const ProtobufCMessage *rq, ProtobufCMess
         for (size_t i = raw_lower(f, k); i < f->n_raw && resp->n_kvs < req->limit; i++) {
             if (!in_region(f->regions[ri], buf_slice(&f->raw_keys[i])))
                 break; /* a store scans its own region only */
+            if (page_full(f, resp->n_kvs)) {
+                resp->more = 1; /* as a store whose reply would not fit a frame */
+                break;
+            }
             resp->kvs[resp->n_kvs++] =
                 pair_new(buf_slice(&f->raw_keys[i]), buf_slice(&f->raw_vals[i]));
         }
@@ -710,6 +728,10 @@ static tkv_err_t h_kv_scan(void *ctx, const ProtobufCMessage *rq, ProtobufCMessa
                 continue;
             if (!in_region(f->regions[ri], keys[i]))
                 break;
+            if (page_full(f, resp->n_pairs)) {
+                resp->more = 1;
+                break;
+            }
             long li = find_lock(f, keys[i]);
             const write_t *w = latest(f, keys[i], req->version);
             if (li >= 0 && f->locks[li].start_ts <= req->version) {

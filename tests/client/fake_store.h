@@ -103,4 +103,9 @@ int fake_read(fake_cluster_t *f, const char *key, uint64_t ts, char *out, size_t
 /* The raw key space. */
 void fake_raw_put(fake_cluster_t *f, const char *key, const char *value);
 
+/* From now on RawScan and KvScan answer at most n pairs and set `more` when
+ * they stopped early, as a store does whose reply would overflow a frame
+ * (0: no page limit). */
+void fake_set_scan_page(fake_cluster_t *f, size_t n);
+
 #endif

@@ -87,6 +87,19 @@ static void test_scan_survives_a_split_mid_scan(void **state)
     kv_list_free(&l);
 }
 
+/* Replies cut short with `more` (a store keeping its reply inside a frame):
+ * the scan goes on after the last key, inside the same region. */
+static void test_scan_follows_more_within_a_region(void **state)
+{
+    cfix_t *f = *state;
+    load(f);
+    fake_set_scan_page(f->fake, 2);
+    kv_list_t l = KV_LIST_INIT;
+    assert_int_equal(rawc_scan(f->cache, "", slice_of_str(""), slice_of(NULL, 0), 100, &l), TKV_OK);
+    expect_keys(&l, 0, N_KEYS, "scan of everything over 3 regions, two pairs per reply");
+    kv_list_free(&l);
+}
+
 const tkv_test_t scan_tests[] = {
     { "frame", "client_scan_crosses_regions", 0,
       "a raw scan reads every region in key order, one RawScan per region",
@@ -97,5 +110,8 @@ const tkv_test_t scan_tests[] = {
     { "frame", "client_scan_survives_a_split_mid_scan", 0,
       "a raw scan over a region that split (EpochNotMatch) still returns every key once",
       test_scan_survives_a_split_mid_scan, 0, cfix_setup, cfix_teardown },
+    { "frame", "client_scan_follows_more_within_a_region", 0,
+      "a raw scan whose replies are cut short with `more` goes on in the same region",
+      test_scan_follows_more_within_a_region, 0, cfix_setup, cfix_teardown },
     { 0 },
 };
