@@ -84,6 +84,8 @@ static void test_joint_commit_needs_both_halves(void **state)
 static void test_joint_election_needs_both_halves(void **state)
 {
     (void)state;
+    rt_plain_raft_only("pre_vote", "a timeout or MsgHup makes a pre-candidate that asks first "
+                                   "(MsgPreVote), not a candidate at term + 1");
     raft_t *r = rt_raft(1, 3, NULL);
     apply_ok(r, v2(RAFT_TRANSITION_JOINT_EXPLICIT, add4_add5_remove3, 3));
     raft_message_t hup = rt_msg(RAFT_MSG_HUP, 1, 1, 0);

@@ -249,6 +249,8 @@ static void test_leader_tracks_own_progress(void **state)
 static void test_vote_request_carries_last_index_and_term(void **state)
 {
     (void)state;
+    rt_plain_raft_only("pre_vote", "a timeout or MsgHup makes a pre-candidate that asks first "
+                                   "(MsgPreVote), not a candidate at term + 1");
     /* Bugs caught: a candidate that sends its commit index, or the term of
      * its committed entry, instead of its last entry's index and term (the
      * up-to-date check of §5.4.1 then elects the wrong nodes). */
