@@ -456,6 +456,112 @@ static void test_follower_accepts_conf_change_v2_entries(void **state)
     mem_storage_free(ms);
 }
 
+static const uint64_t only1[] = { 1 };
+static const raft_conf_change_single_t learner2[] = { { RAFT_CONF_ADD_LEARNER_NODE, 2 } };
+
+/* Node id of the cluster {1} with node 2 as a learner (applied). */
+static raft_t *voter1_learner2(uint64_t id)
+{
+    raft_t *r = rt_new_raft(id, only1, 1, 10, 1, NULL);
+    apply_ok(r, v2(RAFT_TRANSITION_AUTO, learner2, 1));
+    return r;
+}
+
+static void test_learner_can_vote(void **state)
+{
+    (void)state;
+    /* etcd's TestLearnerCanVote. A learner answers a vote request like any
+     * node: a candidate may count it as a voter of a configuration the
+     * learner has not applied yet (it was promoted there). Bug caught: a
+     * learner refusing every vote, so a cluster whose quorum needs a freshly
+     * promoted node cannot elect until that node applies its promotion. */
+    raft_t *l = voter1_learner2(2);
+    raft_become_follower(l, 1, RAFT_NONE);
+    rt_clear(l);
+    raft_message_t vote = rt_msg(RAFT_MSG_REQUEST_VOTE, 1, 2, 2);
+    vote.index = 11;
+    vote.log_term = 11;
+    rt_step(l, vote);
+    size_t n;
+    raft_message_t *out = rt_take(l, &n);
+    int granted = n == 1 && out[0].type == RAFT_MSG_REQUEST_VOTE_RESPONSE && !out[0].reject;
+    rt_free_msgs(out, n);
+    if (!granted)
+        fail_msg("learner 2 should grant node 1's vote request of term 2 (its log is newer): "
+                 "it sent %zu messages, none a grant",
+                 n);
+    rt_free_raft(l);
+}
+
+static void test_learner_never_takes_leadership(void **state)
+{
+    (void)state;
+    /* etcd's TestLearnerCampaign, and transfers. Bugs caught: a learner that
+     * campaigns on MsgTimeoutNow, and a leader that hands leadership to a
+     * learner (which could then never win: it cannot vote for itself in any
+     * quorum). */
+    raft_t *l = voter1_learner2(2);
+    raft_become_follower(l, 1, 1);
+    rt_clear(l);
+    rt_step(l, rt_msg(RAFT_MSG_TIMEOUT_NOW, 1, 2, 1));
+    size_t n;
+    raft_message_t *out = rt_take(l, &n);
+    rt_free_msgs(out, n);
+    if (l->role != RAFT_FOLLOWER || l->term != 1 || n != 0)
+        fail_msg("learner 2 must ignore MsgTimeoutNow: it is a %s at term %llu and sent %zu "
+                 "messages",
+                 raft_role_name(l->role), (unsigned long long)l->term, n);
+    rt_free_raft(l);
+
+    raft_t *r = voter1_learner2(1);
+    raft_message_t hup = rt_msg(RAFT_MSG_HUP, 1, 1, 0);
+    rt_step(r, hup);
+    assert_int_equal(r->role, RAFT_LEADER);
+    rt_clear(r);
+    rt_step(r, rt_msg(RAFT_MSG_TRANSFER_LEADER, 2, 1, 0));
+    out = rt_take(r, &n);
+    size_t timeout_now = 0;
+    for (size_t i = 0; i < n; i++)
+        timeout_now += out[i].type == RAFT_MSG_TIMEOUT_NOW;
+    rt_free_msgs(out, n);
+    if (r->lead_transferee != RAFT_NONE || timeout_now != 0)
+        fail_msg("leader 1 must refuse to hand leadership to learner 2 (transferee %llu, %zu "
+                 "MsgTimeoutNow sent)",
+                 (unsigned long long)r->lead_transferee, timeout_now);
+    rt_free_raft(r);
+}
+
+static void test_read_index_on_learner(void **state)
+{
+    (void)state;
+    /* etcd's TestReadOnlyWithLearner: a read asked of a learner goes to the
+     * leader, which confirms with its voters only, and comes back. Bugs
+     * caught: counting (or waiting for) the learner in the read's quorum,
+     * and a leader ignoring a read forwarded by a non-voter. */
+    raft_t *preset[2] = { voter1_learner2(1), voter1_learner2(2) };
+    rt_network_t *net = rt_net_new(2, preset);
+    rt_net_hup(net, 1);
+    raft_t *l = rt_net_node(net, 1), *learner = rt_net_node(net, 2);
+    assert_int_equal(l->role, RAFT_LEADER);
+    for (int i = 0; i < 5; i++)
+        rt_net_propose(net, 1, "x");
+    /* Heartbeats lost: the learner's acknowledgement is not needed. */
+    rt_net_ignore(net, RAFT_MSG_HEARTBEAT);
+    raft_message_t rd = rt_msg(RAFT_MSG_READ_INDEX, 2, 2, 0);
+    rd.context = (uint8_t *)"on-learner";
+    rd.context_len = strlen("on-learner");
+    rt_net_send(net, rd);
+    if (learner->n_read_states != 1)
+        fail_msg("a read asked of learner 2 should come back to it once; it has %zu read states "
+                 "(leader 1 alone is the quorum, heartbeats to the learner were lost)",
+                 learner->n_read_states);
+    if (learner->read_states[0].index != l->log.committed)
+        fail_msg("the read should come back at the leader's commit index %llu, not %llu",
+                 (unsigned long long)l->log.committed,
+                 (unsigned long long)learner->read_states[0].index);
+    rt_net_free(net);
+}
+
 const tkv_test_t raft_joint_tests[] = {
     { "project3x", "joint_commit_needs_both_halves", 4,
       "while joint, an entry commits only with a majority of the incoming and of the outgoing "
@@ -486,5 +592,14 @@ const tkv_test_t raft_joint_tests[] = {
     { "project3x", "follower_accepts_conf_change_v2_entries", 2,
       "a follower takes ConfChangeV2 entries from its leader and applies them",
       test_follower_accepts_conf_change_v2_entries },
+    { "project3x", "learner_can_vote", 1,
+      "a learner answers vote requests (it may be a voter in the candidate's configuration)",
+      test_learner_can_vote },
+    { "project3x", "learner_never_takes_leadership", 2,
+      "a learner ignores MsgTimeoutNow and a leader never hands leadership to one",
+      test_learner_never_takes_leadership },
+    { "project3x", "read_index_on_learner", 2,
+      "a read asked of a learner is confirmed by the voters alone and comes back to it",
+      test_read_index_on_learner },
     { 0 },
 };
