@@ -109,6 +109,40 @@ static void test_prevote_refused_to_stale_log(void **state)
     rt_net_free(net);
 }
 
+static void test_prevote_granted_despite_vote_in_term(void **state)
+{
+    (void)state;
+    /* etcd's TestRecvMsgPreVote: a pre-vote asks about term + 1, where this
+     * node has voted for nobody yet, so a vote cast in the current term does
+     * not bind it; and answering records nothing. Bugs caught: a pre-vote
+     * refused because of the current term's vote (after a split election no
+     * node could pre-win: each voted for itself), and a pre-vote that
+     * moves the voter's term or vote. */
+    raft_t *r = rt_raft(1, 3, NULL);
+    r->pre_vote = 1;
+    raft_become_follower(r, 1, RAFT_NONE);
+    r->vote = 3;
+    rt_clear(r);
+    raft_message_t pv = rt_msg(RAFT_MSG_PRE_VOTE, 2, 1, 2);
+    pv.index = 5;
+    pv.log_term = 1;
+    rt_step(r, pv);
+    size_t n;
+    raft_message_t *out = rt_take(r, &n);
+    int granted =
+        n == 1 && out[0].type == RAFT_MSG_PRE_VOTE_RESPONSE && !out[0].reject && out[0].term == 2;
+    rt_free_msgs(out, n);
+    if (!granted)
+        fail_msg("node 1 voted for 3 in term 1; node 2's pre-vote for term 2 with a newer log "
+                 "should be granted with a MsgPreVoteResponse of term 2 (%zu messages sent)",
+                 n);
+    if (r->term != 1 || r->vote != 3)
+        fail_msg("answering a pre-vote records nothing: node 1 should stay at term 1 with its "
+                 "vote for 3 (term %llu, vote %llu)",
+                 (unsigned long long)r->term, (unsigned long long)r->vote);
+    rt_free_raft(r);
+}
+
 static void test_check_quorum_leader_steps_down_without_quorum(void **state)
 {
     (void)state;
@@ -274,6 +308,10 @@ const tkv_test_t raft_prevote_tests[] = {
     { "project2x", "prevote_refused_to_stale_log", 2,
       "a pre-vote from a node whose log is behind is refused and moves no term",
       test_prevote_refused_to_stale_log },
+    { "project2x", "prevote_granted_despite_vote_in_term", 2,
+      "a pre-vote for the next term is granted whatever the current term's vote, and recorded "
+      "nowhere",
+      test_prevote_granted_despite_vote_in_term },
     { "project2x", "check_quorum_leader_steps_down_without_quorum", 3,
       "with check quorum a leader that hears from no quorum for an election timeout steps down",
       test_check_quorum_leader_steps_down_without_quorum },
