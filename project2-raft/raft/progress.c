@@ -183,10 +183,19 @@ void prs_set_conf(raft_progress_set_t *s, const raft_conf_state_t *cs, uint64_t 
         p->voter_out = 1;
     }
     for (size_t i = 0; i < cs->n_learners; i++) {
-        raft_progress_t *p = prs_add(s, cs->learners[i], 0, next);
-        if (!p->voter && !p->voter_out)
+        /* prs_add() makes a voter, which a learner is not. A voter of the
+         * outgoing half may be a learner of the incoming one (demoted
+         * through a joint configuration, etcd's learners_next); one listed
+         * as an incoming voter too is malformed, and stays a voter. */
+        raft_progress_t *p = prs_find(s, cs->learners[i]);
+        if (p == NULL) {
+            p = prs_add(s, cs->learners[i], 0, next);
+            p->voter = 0;
+        }
+        if (!p->voter)
             p->learner = 1;
     }
+    s->auto_leave = cs->auto_leave && cs->n_voters_outgoing > 0;
 }
 
 static uint64_t *ids_where(const raft_progress_set_t *s, int which, size_t *n)
@@ -211,4 +220,5 @@ void prs_conf_state(const raft_progress_set_t *s, raft_conf_state_t *cs)
     cs->nodes = ids_where(s, 0, &cs->n_nodes);
     cs->voters_outgoing = ids_where(s, 1, &cs->n_voters_outgoing);
     cs->learners = ids_where(s, 2, &cs->n_learners);
+    cs->auto_leave = s->auto_leave;
 }

@@ -49,6 +49,8 @@ typedef struct {
 typedef struct {
     raft_progress_t *items; /* owned; sorted by id */
     size_t n, cap;
+    /* Joint (3X): the leader leaves this configuration by itself. */
+    int auto_leave;
 } raft_progress_set_t;
 
 void prs_init(raft_progress_set_t *s);
@@ -77,9 +79,11 @@ typedef enum {
 raft_vote_result_t prs_vote_result(const raft_progress_set_t *s);
 
 /* Replaces the members with those of cs (voters, outgoing voters and
- * learners), every progress at match 0 and `next`. */
+ * learners, and whether a joint one is left by itself), every progress at
+ * match 0 and `next`. */
 void prs_set_conf(raft_progress_set_t *s, const raft_conf_state_t *cs, uint64_t next);
-/* Fills *cs (caller frees with raft_conf_state_free()) with the members. */
+/* Fills *cs (caller frees with raft_conf_state_free()) with the members
+ * (and auto_leave). */
 void prs_conf_state(const raft_progress_set_t *s, raft_conf_state_t *cs);
 /* Whether id votes (in either half). */
 int prs_is_voter(raft_progress_set_t *s, uint64_t id);

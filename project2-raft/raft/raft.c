@@ -254,7 +254,13 @@ void raft_tick(raft_t *r)
     /* LAB 2A BEGIN */
     raft_message_t m = { 0 };
     if (r->role != RAFT_LEADER) {
-        if (++r->election_elapsed >= r->randomized_election_timeout) {
+        /* A node that may not campaign (removed, or a learner) lets the
+         * count run on instead of starting over: it is a count of ticks
+         * since it heard from a leader, and check quorum's lease reads it
+         * (raft_prevote.c). Restarted every timeout, it would hold a
+         * departed leader's lease for ever, refusing every candidate. */
+        if (++r->election_elapsed >= r->randomized_election_timeout &&
+            prs_is_voter(&r->prs, r->id)) {
             r->election_elapsed = 0;
             m.type = RAFT_MSG_HUP;
             raft_step(r, &m);
@@ -630,7 +636,23 @@ tkv_err_t raft_step(raft_t *r, const raft_message_t *m)
                           m->type == RAFT_MSG_SNAPSHOT;
         raft_become_follower(r, m->term, from_leader ? m->from : RAFT_NONE);
     } else if (m->term != 0 && m->term < r->term) {
-        return TKV_OK; /* from an older term: stale, ignore */
+        /* From an older term: stale, ignored, except that a vote request or
+         * a leader's message gets an answer carrying our term (paper figure
+         * 2), from which the sender learns it is behind and steps down.
+         * Ignored (as etcd does without check quorum), either can leave a
+         * cluster stuck for ever once changes are applied late:
+         *  - a candidate whose term lags the one voter it needs campaigns
+         *    below that voter's term: in {A, B}, where A's stale log keeps A
+         *    from winning, B needs A's vote and both terms only grow by
+         *    campaigning;
+         *  - a member that took a higher term from a removed node, and has
+         *    not applied the change that added it back, does not campaign
+         *    (it thinks itself outside) and ignores the leader's appends. */
+        if (m->type == RAFT_MSG_REQUEST_VOTE)
+            respond(r, m, RAFT_MSG_REQUEST_VOTE_RESPONSE, 1, 0);
+        else if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)
+            respond(r, m, RAFT_MSG_APPEND_RESPONSE, 0, 0);
+        return TKV_OK;
     }
     switch (m->type) {
     case RAFT_MSG_HUP:

@@ -138,10 +138,6 @@ typedef struct {
     int flow_control, fast_backtrack;
     size_t max_inflight_msgs;
     uint64_t flow_term; /* the leadership the progress bookkeeping is for */
-
-    /* Joint consensus (3X, raft_joint.c): the leader leaves the current
-     * joint configuration by itself once it is applied. */
-    int auto_leave;
 } raft_t;
 
 /* A node starting (or restarting) as a follower from what storage holds.

@@ -171,10 +171,9 @@ tkv_err_t raft_apply_conf_change_v2(raft_t *r, const raft_conf_change_v2_t *cc)
         pr->voter_out = mm->voter_out;
         pr->learner = mm->learner;
     }
-    if (cc->n_changes > 0)
-        r->auto_leave = p.auto_leave;
-    else
-        r->auto_leave = 0;
+    /* In the progress set, so it is in every conf state handed out (and
+     * persisted) and comes back with a restart or a snapshot. */
+    r->prs.auto_leave = cc->n_changes > 0 ? p.auto_leave : 0;
     free(p.m);
     tkv_logf(TKV_LOG_INFO, "raft", "node %llu: conf change applied (%s)", (unsigned long long)r->id,
              prs_is_joint(&r->prs) ? "joint" : "simple");
@@ -198,7 +197,7 @@ tkv_err_t raft_apply_conf_change_v2(raft_t *r, const raft_conf_change_v2_t *cc)
 void raft_maybe_auto_leave(raft_t *r)
 {
     /* LAB 3X BEGIN */
-    if (r->role != RAFT_LEADER || !r->auto_leave || !prs_is_joint(&r->prs) ||
+    if (r->role != RAFT_LEADER || !r->prs.auto_leave || !prs_is_joint(&r->prs) ||
         r->pending_conf_index > r->log.applied)
         return;
     raft_conf_change_v2_t leave = { RAFT_TRANSITION_AUTO, NULL, 0, NULL, 0 };

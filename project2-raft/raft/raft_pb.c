@@ -55,13 +55,15 @@ Eraftpb__ConfState *raft_pb_conf_state_to_pb(const raft_conf_state_t *cs)
         pb->voters_outgoing = xmalloc(cs->n_voters_outgoing * sizeof(uint64_t));
         memcpy(pb->voters_outgoing, cs->voters_outgoing, cs->n_voters_outgoing * sizeof(uint64_t));
     }
+    pb->auto_leave = cs->auto_leave != 0;
     return pb;
 }
 
 void raft_pb_conf_state_from_pb(const Eraftpb__ConfState *pb, raft_conf_state_t *out)
 {
     raft_conf_state_t view = { pb->nodes,      pb->n_nodes,         pb->learners,
-                               pb->n_learners, pb->voters_outgoing, pb->n_voters_outgoing };
+                               pb->n_learners, pb->voters_outgoing, pb->n_voters_outgoing,
+                               pb->auto_leave };
     raft_conf_state_copy(out, &view);
 }
 

@@ -99,6 +99,7 @@ void raft_conf_state_copy(raft_conf_state_t *dst, const raft_conf_state_t *src)
     dst->learners = ids_dup(src->learners, src->n_learners);
     dst->n_voters_outgoing = src->n_voters_outgoing;
     dst->voters_outgoing = ids_dup(src->voters_outgoing, src->n_voters_outgoing);
+    dst->auto_leave = src->auto_leave;
 }
 
 void raft_conf_state_free(raft_conf_state_t *cs)

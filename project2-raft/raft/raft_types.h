@@ -44,6 +44,10 @@ typedef struct {
     size_t n_learners;
     uint64_t *voters_outgoing; /* owned; the old voters while joint, else none */
     size_t n_voters_outgoing;
+    /* While joint: the leader proposes leaving by itself (the AUTO and
+     * JOINT_IMPLICIT transitions). Part of the configuration, so a node
+     * restarted (or given a snapshot) in the middle still leaves. */
+    int auto_leave;
 } raft_conf_state_t;
 
 typedef struct {

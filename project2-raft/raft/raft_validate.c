@@ -100,7 +100,8 @@ static tkv_err_t check_entries(const raft_message_t *m)
                        "entry %zu has index %" PRIu64 ", expected %" PRIu64
                        " (entries must follow index one by one)",
                        i, e->index, m->index + 1 + i);
-        if (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_CONF_CHANGE)
+        if (e->type != RAFT_ENTRY_NORMAL && e->type != RAFT_ENTRY_CONF_CHANGE &&
+            e->type != RAFT_ENTRY_CONF_CHANGE_V2)
             return BAD(m, "entry %" PRIu64 " has unknown type %d", e->index, (int)e->type);
         if (e->term < prev_term)
             return BAD(m,

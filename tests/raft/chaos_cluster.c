@@ -54,7 +54,7 @@ struct chaos {
 
 #define CHAOS_FAIL(s, ...)                                                                         \
     do {                                                                                           \
-        char what_[256];                                                                           \
+        char what_[512];                                                                           \
         snprintf(what_, sizeof(what_), __VA_ARGS__);                                               \
         trace_event((s)->trace, 0, "check-fail", "%s", what_);                                     \
         fail_msg("seed %llu step %d: %s", (unsigned long long)(s)->seed, (s)->step, what_);        \
@@ -107,7 +107,7 @@ static void node_start(chaos_t *s, uint64_t id)
 static int conf_state_equal(const raft_conf_state_t *a, const raft_conf_state_t *b)
 {
     return a->n_nodes == b->n_nodes && a->n_learners == b->n_learners &&
-           a->n_voters_outgoing == b->n_voters_outgoing &&
+           a->auto_leave == b->auto_leave && a->n_voters_outgoing == b->n_voters_outgoing &&
            (a->n_nodes == 0 || memcmp(a->nodes, b->nodes, a->n_nodes * 8) == 0) &&
            (a->n_learners == 0 || memcmp(a->learners, b->learners, a->n_learners * 8) == 0) &&
            (a->n_voters_outgoing == 0 ||
@@ -237,6 +237,28 @@ static void check_leader(chaos_t *s, uint64_t id)
     }
 }
 
+/* "v1 v2 o1 l3": voters, outgoing voters, learners. */
+static const char *conf_describe(const raft_conf_state_t *cs, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    const struct {
+        const char *tag;
+        const uint64_t *ids;
+        size_t len;
+    } parts[] = { { "v", cs->nodes, cs->n_nodes },
+                  { "o", cs->voters_outgoing, cs->n_voters_outgoing },
+                  { "l", cs->learners, cs->n_learners } };
+    for (size_t p = 0; p < 3; p++) {
+        for (size_t i = 0; i < parts[p].len && n + 24 < cap; i++) {
+            int w = snprintf(buf + n, cap - n, "%s%s%llu", n ? " " : "", parts[p].tag,
+                             (unsigned long long)parts[p].ids[i]);
+            n += w > 0 ? (size_t)w : 0;
+        }
+    }
+    return buf;
+}
+
 /* A conf change entry: the membership changes when it is applied. */
 static void apply_conf_change(chaos_t *s, uint64_t id, const raft_entry_t *e)
 {
@@ -258,6 +280,17 @@ static void apply_conf_change(chaos_t *s, uint64_t id, const raft_entry_t *e)
                        (unsigned long long)e->index);
         err = rawnode_apply_conf_change_v2(nd->rn, &cc, &cs);
         raft_conf_change_v2_free(&cc);
+    }
+    if (getenv("CHAOS_CONF") != NULL) {
+        char b1[128], b2[128];
+        raft_conf_state_t now;
+        memset(&now, 0, sizeof(now));
+        prs_conf_state(&nd->rn->raft->prs, &now);
+        fprintf(stderr, "step %d n%llu applies conf change at %llu (type %d): %s; was %s, now %s\n",
+                s->step, (unsigned long long)id, (unsigned long long)e->index, (int)e->type,
+                err == TKV_OK ? "ok" : tkv_last_error(), conf_describe(&nd->cs, b1, sizeof(b1)),
+                conf_describe(&now, b2, sizeof(b2)));
+        raft_conf_state_free(&now);
     }
     if (err != TKV_OK)
         return; /* refused (the same way on every node): nothing changes */
@@ -462,7 +495,29 @@ static int in_model(const chaos_t *s, uint64_t id)
     return 0;
 }
 
-/* A random membership change, proposed on a leader (if there is one). */
+/* Whether id votes in the latest applied configuration (either half). */
+static int is_model_voter(const chaos_t *s, uint64_t id)
+{
+    const raft_conf_state_t *m = &s->model;
+    for (size_t i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i] == id)
+            return 1;
+    for (size_t i = 0; i < m->n_voters_outgoing; i++)
+        if (m->voters_outgoing[i] == id)
+            return 1;
+    return 0;
+}
+
+/* A random membership change, proposed on a leader (if there is one).
+ *
+ * Never one that removes or demotes the leader itself: as TiKV does, the
+ * application hands leadership over first. A leader removed by a change it
+ * applied steps down at once (3A's rule), and the survivors may not have
+ * heard that the change committed: in {2,3} -> {2}, node 2 holds the entry
+ * but not the commit index, so it still counts {2,3} and needs the vote of
+ * 3, which no longer takes part (and whose longer log refuses 2 anyway).
+ * etcd avoids that by letting a removed leader go on leading; with
+ * changes applied at commit, nothing in Raft itself lets node 2 find out. */
 static void propose_conf_change(chaos_t *s)
 {
     uint64_t lead = 0;
@@ -482,6 +537,8 @@ static void propose_conf_change(chaos_t *s)
         raft_conf_change_t cc = { RAFT_CONF_ADD_NODE, target, NULL, 0 };
         if (prs_is_voter(prs, target) && voters > 1)
             cc.type = RAFT_CONF_REMOVE_NODE;
+        if (cc.type == RAFT_CONF_REMOVE_NODE && target == lead)
+            return; /* the application moves leadership first (see above) */
         rawnode_propose_conf_change(rn, &cc);
     } else if (prs_is_joint(prs)) {
         raft_conf_change_v2_t leave = { RAFT_TRANSITION_AUTO, NULL, 0, NULL, 0 };
@@ -492,11 +549,50 @@ static void propose_conf_change(chaos_t *s)
         for (size_t i = 0; i < n; i++) {
             ch[i].type = (raft_conf_change_type_t)prng_below(&s->prng, 3);
             ch[i].node_id = i == 0 ? target : 1 + prng_below(&s->prng, s->cfg.nodes);
+            if (ch[i].node_id == lead)
+                ch[i].type = RAFT_CONF_ADD_NODE; /* the leader stays a voter (see above) */
         }
         raft_conf_change_v2_t cc = { (raft_conf_transition_t)prng_below(&s->prng, 3), ch, n, NULL,
                                      0 };
         rawnode_propose_conf_change_v2(rn, &cc); /* refused ones: fine */
     }
+    handle_readies(s, lead);
+}
+
+void chaos_propose_healed_conf_change(chaos_t *s)
+{
+    uint64_t lead = 0;
+    for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
+        if (s->nodes[j].rn != NULL && s->nodes[j].rn->raft->role == RAFT_LEADER && in_model(s, j))
+            lead = j;
+    }
+    if (lead == 0)
+        CHAOS_FAIL(s, "no leader in the healed cluster to propose a conf change to");
+    rawnode_t *rn = s->nodes[lead].rn;
+    raft_progress_set_t *prs = &rn->raft->prs;
+    /* A node outside joins; if none is, a voter other than the leader goes. */
+    raft_conf_change_single_t ch = { RAFT_CONF_ADD_NODE, 0 };
+    for (uint64_t j = 1; j <= s->cfg.nodes && ch.node_id == 0; j++) {
+        if (prs_find(prs, j) == NULL)
+            ch.node_id = j;
+    }
+    for (uint64_t j = 1; j <= s->cfg.nodes && ch.node_id == 0; j++) {
+        if (j != lead && prs_is_voter(prs, j)) {
+            ch.type = RAFT_CONF_REMOVE_NODE;
+            ch.node_id = j;
+        }
+    }
+    tkv_err_t err;
+    if (s->cfg.conf_changes == 1) {
+        raft_conf_change_t cc = { ch.type, ch.node_id, NULL, 0 };
+        err = rawnode_propose_conf_change(rn, &cc);
+    } else {
+        raft_conf_change_v2_t cc = { RAFT_TRANSITION_AUTO, &ch, 1, NULL, 0 };
+        err = rawnode_propose_conf_change_v2(rn, &cc);
+    }
+    if (err != TKV_OK)
+        CHAOS_FAIL(s, "leader %llu refused a conf change in the healed cluster: %s",
+                   (unsigned long long)lead, tkv_last_error());
     handle_readies(s, lead);
 }
 
@@ -509,12 +605,17 @@ void chaos_check_membership(chaos_t *s)
         memset(&cs, 0, sizeof(cs));
         prs_conf_state(&s->nodes[id].rn->raft->prs, &cs);
         int same = conf_state_equal(&cs, &s->model) && conf_state_equal(&s->nodes[id].cs, &cs);
+        char core[128], applied[128], model[128];
+        conf_describe(&cs, core, sizeof(core));
+        conf_describe(&s->nodes[id].cs, applied, sizeof(applied));
+        conf_describe(&s->model, model, sizeof(model));
         raft_conf_state_free(&cs);
         if (!same)
             CHAOS_FAIL(s,
-                       "membership: node %llu's configuration is not the one the applied conf "
-                       "changes (last at %llu) lead to",
-                       (unsigned long long)id, (unsigned long long)s->model_index);
+                       "membership: node %llu's configuration (core: %s; as applied: %s) is not "
+                       "the one the applied conf changes (last at %llu) lead to (%s)",
+                       (unsigned long long)id, core, applied, (unsigned long long)s->model_index,
+                       model);
     }
 }
 
@@ -625,12 +726,23 @@ void chaos_run(chaos_t *s, int steps)
                 s->nodes[j].group = (int)prng_below(&s->prng, (uint64_t)groups);
             trace_groups(s);
         } else if (roll < 954 + (uint64_t)s->cfg.crash_pct10) {
-            size_t down = 0;
-            for (uint64_t j = 1; j <= s->cfg.nodes; j++)
-                down += s->nodes[j].rn == NULL;
             /* Keep a majority up most of the time, so there is progress to
-             * check; minorities crash freely. */
-            if (s->nodes[id].rn != NULL && down + 1 < (s->cfg.nodes + 1) / 2 + 1) {
+             * check; minorities crash freely. With membership changes the
+             * majority that matters is of the voters (nodes outside the
+             * cluster crash freely), and a majority of them stays up:
+             * counting every node, two of three voters could stay down for
+             * most of a run. */
+            size_t down = 0, n = 0;
+            for (uint64_t j = 1; j <= s->cfg.nodes; j++) {
+                if (s->cfg.conf_changes && !is_model_voter(s, j))
+                    continue;
+                n++;
+                down += s->nodes[j].rn == NULL;
+            }
+            int allowed = down + 1 < (n + 1) / 2 + 1;
+            if (s->cfg.conf_changes)
+                allowed = !is_model_voter(s, id) || n - down - 1 >= n / 2 + 1;
+            if (s->nodes[id].rn != NULL && allowed) {
                 rawnode_free(s->nodes[id].rn); /* unpersisted state is lost */
                 s->nodes[id].rn = NULL;
                 trace_event(s->trace, (int)id, "crash", "unpersisted state lost");
@@ -659,8 +771,44 @@ void chaos_run(chaos_t *s, int steps)
     check_log_matching(s);
 }
 
+/* On a failure to converge: every node's view, on stderr, to say who is
+ * stuck and with which configuration. */
+static void dump_nodes(const chaos_t *s)
+{
+    for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
+        const raft_t *r = s->nodes[id].rn ? s->nodes[id].rn->raft : NULL;
+        if (r == NULL) {
+            fprintf(stderr, "  n%llu down\n", (unsigned long long)id);
+            continue;
+        }
+        char mem[256];
+        int n = 0;
+        for (size_t i = 0; i < r->prs.n && n >= 0 && (size_t)n < sizeof(mem); i++) {
+            const raft_progress_t *pr = &r->prs.items[i];
+            n +=
+                snprintf(mem + n, sizeof(mem) - (size_t)n, " %llu%s%s%s(m%llu)",
+                         (unsigned long long)pr->id, pr->voter ? "v" : "", pr->voter_out ? "o" : "",
+                         pr->learner ? "l" : "", (unsigned long long)pr->match);
+        }
+        if (r->prs.n == 0)
+            snprintf(mem, sizeof(mem), " (none)");
+        fprintf(stderr,
+                "  n%llu %s term %llu lead %llu commit %llu applied %llu last %llu%s auto_leave "
+                "%d pending_conf %llu members:%s\n",
+                (unsigned long long)id, raft_role_name(r->role), (unsigned long long)r->term,
+                (unsigned long long)r->lead, (unsigned long long)r->log.committed,
+                (unsigned long long)s->nodes[id].applied,
+                (unsigned long long)rlog_last_index(&r->log), in_model(s, id) ? "" : " (outside)",
+                r->prs.auto_leave, (unsigned long long)r->pending_conf_index, mem);
+    }
+}
+
 void chaos_converge(chaos_t *s, int max_rounds)
 {
+    /* Faults off first: a node restarted here must not crash again in its
+     * first Ready. */
+    s->cfg.drop_pct = s->cfg.dup_pct = s->cfg.max_delay = 0;
+    s->cfg.crash_before_apply_pct10 = 0;
     for (uint64_t id = 1; id <= s->cfg.nodes; id++) {
         s->nodes[id].group = 0;
         if (s->nodes[id].rn == NULL) {
@@ -668,8 +816,6 @@ void chaos_converge(chaos_t *s, int max_rounds)
             handle_readies(s, id);
         }
     }
-    s->cfg.drop_pct = s->cfg.dup_pct = s->cfg.max_delay = 0;
-    s->cfg.crash_before_apply_pct10 = 0;
     int proposed = 0;
     uint64_t target = 0;
     for (int round = 0; round < max_rounds; round++, s->step++) {
@@ -708,6 +854,7 @@ void chaos_converge(chaos_t *s, int max_rounds)
             return;
         }
     }
+    dump_nodes(s);
     CHAOS_FAIL(s, "no progress: a healed cluster did not commit a new proposal in %d rounds",
                max_rounds);
 }

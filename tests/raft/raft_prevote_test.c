@@ -109,6 +109,40 @@ static void test_prevote_refused_to_stale_log(void **state)
     rt_net_free(net);
 }
 
+static void test_prevote_granted_despite_vote_in_term(void **state)
+{
+    (void)state;
+    /* etcd's TestRecvMsgPreVote: a pre-vote asks about term + 1, where this
+     * node has voted for nobody yet, so a vote cast in the current term does
+     * not bind it; and answering records nothing. Bugs caught: a pre-vote
+     * refused because of the current term's vote (after a split election no
+     * node could pre-win: each voted for itself), and a pre-vote that
+     * moves the voter's term or vote. */
+    raft_t *r = rt_raft(1, 3, NULL);
+    r->pre_vote = 1;
+    raft_become_follower(r, 1, RAFT_NONE);
+    r->vote = 3;
+    rt_clear(r);
+    raft_message_t pv = rt_msg(RAFT_MSG_PRE_VOTE, 2, 1, 2);
+    pv.index = 5;
+    pv.log_term = 1;
+    rt_step(r, pv);
+    size_t n;
+    raft_message_t *out = rt_take(r, &n);
+    int granted =
+        n == 1 && out[0].type == RAFT_MSG_PRE_VOTE_RESPONSE && !out[0].reject && out[0].term == 2;
+    rt_free_msgs(out, n);
+    if (!granted)
+        fail_msg("node 1 voted for 3 in term 1; node 2's pre-vote for term 2 with a newer log "
+                 "should be granted with a MsgPreVoteResponse of term 2 (%zu messages sent)",
+                 n);
+    if (r->term != 1 || r->vote != 3)
+        fail_msg("answering a pre-vote records nothing: node 1 should stay at term 1 with its "
+                 "vote for 3 (term %llu, vote %llu)",
+                 (unsigned long long)r->term, (unsigned long long)r->vote);
+    rt_free_raft(r);
+}
+
 static void test_check_quorum_leader_steps_down_without_quorum(void **state)
 {
     (void)state;
@@ -162,6 +196,45 @@ static void test_check_quorum_lease_ignores_disruptive_vote(void **state)
                  "term %llu",
                  raft_role_name(l->role), (unsigned long long)l->term);
     rt_net_free(net);
+}
+
+static void test_check_quorum_lease_of_removed_node_expires(void **state)
+{
+    (void)state;
+    /* Node 1 follows leader 2 with check quorum on, then applies its own
+     * removal and hears nothing more: the leader it knew is gone. Its lease
+     * holds a vote request off at first, and must run out. Bug caught: a
+     * node that may not campaign restarting its election count at every
+     * timeout, so the count never passes the election timeout and the
+     * departed leader's lease lasts for ever; a candidate that needs this
+     * node's vote (it has not applied the change that brings it back) then
+     * never gets it. */
+    raft_t *r = rt_raft(1, 3, NULL);
+    r->check_quorum = 1;
+    raft_become_follower(r, 1, 2);
+    raft_remove_node(r, 1);
+    rt_clear(r);
+    raft_message_t vote = rt_msg(RAFT_MSG_REQUEST_VOTE, 3, 1, 2);
+    vote.index = 5;
+    vote.log_term = 1;
+    rt_step(r, vote);
+    if (r->term != 1)
+        fail_msg("node 1 just heard from leader 2: its lease must hold off a vote request of "
+                 "term 2 (its term is %llu)",
+                 (unsigned long long)r->term);
+    rt_clear(r);
+    rt_tick_n(r, 3 * r->election_tick);
+    rt_step(r, vote);
+    size_t n, granted = 0;
+    raft_message_t *out = rt_take(r, &n);
+    for (size_t i = 0; i < n; i++)
+        granted += out[i].type == RAFT_MSG_REQUEST_VOTE_RESPONSE && !out[i].reject;
+    rt_free_msgs(out, n);
+    if (r->term != 2 || granted != 1)
+        fail_msg("after %d ticks without a leader node 1's lease is over: it should take term 2 "
+                 "and grant node 3's request (term %llu, %zu grants)",
+                 3 * r->election_tick, (unsigned long long)r->term, granted);
+    rt_free_raft(r);
 }
 
 static void test_check_quorum_lease_lets_transfer_through(void **state)
@@ -235,12 +308,20 @@ const tkv_test_t raft_prevote_tests[] = {
     { "project2x", "prevote_refused_to_stale_log", 2,
       "a pre-vote from a node whose log is behind is refused and moves no term",
       test_prevote_refused_to_stale_log },
+    { "project2x", "prevote_granted_despite_vote_in_term", 2,
+      "a pre-vote for the next term is granted whatever the current term's vote, and recorded "
+      "nowhere",
+      test_prevote_granted_despite_vote_in_term },
     { "project2x", "check_quorum_leader_steps_down_without_quorum", 3,
       "with check quorum a leader that hears from no quorum for an election timeout steps down",
       test_check_quorum_leader_steps_down_without_quorum },
     { "project2x", "check_quorum_lease_ignores_disruptive_vote", 3,
       "with check quorum, nodes that heard from the leader recently ignore higher-term votes",
       test_check_quorum_lease_ignores_disruptive_vote },
+    { "project2x", "check_quorum_lease_of_removed_node_expires", 2,
+      "the lease of a node that may not campaign runs out an election timeout after its "
+      "leader went quiet",
+      test_check_quorum_lease_of_removed_node_expires },
     { "project2x", "check_quorum_lease_lets_transfer_through", 2,
       "the leader lease holds off votes but not the campaign of a leader transfer",
       test_check_quorum_lease_lets_transfer_through },

@@ -175,6 +175,8 @@ static void test_follower_commit_entry(void **state)
 static void test_follower_check_append(void **state)
 {
     (void)state;
+    rt_plain_raft_only("fast_backtrack", "a rejection's hint is then fast back-tracking's (term, "
+                                         "index), not the follower's last index");
     /* Log: (1,1) (2,2). An append whose previous entry we lack or disagree
      * with is rejected, with our last index as the hint. */
     struct {
@@ -263,6 +265,9 @@ static raft_t *node_with_log(uint64_t id, const uint64_t *terms, size_t n, uint6
 static void test_leader_sync_follower_log(void **state)
 {
     (void)state;
+    rt_plain_raft_only("pre_vote",
+                       "the test hands the candidate a MsgRequestVoteResponse; with pre-vote the "
+                       "node is a pre-candidate waiting for MsgPreVoteResponses");
     /* The leader's log (paper figure 7): terms 1 1 1 4 4 5 5 6 6 6. */
     uint64_t lead[] = { 1, 1, 1, 4, 4, 5, 5, 6, 6, 6 };
     struct {
@@ -326,6 +331,10 @@ static void test_leader_only_commits_current_term(void **state)
 static void test_log_replication_network(void **state)
 {
     (void)state;
+    rt_plain_raft_only("check_quorum",
+                       "the test changes leaders with MsgHup and no ticks: followers that heard "
+                       "from a leader ignore vote requests of higher terms (the lease), and a "
+                       "leader that hears from no quorum for an election timeout steps down");
     rt_network_t *net = rt_net_new(3, NULL);
     rt_net_hup(net, 1);
     rt_net_propose(net, 1, "a");
@@ -362,6 +371,10 @@ static void test_single_node_commit(void **state)
 static void test_cannot_commit_without_new_term_entry(void **state)
 {
     (void)state;
+    rt_plain_raft_only("check_quorum",
+                       "the test changes leaders with MsgHup and no ticks: followers that heard "
+                       "from a leader ignore vote requests of higher terms (the lease), and a "
+                       "leader that hears from no quorum for an election timeout steps down");
     rt_network_t *net = rt_net_new(5, NULL);
     rt_net_hup(net, 1);
     rt_net_cut(net, 1, 3);
@@ -389,6 +402,10 @@ static void test_cannot_commit_without_new_term_entry(void **state)
 static void test_commit_without_new_term_entry(void **state)
 {
     (void)state;
+    rt_plain_raft_only("check_quorum",
+                       "the test changes leaders with MsgHup and no ticks: followers that heard "
+                       "from a leader ignore vote requests of higher terms (the lease), and a "
+                       "leader that hears from no quorum for an election timeout steps down");
     rt_network_t *net = rt_net_new(5, NULL);
     rt_net_hup(net, 1);
     rt_net_cut(net, 1, 3);
@@ -570,6 +587,10 @@ static void test_rejection_backs_off_fast(void **state)
 static void test_all_server_stepdown(void **state)
 {
     (void)state;
+    rt_plain_raft_only(
+        "check_quorum",
+        "followers that heard from a leader ignore vote requests of higher terms (the lease), and "
+        "a leader that hears from no quorum for an election timeout steps down");
     raft_msg_type_t types[] = { RAFT_MSG_REQUEST_VOTE, RAFT_MSG_APPEND };
     for (int role = 0; role < 3; role++) {
         for (int t = 0; t < 2; t++) {

@@ -94,6 +94,60 @@ static void test_stale_messages_ignored_by_follower(void **state)
     rt_free_raft(r);
 }
 
+/* The one message r sent, which must be of `type` to `to` at `term`. */
+static void expect_one_answer(raft_t *r, raft_msg_type_t type, uint64_t to, uint64_t term,
+                              const char *after)
+{
+    size_t n;
+    raft_message_t *out = rt_take(r, &n);
+    int ok = n == 1 && out[0].type == type && out[0].to == to && out[0].term == term &&
+             (type != RAFT_MSG_REQUEST_VOTE_RESPONSE || out[0].reject);
+    if (!ok)
+        fail_msg("after %s, node 1 should answer node %llu once with a %s%s of its term %llu; "
+                 "it sent %zu messages (the first: %s to %llu at term %llu)",
+                 after, (unsigned long long)to, raft_msg_type_name(type),
+                 type == RAFT_MSG_REQUEST_VOTE_RESPONSE ? " (a refusal)" : "",
+                 (unsigned long long)term, n, n ? raft_msg_type_name(out[0].type) : "-",
+                 n ? (unsigned long long)out[0].to : 0ULL,
+                 n ? (unsigned long long)out[0].term : 0ULL);
+    rt_free_msgs(out, n);
+}
+
+static void test_stale_sender_told_the_term(void **state)
+{
+    (void)state;
+    /* Paper figure 2: a request of an older term is refused, and the reply
+     * carries the current term so the sender steps down. Bugs caught:
+     * dropping a stale vote request or append silently. Then a candidate
+     * behind the one voter it needs never catches up (both terms grow only
+     * by campaigning), and a member whose term went up while a leader of a
+     * lower term replicates to it is never reached. */
+    raft_t *r = follower_of_2(3, NULL);
+    raft_message_t vote = rt_msg(RAFT_MSG_REQUEST_VOTE, 3, 1, 2);
+    vote.index = 9;
+    vote.log_term = 2;
+    rt_step(r, vote);
+    expect_one_answer(r, RAFT_MSG_REQUEST_VOTE_RESPONSE, 3, 3, "a vote request of term 2");
+    raft_message_t app = rt_msg(RAFT_MSG_APPEND, 3, 1, 2);
+    rt_step(r, app);
+    expect_one_answer(r, RAFT_MSG_APPEND_RESPONSE, 3, 3, "a MsgAppend of term 2");
+    rt_step(r, rt_msg(RAFT_MSG_HEARTBEAT, 3, 1, 2));
+    expect_one_answer(r, RAFT_MSG_APPEND_RESPONSE, 3, 3, "a heartbeat of term 2");
+    expect_u64(r->term, 3, "node 1's term after the stale messages");
+    expect_u64(r->lead, 2, "node 1's leader after the stale messages");
+    rt_free_raft(r);
+
+    /* And the sender, a candidate of term 2, steps down to term 3. */
+    raft_t *c = rt_raft(1, 3, NULL);
+    raft_become_candidate(c);
+    raft_become_candidate(c);
+    rt_clear(c);
+    rt_step(c, rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 2, 1, 3));
+    expect_role(c, RAFT_FOLLOWER, "candidate 1 of term 2, told by node 2 that the term is 3");
+    expect_u64(c->term, 3, "node 1's term after a refusal of term 3");
+    rt_free_raft(c);
+}
+
 static void test_stale_messages_ignored_by_candidate(void **state)
 {
     (void)state;
@@ -195,6 +249,8 @@ static void test_leader_tracks_own_progress(void **state)
 static void test_vote_request_carries_last_index_and_term(void **state)
 {
     (void)state;
+    rt_plain_raft_only("pre_vote", "a timeout or MsgHup makes a pre-candidate that asks first "
+                                   "(MsgPreVote), not a candidate at term + 1");
     /* Bugs caught: a candidate that sends its commit index, or the term of
      * its committed entry, instead of its last entry's index and term (the
      * up-to-date check of §5.4.1 then elects the wrong nodes). */
@@ -382,6 +438,9 @@ const tkv_test_t raft_rules_tests[] = {
     { "project2a", "stale_messages_ignored_by_follower", 2,
       "a follower ignores appends, heartbeats, snapshots and votes of an older term",
       test_stale_messages_ignored_by_follower },
+    { "project2a", "stale_sender_told_the_term", 2,
+      "a vote request or append of an older term gets an answer with the current term",
+      test_stale_sender_told_the_term },
     { "project2a", "stale_messages_ignored_by_candidate", 2,
       "a candidate counts no votes and follows no leader of an older term",
       test_stale_messages_ignored_by_candidate },

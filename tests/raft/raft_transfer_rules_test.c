@@ -63,6 +63,9 @@ static void test_transfer_after_snapshot(void **state)
 static void test_transfer_overtaken_by_higher_term(void **state)
 {
     (void)state;
+    rt_plain_raft_only(
+        "check_quorum",
+        "a node that knows a leader ignores a vote request of a higher term (the lease)");
     /* While node 1 waits for node 3 (cut off), node 2 wins term 2. Node 1
      * must follow it, and must not carry its dead transfer into a later
      * term of its own (refusing proposals there). */
