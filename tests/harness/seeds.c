@@ -63,8 +63,11 @@ void tkv_for_each_seed_n(uint64_t default_seed, uint64_t default_count, tkv_seed
             fclose(f);
         }
     }
-    if (!env_u64("SEED", &seed))
-        env_u64("SEEDS", &count);
+    /* SEED=n replays that one seed (the command a failure prints); with
+     * SEEDS=k too, the k seeds from n. */
+    if (env_u64("SEED", &seed))
+        count = 1;
+    env_u64("SEEDS", &count);
     for (uint64_t i = 0; i < count; i++) {
         running_seed = seed + i;
         body(running_seed, arg);
