@@ -6,13 +6,15 @@
  *
  * The workload reaches the service through one small interface (target_t
  * below: put, get, txn2), so the same loop measures
- *   - tinykv (--addr): the TinyKv RPC protocol (common/rpc_client.h) to one
- *     tinykv-server. Today that is a standalone server; for a cluster the
- *     routing (region cache, NotLeader retries) belongs behind the same
- *     interface, through the client library once it exists. A 2-key
- *     transaction is what a Percolator client sends: prewrite the primary,
- *     prewrite the secondary, commit the primary, commit the secondary (4
- *     RPCs), timestamps from an in-process counter standing in for the TSO.
+ *   - a tinykv cluster (--scheduler): the client library (client/), one
+ *     region cache per thread, routing by region and retrying on region
+ *     errors; txn2 is a Percolator transaction of the txn client (begin
+ *     with a TSO timestamp, two buffered puts, commit: prewrite primary,
+ *     prewrite secondary, commit primary, commit secondary);
+ *   - one tinykv-server (--addr): the TinyKv RPC protocol
+ *     (common/rpc_client.h) straight to it, for a standalone server. txn2
+ *     sends what a Percolator client sends (the same 4 RPCs), timestamps
+ *     from an in-process counter standing in for the TSO.
  *   - etcd (--etcd): etcd's v3 HTTP/JSON gateway (/v3/kv/put, /v3/kv/range,
  *     which is linearizable, /v3/kv/txn with both puts in one txn), over
  *     plain sockets with keep-alive, for tools/etcd-bench.sh. etcd is not a
@@ -25,7 +27,7 @@
  *   bench-cluster target=T op=txn2 clients=N metric=abort_pct value=X
  * with op put, get or txn2. Errors (not conflicts) stop the run, exit 1.
  *
- * Usage: bench-cluster (--addr HOST:PORT | --etcd HOST:PORT) [--seconds S]
+ * Usage: bench-cluster (--scheduler HOST:PORT | --addr HOST:PORT | --etcd HOST:PORT) [--seconds S]
  *        [--clients 1,16,64] [--keys K] [--value-size B] [--ops put,get,txn2]
  *        [--label NAME]
  */
@@ -42,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/raw_client.h"
+#include "client/txn_client.h"
 #include "common/buf.h"
 #include "common/cli.h"
 #include "common/prng.h"
@@ -49,15 +53,17 @@
 #include "proto/tinykvpb.pb-c.h"
 
 static const char usage[] =
-    "usage: bench-cluster (--addr HOST:PORT | --etcd HOST:PORT) [--seconds S]\n"
-    "                     [--clients 1,16,64] [--keys K] [--value-size B]\n"
+    "usage: bench-cluster (--scheduler HOST:PORT | --addr HOST:PORT | --etcd HOST:PORT)\n"
+    "                     [--seconds S] [--clients 1,16,64] [--keys K] [--value-size B]\n"
     "                     [--ops put,get,txn2] [--label NAME]\n"
     "\n"
     "Measures raw put, raw get and 2-key transactions against a running service,\n"
     "one closed-loop client per thread, and prints one line per figure:\n"
     "  bench-cluster target=T op=OP clients=N metric=ops_per_sec|p50_us|p99_us value=X\n"
     "\n"
-    "  --addr HOST:PORT   a tinykv-server (its Raw* and Kv* RPCs)\n"
+    "  --scheduler HOST:PORT  a tinykv cluster, through the client library (routed\n"
+    "                     by region; transactions with the scheduler's TSO)\n"
+    "  --addr HOST:PORT   one tinykv-server, standalone (its Raw* and Kv* RPCs)\n"
     "  --etcd HOST:PORT   an etcd member's HTTP/JSON gateway (put, linearizable\n"
     "                     range, txn of two puts)\n"
     "  --seconds S        length of each figure's run (default 3)\n"
@@ -94,7 +100,8 @@ typedef struct {
 static _Atomic uint64_t tso_counter;
 
 struct target {
-    rpc_client_t *rpc; /* tinykv */
+    rcache_t *cache;   /* tinykv cluster */
+    rpc_client_t *rpc; /* tinykv standalone */
     int fd;            /* etcd */
     char host[256];
     tkv_buf_t in; /* etcd: bytes read and not yet used */
@@ -260,6 +267,70 @@ static int tkv_txn2(target_t *t, const char *k1, const char *k2, const char *val
 static const target_ops_t tinykv_ops = {
     "tinykv", tkv_open, tkv_put, tkv_get, tkv_txn2, tkv_close
 };
+
+/* ---- a tinykv cluster through the client library -------------------------------- */
+
+static target_t *cl_open(const char *addr, char *err, size_t errsize)
+{
+    target_t *t = xcalloc(1, sizeof(*t));
+    client_config_t cfg = client_config_default();
+    if (rcache_new(addr, &cfg, &t->cache) != TKV_OK) {
+        snprintf(err, errsize, "%s", tkv_last_error());
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void cl_close(target_t *t)
+{
+    rcache_free(t->cache);
+    free(t);
+}
+
+static int cl_put(target_t *t, const char *key, const char *val, char *err, size_t errsize)
+{
+    if (rawc_put(t->cache, NULL, slice_of_str(key), slice_of_str(val)) != TKV_OK) {
+        snprintf(err, errsize, "raw put %s: %s", key, tkv_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static int cl_get(target_t *t, const char *key, char *err, size_t errsize)
+{
+    tkv_buf_t v = TKV_BUF_INIT;
+    tkv_err_t e = rawc_get(t->cache, NULL, slice_of_str(key), &v);
+    buf_free(&v);
+    if (e != TKV_OK && e != TKV_ERR_NOT_FOUND) {
+        snprintf(err, errsize, "raw get %s: %s", key, tkv_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static int cl_txn2(target_t *t, const char *k1, const char *k2, const char *val, char *err,
+                   size_t errsize)
+{
+    txnc_t *x = NULL;
+    if (txnc_begin(t->cache, &x) != TKV_OK) {
+        snprintf(err, errsize, "txn begin: %s", tkv_last_error());
+        return -1;
+    }
+    txnc_put(x, slice_of_str(k1), slice_of_str(val));
+    txnc_put(x, slice_of_str(k2), slice_of_str(val));
+    tkv_err_t e = txnc_commit(x, NULL);
+    txnc_free(x);
+    if (e == TKV_ERR_STALE)
+        return 1; /* a write conflict: the client would run it again */
+    if (e != TKV_OK) {
+        snprintf(err, errsize, "txn commit of %s, %s: %s", k1, k2, tkv_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static const target_ops_t cluster_ops = { "tinykv", cl_open, cl_put, cl_get, cl_txn2, cl_close };
 
 /* ---- etcd over its HTTP/JSON gateway ----------------------------------------- */
 
@@ -644,9 +715,13 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
             return 0;
-        } else if (cli_is_flag(argv[i], "--addr") || cli_is_flag(argv[i], "--etcd")) {
-            ops = cli_is_flag(argv[i], "--addr") ? &tinykv_ops : &etcd_ops;
-            addr = cli_flag_value(argc, argv, &i, ops == &tinykv_ops ? "--addr" : "--etcd");
+        } else if (cli_is_flag(argv[i], "--addr") || cli_is_flag(argv[i], "--etcd") ||
+                   cli_is_flag(argv[i], "--scheduler")) {
+            const char *flag = cli_is_flag(argv[i], "--addr")   ? "--addr"
+                               : cli_is_flag(argv[i], "--etcd") ? "--etcd"
+                                                                : "--scheduler";
+            ops = flag[2] == 'a' ? &tinykv_ops : flag[2] == 'e' ? &etcd_ops : &cluster_ops;
+            addr = cli_flag_value(argc, argv, &i, flag);
         } else if (cli_is_flag(argv[i], "--seconds") &&
                    (v = cli_flag_value(argc, argv, &i, "--seconds")) != NULL) {
             seconds = atof(v);
@@ -672,7 +747,7 @@ int main(int argc, char **argv)
         }
     }
     if (ops == NULL || addr == NULL) {
-        fprintf(stderr, "bench-cluster: give --addr HOST:PORT or --etcd HOST:PORT\n%s", usage);
+        fprintf(stderr, "bench-cluster: give --scheduler, --addr or --etcd HOST:PORT\n%s", usage);
         return 2;
     }
     if (seconds <= 0 || keys < 2 || value_size == 0 || value_size > 3000) {

@@ -186,6 +186,18 @@ void opctl_dispatch(sched_opctl_t *ctl, const sched_region_t *r, uint64_t now_ms
         return;
     }
     const op_step_t *s = &op->steps[op->cur];
+    /* Someone else (an operator by hand, a lost-and-redone plan) put a
+     * different peer on the target store: adding ours would make two
+     * peers of the region on one store. The plan is stale; drop it. */
+    const Metapb__Peer *there = region_store_peer(r, s->store_id);
+    if (s->kind == OP_STEP_ADD_PEER && there != NULL && there->id != s->peer_id) {
+        tkv_logf(TKV_LOG_WARN, "scheduler",
+                 "%s on region %llu dropped: store %llu already has peer %llu", op->desc,
+                 (unsigned long long)op->region_id, (unsigned long long)s->store_id,
+                 (unsigned long long)there->id);
+        drop(ctl, i);
+        return;
+    }
     if (s->kind == OP_STEP_TRANSFER_LEADER) {
         const Metapb__Peer *to = region_store_peer(r, s->store_id);
         resp->transfer_leader = xmalloc(sizeof(*resp->transfer_leader));

@@ -118,7 +118,33 @@ static void test_timeout_drops_operator(void **state)
     opctl_free(ctl);
 }
 
+static void test_add_onto_taken_store_is_dropped(void **state)
+{
+    (void)state;
+    sched_opctl_t *ctl = opctl_new(100000);
+    uint64_t s12[2] = { 1, 2 };
+    sched_region_t *r = mk_region(7, "a", "b", 1, 1, s12, 2, 0, 10);
+    expect_err(opctl_add(ctl, operator_add_peer("test", r, 3, 55, 100)), TKV_OK,
+               "opctl_add(add peer 55 on store 3)");
+    /* Meanwhile a peer with another id (an operator by hand) joined store 3. */
+    uint64_t s123[3] = { 1, 2, 3 };
+    sched_region_t *r2 = mk_region(7, "a", "b", 2, 1, s123, 3, 0, 10);
+    Schedulerpb__RegionHeartbeatResponse *resp = dispatch(ctl, r2, 200);
+    expect_true(resp->change_peer == NULL,
+                "adding peer 55 on store 3, which already has peer %llu of the region, would "
+                "put two peers on one store; the operator must be dropped instead",
+                (unsigned long long)region_store_peer(r2, 3)->id);
+    expect_true(opctl_get(ctl, 7) == NULL, "the stale operator is gone");
+    done(resp);
+    region_free(r);
+    region_free(r2);
+    opctl_free(ctl);
+}
+
 const tkv_test_t operator_tests[] = {
+    { "frame", "operator_add_onto_taken_store_dropped", 0,
+      "an add-peer step whose store already has another peer of the region is dropped, not sent",
+      test_add_onto_taken_store_is_dropped },
     { "frame", "operator_steps_follow_the_region", 0,
       "an operator hands out its first unfinished step and finishes when the region shows all",
       test_steps_follow_the_region },
