@@ -81,6 +81,98 @@ void cluster_check_history(const history_t *h, int clients)
     buf_free(&why);
 }
 
+/* ---- replicas agree --------------------------------------------------------------- */
+
+static peer_t *region1_peer(sim_cluster_t *c, int node)
+{
+    store_t *s = sim_store_of(c, node);
+    return s != NULL ? store_peer(s, 1) : NULL;
+}
+
+static int applied_differ(void *arg)
+{
+    sim_cluster_t *c = arg;
+    uint64_t first = 0;
+    int seen = 0;
+    for (int i = 1; i <= sim_cluster_nodes(c); i++) {
+        peer_t *p = region1_peer(c, i);
+        if (p == NULL)
+            continue;
+        uint64_t a = peer_storage(p)->applied_index;
+        if (seen && a != first)
+            return 1;
+        first = a;
+        seen = 1;
+    }
+    return 0;
+}
+
+static void show(tkv_buf_t *out, tkv_slice_t s)
+{
+    for (size_t i = 0; i < s.len && i < 40; i++) {
+        char ch = (char)s.data[i];
+        if (ch >= 0x20 && ch < 0x7f)
+            buf_append(out, &ch, 1);
+        else
+            buf_append(out, "?", 1);
+    }
+    buf_append(out, "", 1);
+}
+
+void cluster_check_replicas_agree(sim_cluster_t *c, uint64_t ms)
+{
+    sim_t *sim = sim_cluster_sim(c);
+    if (sim_run_while(sim, applied_differ, c, sim_now(sim) + ms) && applied_differ(c)) {
+        tkv_buf_t why = TKV_BUF_INIT;
+        for (int i = 1; i <= sim_cluster_nodes(c); i++) {
+            peer_t *p = region1_peer(c, i);
+            char line[64];
+            snprintf(line, sizeof(line), " store %d: %llu;", i,
+                     p ? (unsigned long long)peer_storage(p)->applied_index : 0ull);
+            buf_append(&why, line, strlen(line));
+        }
+        buf_append(&why, "", 1);
+        fail_msg("the stores did not reach the same applied index in %llu ms of quiet:%s",
+                 (unsigned long long)ms, (char *)why.data);
+    }
+    int ref = 0;
+    for (int i = 1; i <= sim_cluster_nodes(c) && ref == 0; i++)
+        if (region1_peer(c, i) != NULL)
+            ref = i;
+    if (ref == 0)
+        return;
+    uint64_t applied = peer_storage(region1_peer(c, ref))->applied_index;
+    for (int i = ref + 1; i <= sim_cluster_nodes(c); i++) {
+        if (region1_peer(c, i) == NULL)
+            continue;
+        eng_iter_t *a = eng_iter_new(store_kv_db(sim_store_of(c, ref)), NULL, CF_DEFAULT);
+        eng_iter_t *b = eng_iter_new(store_kv_db(sim_store_of(c, i)), NULL, CF_DEFAULT);
+        eng_iter_seek_first(a);
+        eng_iter_seek_first(b);
+        size_t n = 0;
+        while (eng_iter_valid(a) || eng_iter_valid(b)) {
+            int va = eng_iter_valid(a), vb = eng_iter_valid(b);
+            int cmp = !va ? 1 : !vb ? -1 : slice_compare(eng_iter_key(a), eng_iter_key(b));
+            if (cmp == 0 && slice_equal(eng_iter_value(a), eng_iter_value(b))) {
+                eng_iter_next(a);
+                eng_iter_next(b);
+                n++;
+                continue;
+            }
+            tkv_buf_t k = TKV_BUF_INIT;
+            show(&k, cmp <= 0 ? eng_iter_key(a) : eng_iter_key(b));
+            const char *what = cmp == 0  ? "hold different values for"
+                               : cmp < 0 ? "disagree: only the first holds"
+                                         : "disagree: only the second holds";
+            fail_msg("stores %d and %d have both applied up to %llu but %s key \"%s\" (after %zu "
+                     "equal keys): a write was lost or applied twice on one of them",
+                     ref, i, (unsigned long long)applied, what, (char *)k.data, n);
+        }
+        eng_iter_free(a);
+        eng_iter_free(b);
+    }
+}
+
 /* ---- the partitioner: a new random split every 100-400 ms ---------------------- */
 
 void cluster_repartition(sim_t *sim, void *arg)
@@ -154,7 +246,7 @@ static void restart_node(sim_t *sim, void *arg)
 
 /* Every store's log is short, in memory and on disk: CompactLog and log GC
  * keep up, and nothing at or before the truncated index stays behind. */
-static void check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
+void cluster_check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log)
 {
     for (int i = 1; i <= sim_cluster_nodes(c); i++) {
         store_t *s = sim_store_of(c, i);
@@ -258,7 +350,8 @@ void generic_run(uint64_t seed, void *arg)
     }
     cluster_check_history(h, clients);
     if (g->max_raft_log > 0)
-        check_log_bounded(c, g->max_raft_log);
+        cluster_check_log_bounded(c, g->max_raft_log);
+    cluster_check_replicas_agree(c, 5000);
     sim_cluster_free(c);
     kv_clients_free(k);
     history_free(h);

@@ -50,6 +50,16 @@ typedef struct {
 void cluster_repartition(sim_t *sim, void *arg);
 void cluster_crash_one(sim_t *sim, void *arg);
 
+/* Once quiet, every store holds the same data: waits up to `ms` virtual ms
+ * for every up store's region-1 peer to reach the same applied index, then
+ * compares their default column families key by key. Fails the test naming
+ * the first key that differs (a write lost or applied twice on a replica). */
+void cluster_check_replicas_agree(sim_cluster_t *c, uint64_t ms);
+
+/* 2C: every store's log is short, in memory and on disk, and was truncated
+ * at least once; fails the test saying which store keeps what. */
+void cluster_check_log_bounded(sim_cluster_t *c, uint64_t max_raft_log);
+
 /* Judges a finished history; fails the test with the checkers' explanation. */
 void cluster_check_history(const history_t *h, int clients);
 

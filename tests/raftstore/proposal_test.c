@@ -359,6 +359,83 @@ static void test_commands_apply_whole_and_reads_see_writes(void **state)
     sim_cluster_free(c);
 }
 
+/* Proposes a Get of `key` on `node` without waiting. */
+static void propose_get(sim_cluster_t *c, int node, const char *key, cmd_answer_t *a)
+{
+    RaftCmdpb__GetRequest g = RAFT_CMDPB__GET_REQUEST__INIT;
+    g.key.data = (uint8_t *)key;
+    g.key.len = strlen(key);
+    RaftCmdpb__Request r = RAFT_CMDPB__REQUEST__INIT;
+    r.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+    r.get = &g;
+    RaftCmdpb__Request *rs[1] = { &r };
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.requests = rs;
+    cmd.n_requests = 1;
+    peer_cb_t cb = { on_cmd_answer, a };
+    store_propose(sim_store_of(c, node), &cmd, cb);
+}
+
+/* A read must go through Raft too: a leader cut off from the others does
+ * not know it was deposed, and its kv DB misses what the new leader
+ * committed since. Answering a Get from it (a "local read" without a
+ * lease) returns the old value after the new one was acknowledged. */
+static void deposed_leader_read(uint64_t seed, void *arg)
+{
+    (void)arg;
+    sim_store_opts_t so;
+    sim_cluster_t *c = cluster_new(3, 0, seed, 0, &so);
+    sim_t *sim = sim_cluster_sim(c);
+    int leader = cluster_leader(c, 5000);
+    if (leader == 0)
+        fail_msg("no leader after 5 s");
+    answer_t first = { 0 };
+    propose_put(c, leader, "k", "old", &first);
+    assert_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000));
+    assert_int_equal(first.ok, 1);
+    sim_run_for(sim, 200); /* every store applies "old" */
+
+    sim_net_isolate(sim_cluster_net(c), leader);
+    sim_run_for(sim, 2000);
+    int others[2] = { leader % 3 + 1, (leader + 1) % 3 + 1 };
+    int new_leader = leader_among(c, others, 2);
+    if (new_leader == 0)
+        fail_msg("the two connected stores elected no leader in 2 s");
+    answer_t second = { 0 };
+    propose_put(c, new_leader, "k", "new", &second);
+    assert_true(sim_run_while(sim, unanswered, &second, sim_now(sim) + 2000));
+    assert_int_equal(second.ok, 1);
+
+    cmd_answer_t got = { 0 };
+    propose_get(c, leader, "k", &got);
+    sim_run_for(sim, 500);
+    if (got.ok > 0 && !(got.value.len == 3 && memcmp(got.value.data, "new", 3) == 0))
+        fail_msg("store %d, cut off and deposed, answered a Get of k with \"%.*s\" after \"new\" "
+                 "was acknowledged by the new leader: reads must go through the Raft log",
+                 leader, (int)got.value.len, (char *)got.value.data);
+    sim_net_heal(sim_cluster_net(c));
+    sim_run_for(sim, 2000);
+    if (got.ok > 0 && !(got.value.len == 3 && memcmp(got.value.data, "new", 3) == 0))
+        fail_msg("store %d's read of k, proposed while it was deposed, was answered \"%.*s\" "
+                 "after \"new\" was acknowledged: a stale read",
+                 leader, (int)got.value.len, (char *)got.value.data);
+    if (got.calls != 1)
+        fail_msg("the read proposed on the deposed leader got %d answers (want exactly 1)",
+                 got.calls);
+    buf_free(&got.value);
+    free(got.error);
+    sim_cluster_free(c);
+}
+
+static void test_deposed_leader_reads_nothing_stale(void **state)
+{
+    (void)state;
+    tkv_for_each_seed(403, deposed_leader_read, NULL);
+}
+
 #define T(name, pts, desc)                                                                         \
     {                                                                                              \
         "project2b", #name, pts, desc, test_##name, 60                                             \
@@ -373,6 +450,8 @@ const tkv_test_t proposal_tests[] = {
       "a follower refuses a proposal at once with NotLeader naming the leader"),
     T(deposed_leader_answers_stale, 3,
       "a leader cut off and deposed answers its waiting proposal StaleCommand"),
+    T(deposed_leader_reads_nothing_stale, 3,
+      "a leader cut off and deposed does not answer a read from its own stale data"),
     T(one_partition, 4,
       "a leader in a minority partition commits nothing; the majority goes on without it"),
     T(crash_answers_waiting_proposals, 2, "stopping a store answers every waiting proposal"),
