@@ -66,8 +66,9 @@ static void crash_run(uint64_t seed, void *arg)
     uint64_t crashes = failpoint_fired();
     if (getenv("TKV_VERBOSE"))
         fprintf(stderr, "seed %llu: %llu crashes at fail points, %llu armed\n",
-                (unsigned long long)seed, (unsigned long long)crashes, (unsigned long long)cr.armed);
-    failpoint_reset(); /* no call is under way: no store is half dead */
+                (unsigned long long)seed, (unsigned long long)crashes,
+                (unsigned long long)cr.armed);
+    failpoint_reset();     /* no call is under way: no store is half dead */
     sim_run_for(sim, 500); /* the last crashed store comes back */
     for (int i = 1; i <= o->nodes; i++)
         if (!sim_cluster_is_up(c, i))
@@ -84,7 +85,7 @@ static void crash_run(uint64_t seed, void *arg)
     cluster_check_history(h, o->clients);
     cluster_check_replicas_agree(c, 5000);
     if (o->max_raft_log > 0)
-        cluster_check_log_bounded(c, o->max_raft_log);
+        cluster_check_log_bounded(c, o->max_raft_log, o->clients);
     sim_cluster_free(c);
     kv_clients_free(k);
     history_free(h);
