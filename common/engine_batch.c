@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/engine_impl.h"
+#include "common/failpoint.h"
 
 eng_batch_t *eng_batch_new(void)
 {
@@ -61,6 +62,14 @@ void eng_batch_put_msg(eng_batch_t *b, tkv_slice_t key, const ProtobufCMessage *
 
 tkv_err_t eng_write(eng_t *eng, eng_batch_t *b, int sync)
 {
+    /* Tests make the N-th write fail, or crash the process just before it
+     * (common/failpoint.h): a dead process's writes never reach the disk. */
+    failpoint_action_t fp = FAILPOINT("engine.write");
+    if (fp == FAILPOINT_ERROR)
+        return tkv_errorf(TKV_ERR_IO, "write of %zu changes to %s failed: injected by fail point",
+                          b->count, eng->path);
+    if (fp == FAILPOINT_CRASH)
+        return TKV_OK;
     char *errptr = NULL;
     leveldb_write(eng->db, sync ? eng->write_sync : eng->write_nosync, b->wb, &errptr);
     if (errptr != NULL) {

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "common/codec.h"
+#include "common/failpoint.h"
 #include "project2-raft/raftstore/cmd_resp.h"
 #include "project2-raft/raftstore/keys.h"
 #include "project2-raft/raftstore/pb_util.h"
 #include "tests/harness/sim_store.h"
+#include "tests/harness/test.h"
 
 #define TRACED_REGIONS 64
 
@@ -82,9 +84,57 @@ typedef struct {
     int scan;
 } pending_t;
 
+/* The send-time check (sim_store.h): what `m`, sent by this store for
+ * region `region`, promises must already be in its raft DB. */
+static void check_persisted(node_t *n, uint64_t region, const Eraftpb__Message *m)
+{
+    if (m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_PRE_VOTE ||
+        m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_PRE_VOTE_RESPONSE)
+        return; /* a pre-vote asks about a term nobody has entered */
+    tkv_buf_t key = TKV_BUF_INIT;
+    keys_raft_state_key(&key, region);
+    RaftServerpb__RaftLocalState *ls = NULL;
+    tkv_err_t err =
+        eng_get_msg(store_raft_db(n->store), buf_slice(&key),
+                    &raft_serverpb__raft_local_state__descriptor, (ProtobufCMessage **)&ls);
+    buf_free(&key);
+    if (err != TKV_OK)
+        return; /* no raft state yet (a peer being created): nothing to compare */
+    uint64_t term = ls->hard_state ? ls->hard_state->term : 0;
+    uint64_t vote = ls->hard_state ? ls->hard_state->vote : 0;
+    uint64_t last = ls->last_index;
+    pb_free(ls);
+    const char *type = raft_msg_type_name((raft_msg_type_t)m->msg_type);
+    if (m->term > term)
+        fail_msg("store %d sent %s at term %llu to peer %llu, but its raft DB holds term %llu: "
+                 "a Ready's hard state must be saved before its messages are sent",
+                 n->env->id, type, (unsigned long long)m->term, (unsigned long long)m->to,
+                 (unsigned long long)term);
+    int vote_promise =
+        m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_REQUEST_VOTE ||
+        (m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_REQUEST_VOTE_RESPONSE && !m->reject);
+    uint64_t voted_for = m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_REQUEST_VOTE ? m->from : m->to;
+    if (vote_promise && (term != m->term || vote != voted_for))
+        fail_msg("store %d sent %s at term %llu (a vote for peer %llu), but its raft DB holds "
+                 "term %llu, vote %llu: a vote must be saved before it is sent",
+                 n->env->id, type, (unsigned long long)m->term, (unsigned long long)voted_for,
+                 (unsigned long long)term, (unsigned long long)vote);
+    if (m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_APPEND_RESPONSE && !m->reject && m->index > last)
+        fail_msg("store %d acknowledged entries up to %llu to peer %llu, but its raft DB's log "
+                 "ends at %llu: entries must be saved before they are acknowledged",
+                 n->env->id, (unsigned long long)m->index, (unsigned long long)m->to,
+                 (unsigned long long)last);
+}
+
 static void transport_send(void *arg, uint64_t to_store, const uint8_t *data, size_t len)
 {
     node_t *n = arg;
+    if (failpoint_is_dead(n->env->id))
+        return; /* crashed at a fail point: nothing more leaves this store */
+    RaftServerpb__RaftMessage *msg = raft_serverpb__raft_message__unpack(NULL, len, data);
+    if (msg != NULL && msg->message != NULL && !msg->is_tombstone)
+        check_persisted(n, msg->region_id, msg->message);
+    pb_free(msg);
     sim_node_send(n->env, (int)to_store, data, len);
 }
 
@@ -94,7 +144,7 @@ static void sched_send(void *arg, uint64_t store_id, uint64_t id, const char *me
     node_t *n = arg;
     const sim_store_opts_t *o = n->env->user;
     (void)store_id;
-    if (o->sched != NULL)
+    if (o->sched != NULL && !failpoint_is_dead(n->env->id))
         mock_sched_submit(o->sched, n->env->id, id, method, data, len);
 }
 
@@ -141,6 +191,7 @@ static int region_known(store_t *s, uint64_t id)
 static tkv_err_t node_start(const sim_node_env_t *env, void **state)
 {
     const sim_store_opts_t *o = env->user;
+    int old_ctx = failpoint_set_context(env->id);
     node_t *n = calloc(1, sizeof(*n));
     n->env = env;
     trace_event(env->trace, env->id, "start", "store %d opens its data directory", env->id);
@@ -176,6 +227,7 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
             mock_sched_add_region(o->sched, r);
         pb_free(r);
     }
+    failpoint_set_context(old_ctx);
     if (err != TKV_OK) {
         store_close(n->store);
         free(n);
@@ -188,9 +240,52 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
 static void node_stop(void *state)
 {
     node_t *n = state;
+    int id = n->env->id;
+    int old_ctx = failpoint_set_context(id);
     n->stopping = 1;
-    store_close(n->store);
+    store_close(n->store); /* a node dead at a fail point writes nothing more here either */
     free(n);
+    failpoint_set_context(old_ctx);
+    failpoint_revive(id);
+}
+
+/* A node that crashed at a fail point comes back (sim_store.h). */
+typedef struct {
+    sim_cluster_t *c;
+    int node;
+} fp_restart_t;
+
+static void fp_restart(sim_t *sim, void *arg)
+{
+    (void)sim;
+    fp_restart_t *r = arg;
+    if (sim_cluster_is_up(r->c, r->node))
+        return;
+    tkv_err_t err = sim_cluster_start(r->c, r->node);
+    if (err != TKV_OK)
+        fail_msg("store %d, restarting after a crash at a fail point: %s: %s", r->node,
+                 tkv_strerror(err), tkv_last_error());
+}
+
+/* The end of every call into a node: if it died at a fail point during
+ * the call, stop it now (its state is freed: the caller must not touch it). */
+static void reap_if_dead(const sim_node_env_t *env)
+{
+    if (!failpoint_is_dead(env->id))
+        return;
+    sim_cluster_t *c = env->cluster;
+    int id = env->id;
+    const sim_store_opts_t *o = env->user;
+    uint64_t restart_ms = o != NULL ? o->failpoint_restart_ms : 0;
+    trace_event(env->trace, id, "failpoint", "store %d crashed at fail point %s", id,
+                failpoint_crash_point(id));
+    sim_cluster_crash(c, id);
+    if (restart_ms > 0) {
+        fp_restart_t *r = malloc(sizeof(*r));
+        r->c = c;
+        r->node = id;
+        sim_schedule(sim_cluster_sim(c), restart_ms, fp_restart, r, free);
+    }
 }
 
 /* Every value of the default CF as of `snap` from `from` on, while keys
@@ -244,7 +339,7 @@ static void on_done(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *sna
     }
     if (snap != NULL)
         eng_snapshot_free(snap);
-    if (!n->stopping) {
+    if (!n->stopping && !failpoint_is_dead(n->env->id)) {
         const Errorpb__Error *e = resp->header ? resp->header->error : NULL;
         trace_event(n->env->trace, n->env->id, "reply", "to %d req %llu: %s", p->client,
                     (unsigned long long)p->id,
@@ -300,18 +395,26 @@ static void client_request(node_t *n, int from, const uint8_t *bytes, size_t len
 static void node_deliver(void *state, int from, const uint8_t *bytes, size_t len)
 {
     node_t *n = state;
+    const sim_node_env_t *env = n->env;
+    int old_ctx = failpoint_set_context(env->id);
     if (from >= 1 && from <= n->env->nodes)
         store_step(n->store, bytes, len); /* bad or misrouted bytes change nothing */
     else
         client_request(n, from, bytes, len);
     trace_role(n);
+    failpoint_set_context(old_ctx);
+    reap_if_dead(env);
 }
 
 static void node_tick(void *state)
 {
     node_t *n = state;
+    const sim_node_env_t *env = n->env;
+    int old_ctx = failpoint_set_context(env->id);
     store_tick(n->store);
     trace_role(n);
+    failpoint_set_context(old_ctx);
+    reap_if_dead(env);
 }
 
 const sim_node_ops_t sim_store_ops = { "raftstore", node_start, node_stop, node_deliver,

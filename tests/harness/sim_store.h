@@ -22,6 +22,18 @@
  *
  * With `multiraft` set (project 3B), each store runs project 3B's extension
  * and talks to the mock scheduler (mock_sched.h) given in `sched`.
+ *
+ * Two checks of the ordering "persist, then send" run in every test:
+ *   - at send time, a message's promise must already be in the sender's
+ *     raft DB: its term (pre-votes aside) at most the persisted term, a vote
+ *     (request or grant) the persisted vote, an accepting append response's
+ *     index at most the persisted last index. A violation fails the test
+ *     at once, naming the message and what was on disk;
+ *   - fail points (common/failpoint.h): each call into node i runs with
+ *     fail point context i. A node that crashed at a fail point sends and
+ *     answers nothing more (its engine writes are dropped by the engine),
+ *     is stopped as soon as the call returns, and starts again
+ *     `failpoint_restart_ms` virtual ms later (0: stays down).
  */
 #ifndef TKV_TESTS_HARNESS_SIM_STORE_H
 #define TKV_TESTS_HARNESS_SIM_STORE_H
@@ -47,6 +59,7 @@ typedef struct {
     int multiraft;
     multiraft_config_t mr;
     mock_sched_t *sched;
+    uint64_t failpoint_restart_ms;
 } sim_store_opts_t;
 
 extern const sim_node_ops_t sim_store_ops;

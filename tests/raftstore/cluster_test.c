@@ -18,70 +18,70 @@ static void run(const generic_opts_t *g, uint64_t seed)
 static void test_basic(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 1, 0, 0, 0, 3, ROUND, 0, 20 };
+    generic_opts_t g = { 5, 1, 0, 0, 0, 3, ROUND, 0, 250 };
     run(&g, 201);
 }
 
 static void test_concurrent(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 0, 0, 0, 3, ROUND, 0, 50 };
+    generic_opts_t g = { 5, 5, 0, 0, 0, 3, ROUND, 0, 1200 };
     run(&g, 202);
 }
 
 static void test_unreliable(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 1, 0, 0, 3, ROUND, 0, 20 };
+    generic_opts_t g = { 5, 5, 1, 0, 0, 3, ROUND, 0, 230 };
     run(&g, 203);
 }
 
 static void test_many_partitions_one_client(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 1, 0, 0, 1, 3, ROUND, 0, 5 };
+    generic_opts_t g = { 5, 1, 0, 0, 1, 3, ROUND, 0, 75 };
     run(&g, 205);
 }
 
 static void test_many_partitions_many_clients(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 0, 0, 1, 3, ROUND, 0, 10 };
+    generic_opts_t g = { 5, 5, 0, 0, 1, 3, ROUND, 0, 400 };
     run(&g, 206);
 }
 
 static void test_persist_one_client(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 1, 0, 1, 0, 3, ROUND, 0, 10 };
+    generic_opts_t g = { 5, 1, 0, 1, 0, 3, ROUND, 0, 140 };
     run(&g, 207);
 }
 
 static void test_persist_concurrent(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 0, 1, 0, 3, ROUND, 0, 20 };
+    generic_opts_t g = { 5, 5, 0, 1, 0, 3, ROUND, 0, 800 };
     run(&g, 208);
 }
 
 static void test_persist_concurrent_unreliable(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 1, 1, 0, 3, ROUND, 0, 10 };
+    generic_opts_t g = { 5, 5, 1, 1, 0, 3, ROUND, 0, 175 };
     run(&g, 209);
 }
 
 static void test_persist_partition(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 0, 1, 1, 3, ROUND, 0, 10 };
+    generic_opts_t g = { 5, 5, 0, 1, 1, 3, ROUND, 0, 230 };
     run(&g, 210);
 }
 
 static void test_persist_partition_unreliable(void **state)
 {
     (void)state;
-    generic_opts_t g = { 5, 5, 1, 1, 1, 3, ROUND, 0, 5 };
+    generic_opts_t g = { 5, 5, 1, 1, 1, 3, ROUND, 0, 100 };
     run(&g, 211);
 }
 

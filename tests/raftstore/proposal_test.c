@@ -12,7 +12,8 @@
 typedef struct {
     int calls;
     int ok, not_leader, stale;
-    uint64_t leader_store; /* NotLeader's hint */
+    uint64_t leader_store;   /* NotLeader's hint */
+    uint64_t missing_region; /* RegionNotFound's region (0: not that error) */
 } answer_t;
 
 static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *snap)
@@ -28,6 +29,8 @@ static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *s
             a->leader_store = e->not_leader->leader->store_id;
     } else if (e->stale_command)
         a->stale++;
+    else if (e->region_not_found)
+        a->missing_region = e->region_not_found->region_id;
     if (snap != NULL)
         eng_snapshot_free(snap);
     pb_free(resp);
@@ -201,24 +204,26 @@ static void test_crash_answers_waiting_proposals(void **state)
     sim_cluster_free(c);
 }
 
+/* Frame code (store_propose, peer_propose's header check): no leader needed. */
 static void test_unknown_region_is_reported(void **state)
 {
     (void)state;
     sim_store_opts_t so;
-    int leader = 0;
-    sim_cluster_t *c = three_nodes(&so, &leader);
+    sim_cluster_t *c = cluster_new(3, 0, 401, 0, &so);
     RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
     hdr.region_id = 99;
     RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
     cmd.header = &hdr;
     answer_t a = { 0 };
     peer_cb_t cb = { on_answer, &a };
-    store_propose(sim_store_of(c, leader), &cmd, cb);
-    assert_int_equal(a.calls, 1);
-    assert_int_equal(a.ok + a.not_leader + a.stale, 0);
+    store_propose(sim_store_of(c, 1), &cmd, cb);
+    if (a.calls != 1 || a.missing_region != 99)
+        fail_msg("a command for region 99, which store 1 does not hold, got %d answers "
+                 "(RegionNotFound naming region %llu); want one RegionNotFound for region 99",
+                 a.calls, (unsigned long long)a.missing_region);
     /* Garbage from the network is refused without harm. */
     const uint8_t junk[] = { 0xff, 0x01, 0x02 };
-    assert_int_not_equal(store_step(sim_store_of(c, leader), junk, sizeof(junk)), TKV_OK);
+    assert_int_not_equal(store_step(sim_store_of(c, 1), junk, sizeof(junk)), TKV_OK);
     sim_cluster_free(c);
 }
 
@@ -335,8 +340,10 @@ static void test_commands_apply_whole_and_reads_see_writes(void **state)
     cmd_answer_t b = { 0 };
     run_cmd(c, leader, put_get, 2, &b);
     assert_int_equal(b.ok, 1);
-    assert_int_equal(b.value.len, 1);
-    assert_memory_equal(b.value.data, "1", 1);
+    if (b.value.len != 1 || memcmp(b.value.data, "1", 1) != 0)
+        fail_msg("a command Put x=1 then Get x answered the Get with \"%.*s\" (want \"1\"): "
+                 "a command's reads must see its own writes before them",
+                 (int)b.value.len, (char *)b.value.data);
     buf_free(&b.value);
 
     /* Delete, then a Get in the next command finds nothing. */
@@ -359,6 +366,83 @@ static void test_commands_apply_whole_and_reads_see_writes(void **state)
     sim_cluster_free(c);
 }
 
+/* Proposes a Get of `key` on `node` without waiting. */
+static void propose_get(sim_cluster_t *c, int node, const char *key, cmd_answer_t *a)
+{
+    RaftCmdpb__GetRequest g = RAFT_CMDPB__GET_REQUEST__INIT;
+    g.key.data = (uint8_t *)key;
+    g.key.len = strlen(key);
+    RaftCmdpb__Request r = RAFT_CMDPB__REQUEST__INIT;
+    r.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_GET;
+    r.get = &g;
+    RaftCmdpb__Request *rs[1] = { &r };
+    RaftCmdpb__RaftRequestHeader hdr = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
+    hdr.region_id = 1;
+    RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
+    cmd.header = &hdr;
+    cmd.requests = rs;
+    cmd.n_requests = 1;
+    peer_cb_t cb = { on_cmd_answer, a };
+    store_propose(sim_store_of(c, node), &cmd, cb);
+}
+
+/* A read must go through Raft too: a leader cut off from the others does
+ * not know it was deposed, and its kv DB misses what the new leader
+ * committed since. Answering a Get from it (a "local read" without a
+ * lease) returns the old value after the new one was acknowledged. */
+static void deposed_leader_read(uint64_t seed, void *arg)
+{
+    (void)arg;
+    sim_store_opts_t so;
+    sim_cluster_t *c = cluster_new(3, 0, seed, 0, &so);
+    sim_t *sim = sim_cluster_sim(c);
+    int leader = cluster_leader(c, 5000);
+    if (leader == 0)
+        fail_msg("no leader after 5 s");
+    answer_t first = { 0 };
+    propose_put(c, leader, "k", "old", &first);
+    assert_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000));
+    assert_int_equal(first.ok, 1);
+    sim_run_for(sim, 200); /* every store applies "old" */
+
+    sim_net_isolate(sim_cluster_net(c), leader);
+    sim_run_for(sim, 2000);
+    int others[2] = { leader % 3 + 1, (leader + 1) % 3 + 1 };
+    int new_leader = leader_among(c, others, 2);
+    if (new_leader == 0)
+        fail_msg("the two connected stores elected no leader in 2 s");
+    answer_t second = { 0 };
+    propose_put(c, new_leader, "k", "new", &second);
+    assert_true(sim_run_while(sim, unanswered, &second, sim_now(sim) + 2000));
+    assert_int_equal(second.ok, 1);
+
+    cmd_answer_t got = { 0 };
+    propose_get(c, leader, "k", &got);
+    sim_run_for(sim, 500);
+    if (got.ok > 0 && !(got.value.len == 3 && memcmp(got.value.data, "new", 3) == 0))
+        fail_msg("store %d, cut off and deposed, answered a Get of k with \"%.*s\" after \"new\" "
+                 "was acknowledged by the new leader: reads must go through the Raft log",
+                 leader, (int)got.value.len, (char *)got.value.data);
+    sim_net_heal(sim_cluster_net(c));
+    sim_run_for(sim, 2000);
+    if (got.ok > 0 && !(got.value.len == 3 && memcmp(got.value.data, "new", 3) == 0))
+        fail_msg("store %d's read of k, proposed while it was deposed, was answered \"%.*s\" "
+                 "after \"new\" was acknowledged: a stale read",
+                 leader, (int)got.value.len, (char *)got.value.data);
+    if (got.calls != 1)
+        fail_msg("the read proposed on the deposed leader got %d answers (want exactly 1)",
+                 got.calls);
+    buf_free(&got.value);
+    free(got.error);
+    sim_cluster_free(c);
+}
+
+static void test_deposed_leader_reads_nothing_stale(void **state)
+{
+    (void)state;
+    tkv_for_each_seed(403, deposed_leader_read, NULL);
+}
+
 #define T(name, pts, desc)                                                                         \
     {                                                                                              \
         "project2b", #name, pts, desc, test_##name, 60                                             \
@@ -373,9 +457,13 @@ const tkv_test_t proposal_tests[] = {
       "a follower refuses a proposal at once with NotLeader naming the leader"),
     T(deposed_leader_answers_stale, 3,
       "a leader cut off and deposed answers its waiting proposal StaleCommand"),
+    T(deposed_leader_reads_nothing_stale, 3,
+      "a leader cut off and deposed does not answer a read from its own stale data"),
     T(one_partition, 4,
       "a leader in a minority partition commits nothing; the majority goes on without it"),
     T(crash_answers_waiting_proposals, 2, "stopping a store answers every waiting proposal"),
-    T(unknown_region_is_reported, 1, "a command for an unknown region gets RegionNotFound"),
+    { "frame", "unknown_region_is_reported", 0,
+      "a command for a region the store does not hold gets RegionNotFound naming it",
+      test_unknown_region_is_reported, 60 },
     { 0 },
 };

@@ -7,6 +7,7 @@
 extern const tkv_test_t keys_tests[];
 extern const tkv_test_t peer_storage_tests[];
 extern const tkv_test_t cluster_tests[];
+extern const tkv_test_t crash_tests[];
 extern const tkv_test_t snapshot_tests[];
 extern const tkv_test_t proposal_tests[];
 extern const tkv_test_t raft_storage_tests[];
@@ -15,7 +16,7 @@ extern const tkv_test_t regions_tests[];
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        keys_tests,     peer_storage_tests, proposal_tests,     cluster_tests,
+        keys_tests,     peer_storage_tests, proposal_tests,     cluster_tests, crash_tests,
         snapshot_tests, regions_tests,      raft_storage_tests, NULL,
     };
     return tables;
