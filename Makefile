@@ -11,7 +11,8 @@
 #                       a pristine handout (docs/instructors.md)
 #   make autograder     build/autograder.zip for Gradescope
 #   make grade-class DIR=path        grade every submission under path
-#   make demo           start a standalone server and talk to it with tinykv-ctl
+#   make demo           the cluster tour: 3 stores, splits, a transaction, kill -9, restart
+#   make demo-standalone  one standalone server (project 1) and tinykv-ctl
 #   make cluster        a scheduler and $(STORES) stores on loopback in $(CLUSTER_DIR)
 #                       (default 3, build/cluster); make cluster-stop stops them
 #   make cluster-check  a real 3-store cluster: writes, kill -9 of a store, restart
@@ -107,7 +108,7 @@ SUITES := frame project1 project2a project2b project2c project3a project3b proje
 
 # Keep generated and intermediate files (objects, protobuf code) between runs.
 .SECONDARY:
-.PHONY: all deps build test check grade lint lint-report format demo handout handout-check \
+.PHONY: all deps build test check grade lint lint-report format demo demo-standalone handout handout-check \
         grade-submission autograder grade-class clean clean-results $(SUITES)
 .DEFAULT_GOAL := all
 
@@ -270,6 +271,9 @@ format:
 
 # ---- demo and handout ---------------------------------------------------------
 demo: build
+	@tools/demo-cluster.sh $(O)/bin
+
+demo-standalone: build
 	@tools/demo.sh $(O)/bin
 
 # ---- a real cluster on loopback (docs/cluster.md) ------------------------------

@@ -51,10 +51,10 @@ static void expect_seeds(const char *seed, const char *seeds, uint64_t first, si
 static void test_seed_selection(void **state)
 {
     (void)state;
-    expect_seeds(NULL, NULL, 100, 5);  /* the defaults */
-    expect_seeds("7", NULL, 7, 1);     /* a replay: that seed alone */
-    expect_seeds(NULL, "3", 100, 3);   /* k seeds from the default */
-    expect_seeds("7", "3", 7, 3);      /* k seeds from n */
+    expect_seeds(NULL, NULL, 100, 5); /* the defaults */
+    expect_seeds("7", NULL, 7, 1);    /* a replay: that seed alone */
+    expect_seeds(NULL, "3", 100, 3);  /* k seeds from the default */
+    expect_seeds("7", "3", 7, 3);     /* k seeds from n */
 }
 
 const tkv_test_t seeds_tests[] = {
