@@ -11,15 +11,20 @@
 #   ETCD_BENCH_DIR     scratch directory (default build/etcd-bench), removed
 #                      at the end
 #   ETCD_BENCH_PORT    first of the 6 loopback ports etcd uses (default 32379)
-#   TINYKV_ADDR        measure this tinykv-server instead of starting a
-#                      standalone one (e.g. a cluster store, once it serves)
+#   TARGETS            which to measure, in order (default
+#                      "standalone cluster etcd")
 #
-# What it runs: a standalone tinykv-server (synced writes, the default) on a
-# free port, then 3 etcd members on loopback (each with its own data dir,
-# fsync on, as etcd always does), and bench-cluster against each: against
-# tinykv at its address, against etcd at the leader's client URL (found
-# with etcdctl). Every process it started is stopped on exit, whatever
-# happens; every wait polls a condition with a bound.
+# What it runs, one after the other so they do not share the CPU:
+#   standalone  one tinykv-server (synced writes, the default), bench-cluster
+#               --addr (direct RPCs);
+#   cluster     a scheduler and 3 stores on loopback (tools/cluster.sh, in
+#               a directory of its own), bench-cluster --scheduler (the
+#               client library, routed by region);
+#   etcd        3 etcd members on loopback (each with its own data dir,
+#               fsync on, as etcd always does), bench-cluster --etcd at the
+#               leader's client URL (found with etcdctl).
+# Every process it started is stopped on exit, whatever happens; every wait
+# polls a condition with a bound.
 set -euo pipefail
 
 bin=build/bin
@@ -47,8 +52,13 @@ fi
 
 dir=${ETCD_BENCH_DIR:-build/etcd-bench}
 port=${ETCD_BENCH_PORT:-32379}
+targets=${TARGETS:-standalone cluster etcd}
 pids=()
+cluster_started=""
 cleanup() {
+    if [ -n "$cluster_started" ]; then
+        tools/cluster.sh stop "$dir/cluster" >/dev/null 2>&1 || true
+    fi
     for p in "${pids[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
@@ -78,24 +88,40 @@ fail() {
     exit 1
 }
 
-# ---- tinykv ----------------------------------------------------------------------
-addr=${TINYKV_ADDR:-}
-label=tinykv-cluster
-if [ -z "$addr" ]; then
-    label=tinykv-standalone
+want() { [[ " $targets " == *" $1 "* ]]; }
+
+# ---- tinykv standalone -----------------------------------------------------------
+if want standalone; then
     "$server" --data-dir "$dir/tinykv" --addr 127.0.0.1:0 --log-level warn \
         >"$dir/tinykv.log" 2>&1 &
-    pids+=($!)
+    spid=$!
+    pids+=($spid)
+    addr=""
     for _ in $(seq 100); do
         addr=$(sed -n 's/.*listening on \([^,]*\),.*/\1/p' "$dir/tinykv.log")
         [ -n "$addr" ] && break
         sleep 0.1
     done
     [ -n "$addr" ] || fail "tinykv-server did not start within 10 s"
+    "$bench" --addr "$addr" --label tinykv-standalone "$@" ||
+        fail "bench-cluster against the standalone tinykv-server failed"
+    kill -TERM "$spid" 2>/dev/null || true
 fi
-"$bench" --addr "$addr" --label "$label" "$@" || fail "bench-cluster against tinykv failed"
+
+# ---- tinykv cluster --------------------------------------------------------------
+if want cluster; then
+    cluster_started=1
+    tools/cluster.sh start "$bin" "$dir/cluster" 3 >"$dir/cluster-start.log" 2>&1 ||
+        fail "tools/cluster.sh could not start a 3-store cluster (see $dir/cluster-start.log)"
+    sched=$(sed -n 's/^TINYKV_SCHEDULER=//p' "$dir/cluster/env")
+    "$bench" --scheduler "$sched" --label tinykv-cluster-3-stores "$@" ||
+        fail "bench-cluster against the tinykv cluster failed"
+    tools/cluster.sh stop "$dir/cluster" >/dev/null 2>&1 || true
+    cluster_started=""
+fi
 
 # ---- etcd ------------------------------------------------------------------------
+want etcd || exit 0
 cluster=""
 for i in 1 2 3; do
     cluster+="${cluster:+,}m$i=http://127.0.0.1:$((port + 2 * i - 1))"
