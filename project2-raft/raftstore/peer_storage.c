@@ -467,6 +467,7 @@ static tkv_err_t ops_entries(void *self, uint64_t lo, uint64_t hi, uint64_t max_
     raft_entry_t *ents = xcalloc(cap, sizeof(raft_entry_t));
     size_t count = 0;
     uint64_t size = 0;
+    int cut = 0; /* stopped at the size limit, not at hi */
     tkv_err_t err = TKV_OK;
     for (eng_iter_seek(it, buf_slice(&start)); eng_iter_valid(it) && lo + count < hi;
          eng_iter_next(it)) {
@@ -483,16 +484,22 @@ static tkv_err_t ops_entries(void *self, uint64_t lo, uint64_t hi, uint64_t max_
         err = raft_pb_decode_entry(v.data, v.len, &ents[count]);
         if (err != TKV_OK)
             break;
-        size += raft_entry_size(&ents[count]);
+        /* At least one entry; after that, none that would pass the limit
+         * (the slice contract of storage.h, as memory storage keeps it). */
+        uint64_t esize = raft_entry_size(&ents[count]);
+        if (count > 0 && size + esize > max_size) {
+            raft_entry_free(&ents[count]);
+            cut = 1;
+            break;
+        }
+        size += esize;
         count++;
-        if (size > max_size)
-            break; /* at least one entry, then stop at the limit */
     }
     if (err == TKV_OK)
         err = eng_iter_status(it);
     eng_iter_free(it);
     buf_free(&start);
-    if (err == TKV_OK && lo + count < hi && size <= max_size)
+    if (err == TKV_OK && lo + count < hi && !cut)
         err = tkv_errorf(TKV_ERR_CORRUPT, "region %llu: entry %llu missing from the raft DB",
                          (unsigned long long)ps->region_id, (unsigned long long)(lo + count));
     if (err != TKV_OK) {

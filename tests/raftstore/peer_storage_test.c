@@ -83,6 +83,18 @@ static void test_appended_entries_read_back_in_order(void **state)
                "s.ops->entries(s.self, 6, 11, 1, &ents, &n)");
     assert_int_equal(n, 1);
     raft_entries_free(ents, n);
+    /* And never one that passes the limit after the first (storage.h):
+     * room for two entries and most of a third gives two. */
+    expect_err(s.ops->entries(s.self, 6, 11, UINT64_MAX, &ents, &n), TKV_OK, "entries(6, 11)");
+    uint64_t room =
+        raft_entry_size(&ents[0]) + raft_entry_size(&ents[1]) + raft_entry_size(&ents[2]) - 1;
+    raft_entries_free(ents, n);
+    expect_err(s.ops->entries(s.self, 6, 11, room, &ents, &n), TKV_OK, "entries(6, 11, limit)");
+    if (n != 2)
+        fail_msg("entries(6, 11) with room for two entries and all but a byte of a third: "
+                 "expected 2 entries (none may pass the limit after the first), got %zu",
+                 n);
+    raft_entries_free(ents, n);
 }
 
 static void test_long_log_reads_back_whole(void **state)
