@@ -74,8 +74,10 @@ until_ok() {
 say "1. start a scheduler and three stores (regions split past 64 KiB)"
 SPLIT_SIZE=64K "$here/cluster.sh" start "$bin" "$dir" 3 >"$dir/start.out" 2>&1 || {
     sed 's/^/    /' "$dir/start.out" >&2
-    if grep -qs "not implemented" "$dir"/*.log "$dir"/*.out; then
-        fail "the cluster does not serve yet: the store answers 'not implemented'
+    # A handout (no tools/handout.c) has the store's raft stubbed: no region
+    # gets replicas, so say so rather than only "did not start".
+    if grep -qs "not implemented" "$dir"/*.log "$dir"/*.out || [ ! -e "$here/handout.c" ]; then
+        fail "the cluster does not serve yet: the student's store does not work yet
 demo: (on a handout this is expected until projects 2 and 3B are written;
 demo: 'make demo-standalone' tours project 1's standalone server)"
     fi
