@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "project2-raft/raftstore/pb_util.h"
+#include "project2-raft/raftstore/modify_cmd.h"
 #include "project2-raft/raftstore/raft_storage.h"
 
 typedef struct {
@@ -144,50 +145,20 @@ static tkv_err_t rs_write(storage_t *s, const Kvrpcpb__Context *ctx, const stora
                           size_t n)
 {
     replicated_storage_t *rs = (replicated_storage_t *)s;
-    for (size_t i = 0; i < n; i++)
-        if (!eng_cf_valid(mods[i].cf))
-            return tkv_errorf(TKV_ERR_INVALID, "unknown column family '%s'",
-                              mods[i].cf ? mods[i].cf : "(null)");
-    if (n == 0)
-        return TKV_OK;
-    RaftCmdpb__Request *reqs = xcalloc(n, sizeof(*reqs));
-    RaftCmdpb__Request **ptrs = xcalloc(n, sizeof(*ptrs));
-    RaftCmdpb__PutRequest *puts = xcalloc(n, sizeof(*puts));
-    RaftCmdpb__DeleteRequest *dels = xcalloc(n, sizeof(*dels));
-    for (size_t i = 0; i < n; i++) {
-        raft_cmdpb__request__init(&reqs[i]);
-        ptrs[i] = &reqs[i];
-        if (mods[i].kind == MODIFY_PUT) {
-            raft_cmdpb__put_request__init(&puts[i]);
-            puts[i].cf = (char *)mods[i].cf;
-            puts[i].key.data = (uint8_t *)mods[i].key.data;
-            puts[i].key.len = mods[i].key.len;
-            puts[i].value.data = (uint8_t *)mods[i].value.data;
-            puts[i].value.len = mods[i].value.len;
-            reqs[i].cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
-            reqs[i].put = &puts[i];
-        } else {
-            raft_cmdpb__delete_request__init(&dels[i]);
-            dels[i].cf = (char *)mods[i].cf;
-            dels[i].key.data = (uint8_t *)mods[i].key.data;
-            dels[i].key.len = mods[i].key.len;
-            reqs[i].cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_DELETE;
-            reqs[i].delete_ = &dels[i];
-        }
-    }
+    modify_cmd_t m;
+    tkv_err_t err = modify_cmd_build(&m, mods, n);
+    if (err != TKV_OK || n == 0)
+        return err;
     RaftCmdpb__RaftRequestHeader h = RAFT_CMDPB__RAFT_REQUEST_HEADER__INIT;
     fill_header(rs, &h, ctx, mods[0].key);
     RaftCmdpb__RaftCmdRequest cmd = RAFT_CMDPB__RAFT_CMD_REQUEST__INIT;
     cmd.header = &h;
-    cmd.requests = ptrs;
-    cmd.n_requests = n;
+    cmd.requests = m.requests;
+    cmd.n_requests = m.n_requests;
     RaftCmdpb__RaftCmdResponse *resp = NULL;
-    tkv_err_t err = run_command(rs, &cmd, &resp, NULL);
+    err = run_command(rs, &cmd, &resp, NULL);
     pb_free(resp);
-    free(reqs);
-    free(ptrs);
-    free(puts);
-    free(dels);
+    modify_cmd_free(&m);
     return err;
 }
 

@@ -1,5 +1,8 @@
 /*
- * The bounded poll of rt_wait.h.
+ * The bounded poll of rt_wait.h. The runtime's frame tests drive real
+ * threads, sockets and timers (no virtual clock there), so they wait for a
+ * condition, never for a time: the 1 ms pause is only the poll interval,
+ * the limit is a bound on a hang, and no test asserts how long a wait took.
  */
 #include <time.h>
 
