@@ -98,6 +98,8 @@ struct transport {
     pthread_mutex_t mu;
     peer_t *peers;
     int closed;
+    int corked;      /* transport_cork(): queue without waking the loop */
+    int woken_later; /* something was queued while corked */
 
     atomic_uint_fast64_t sent_msgs, sent_frames, sent_bytes, dropped_full, dropped_broken, connects,
         connect_failures, recv_msgs, recv_frames, bad_conns, refused_conns;
@@ -721,9 +723,29 @@ static tkv_err_t send_wire(transport_t *t, uint64_t to_store, wire_msg_t *w)
     else
         p->n_small++;
     /* Under mu, so transport_stop() cannot close the handle in between. */
-    uv_async_send(&t->wake);
+    if (t->corked)
+        t->woken_later = 1;
+    else
+        uv_async_send(&t->wake);
     pthread_mutex_unlock(&t->mu);
     return TKV_OK;
+}
+
+void transport_cork(transport_t *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->corked = 1;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void transport_uncork(transport_t *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->corked = 0;
+    if (t->woken_later && !t->closed)
+        uv_async_send(&t->wake);
+    t->woken_later = 0;
+    pthread_mutex_unlock(&t->mu);
 }
 
 void transport_stats(transport_t *t, transport_stats_t *out)

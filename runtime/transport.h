@@ -115,6 +115,13 @@ tkv_err_t transport_send(transport_t *t, uint64_t to_store, const RaftServerpb__
  * whose messages do not decode, so they must be a valid encoding. */
 tkv_err_t transport_send_encoded(transport_t *t, uint64_t to_store, const uint8_t *data,
                                  size_t len);
+/* Corking, for a sender that produces its messages in bursts (the store
+ * loop, a round at a time): between transport_cork() and transport_uncork()
+ * messages are queued but the loop is not woken, so a burst to one store
+ * leaves as one frame instead of a first small frame and then the rest.
+ * Not nested; any thread, but meant for the one that sends the bursts. */
+void transport_cork(transport_t *t);
+void transport_uncork(transport_t *t);
 /* Counters so far. */
 void transport_stats(transport_t *t, transport_stats_t *out);
 

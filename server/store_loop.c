@@ -142,6 +142,10 @@ static void handle_store(void *pctx, void *control, void **msgs, size_t n, uint3
 {
     store_loop_t *l = control;
     (void)pctx;
+    /* One round per batch: the peers' Readies wait until the whole batch is
+     * in, and what they send leaves together, one frame per store. */
+    transport_cork(l->cfg.transport);
+    store_begin_round(l->store);
     for (size_t i = 0; i < n; i++) {
         lmsg_t *m = msgs[i];
         switch (m->kind) {
@@ -164,6 +168,8 @@ static void handle_store(void *pctx, void *control, void **msgs, size_t n, uint3
     }
     for (uint32_t t = 0; t < ticks; t++)
         store_tick(l->store);
+    store_end_round(l->store);
+    transport_uncork(l->cfg.transport);
 }
 
 static void handle_fsm(void *pctx, void *fsm, uint64_t id, void **msgs, size_t n, uint32_t ticks)

@@ -32,10 +32,11 @@ struct peer {
     /* Waiting proposals, in index order. */
     peer_proposal_t *proposals;
     size_t n_proposals, cap_proposals;
-    int was_leader; /* leader as of the last Ready */
-    int gc_elapsed; /* ticks since the last log GC check */
-    int broken;     /* a write failed: the peer refuses all input until reopened */
-    int in_ready;   /* handling a Ready: a callback that proposes must not start another */
+    int was_leader;    /* leader as of the last Ready */
+    int gc_elapsed;    /* ticks since the last log GC check */
+    int broken;        /* a write failed: the peer refuses all input until reopened */
+    int in_ready;      /* handling a Ready: a callback that proposes must not start another */
+    int ready_pending; /* its store is in a round: the Ready waits for its end */
     /* 3B: the peer was removed from its region (or replaced): it takes no
      * more input and writes nothing more; its store frees it. */
     int destroyed;
@@ -48,6 +49,7 @@ struct peer {
     size_t n_heard;
     /* Statistics for tests. */
     uint64_t n_compact_proposed;
+    uint64_t n_ready_calls; /* peer_handle_ready() calls not deferred to a round's end */
 };
 
 /* A peer of `region_id` that knows nothing of its region yet (3B: this
@@ -59,6 +61,9 @@ tkv_err_t peer_create_uninitialized(const peer_config_t *cfg, uint64_t store_id,
                                     eng_t *kv_db, uint64_t region_id, uint64_t peer_id,
                                     peer_transport_t transport, tkv_prng_t *prng, peer_t **out);
 
+/* In a round (store.h): notes that p has work, for store_end_round(), and
+ * returns 1; otherwise 0 and the caller handles the Ready now. */
+int store_defer_ready(struct store *s, peer_t *p);
 /* Handles every Ready the Raft core has (steps 1-4 in peer.h). */
 tkv_err_t peer_handle_ready(peer_t *p);
 /* Applies committed entries in order (2B), CompactLog included (2C). */

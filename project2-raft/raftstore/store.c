@@ -32,6 +32,7 @@ struct store {
     size_t n_peers;
     const store_ext_t *ext; /* borrowed; NULL: project 2 only */
     void *ext_arg, *ext_state;
+    int in_round; /* store_begin_round(): Readies wait for store_end_round() */
 };
 
 static tkv_err_t make_dir(const char *path)
@@ -351,6 +352,37 @@ eng_t *store_kv_db(store_t *s)
 eng_t *store_raft_db(store_t *s)
 {
     return s->raft_db;
+}
+
+/* ---- rounds ---- */
+
+void store_begin_round(store_t *s)
+{
+    s->in_round = 1;
+}
+
+int store_defer_ready(store_t *s, peer_t *p)
+{
+    if (s == NULL || !s->in_round)
+        return 0;
+    p->ready_pending = 1;
+    return 1;
+}
+
+void store_end_round(store_t *s)
+{
+    s->in_round = 0;
+    /* Indexes, not pointers: a Ready may add peers (a split) at the end,
+     * and those handle their own Readies at once, the round being over. */
+    for (size_t i = 0; i < s->n_peers; i++) {
+        peer_t *p = s->peers[i];
+        if (!p->ready_pending)
+            continue;
+        p->ready_pending = 0;
+        if (!p->destroyed)
+            (void)peer_handle_ready(p); /* a failure marks the peer broken, logged */
+    }
+    reap(s);
 }
 
 /* ---- for the extension (store_ext.h) ---- */

@@ -681,7 +681,56 @@ static void test_transport_bad_config_and_stop(void **state)
     transport_free(t);
 }
 
+/* A corked burst on a running, connected transport leaves as one frame
+ * when uncorked (the store loop corks around each round). Uncorked, the
+ * first message of a burst wakes the loop, which writes it at once: the
+ * rest follow in later frames. */
+static void test_transport_cork_sends_a_burst_as_one_frame(void **state)
+{
+    (void)state;
+    book_clear();
+    transport_config_t cfg;
+    node_t a, b;
+    base_config(&cfg, NULL);
+    node_open(&a, 1, &cfg, 0);
+    node_open(&b, 2, &cfg, 0);
+    assert_int_equal(transport_start(b.t), TKV_OK);
+    assert_int_equal(transport_start(a.t), TKV_OK);
+    RaftServerpb__RaftMessage m;
+    make_msg(&m, 0, NULL, 0);
+    assert_int_equal(transport_send(a.t, 2, &m), TKV_OK);
+    wait_count(&b, 1);
+    wait_stats(a.t, 1, 0, 1); /* connected, and that write is done */
+
+    transport_cork(a.t);
+    for (uint64_t i = 1; i <= 200; i++) {
+        make_msg(&m, i, NULL, 0);
+        assert_int_equal(transport_send(a.t, 2, &m), TKV_OK);
+    }
+    transport_stats_t st;
+    transport_stats(a.t, &st);
+    if (st.sent_msgs != 1)
+        fail_msg("%llu messages were written while corked, expected only the first (1)",
+                 (unsigned long long)st.sent_msgs);
+    transport_uncork(a.t);
+    wait_count(&b, 201);
+    wait_stats(a.t, 201, 0, 2);
+    transport_stats(a.t, &st);
+    if (st.sent_frames != 2)
+        fail_msg("a corked burst of 200 went out in %llu frames after the first, expected one",
+                 (unsigned long long)(st.sent_frames - 1));
+    for (size_t i = 0; i < 201; i++)
+        if (b.got[i]->region_id != i)
+            fail_msg("message %zu arrived as region %llu: out of order", i,
+                     (unsigned long long)b.got[i]->region_id);
+    node_close(&a);
+    node_close(&b);
+}
+
 const tkv_test_t transport_tests[] = {
+    { "frame", "transport_cork_sends_a_burst_as_one_frame", 0,
+      "messages sent between transport_cork() and transport_uncork() leave as one frame",
+      test_transport_cork_sends_a_burst_as_one_frame },
     { "frame", "transport_delivers_in_one_batch", 0,
       "1000 queued Raft messages reach the other store in order, in one frame",
       test_transport_delivers_in_one_batch },
