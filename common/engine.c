@@ -71,6 +71,7 @@ void eng_close(eng_t *eng)
 {
     if (eng == NULL)
         return;
+    (void)eng_sync(eng); /* deferred writes; a failure here has no one to tell */
     leveldb_close(eng->db);
     leveldb_options_destroy(eng->options);
     leveldb_readoptions_destroy(eng->read_latest);

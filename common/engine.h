@@ -80,6 +80,25 @@ void eng_batch_put_msg(eng_batch_t *b, tkv_slice_t key, const ProtobufCMessage *
 /* `sync`: wait until the write is on disk (what Raft needs before it answers). */
 tkv_err_t eng_write(eng_t *eng, eng_batch_t *b, int sync);
 
+/* ---- deferred syncs: many synced writes for the price of one sync --------
+ *
+ * While eng_defer_syncs(eng, 1) holds, a synced write of `eng` is written
+ * unsynced (in order, visible to reads, kept by a killed process) and only
+ * reaches the disk at the next eng_sync(eng). eng_sync_before(a, b) adds the
+ * ordering rule that makes this safe for a store: before any synced write of
+ * `a`, the deferred writes of `b` are synced. The server runtime defers the
+ * kv DB's syncs for a round (apply writes one batch per entry) with
+ * eng_sync_before(raft DB, kv DB): no Raft log write, a log GC's deletions
+ * included, ever reaches the disk ahead of an apply state written before
+ * it, so a power cut loses only applies the log still holds. Neither takes
+ * ownership; the engine named must outlive the rule (or set it to NULL). */
+void eng_defer_syncs(eng_t *eng, int on);
+void eng_sync_before(eng_t *eng, eng_t *first);
+/* Makes every deferred write of `eng` durable (nothing to do if none). */
+tkv_err_t eng_sync(eng_t *eng);
+/* Whether `eng` holds deferred writes not synced yet. */
+int eng_unsynced(const eng_t *eng);
+
 /* ---- consistent reads ------------------------------------------------------ */
 
 /* A point-in-time view: reads through it ignore later writes. */

@@ -70,6 +70,14 @@ tkv_err_t eng_write(eng_t *eng, eng_batch_t *b, int sync)
                           b->count, eng->path);
     if (fp == FAILPOINT_CRASH)
         return TKV_OK;
+    if (sync && eng->defer) {
+        sync = 0;
+        eng->dirty = 1;
+    } else if (sync && eng->sync_first != NULL) {
+        tkv_err_t e = eng_sync(eng->sync_first);
+        if (e != TKV_OK)
+            return e;
+    }
     char *errptr = NULL;
     leveldb_write(eng->db, sync ? eng->write_sync : eng->write_nosync, b->wb, &errptr);
     if (errptr != NULL) {
@@ -79,4 +87,38 @@ tkv_err_t eng_write(eng_t *eng, eng_batch_t *b, int sync)
         return e;
     }
     return TKV_OK;
+}
+
+void eng_defer_syncs(eng_t *eng, int on)
+{
+    eng->defer = on;
+}
+
+void eng_sync_before(eng_t *eng, eng_t *first)
+{
+    eng->sync_first = first;
+}
+
+tkv_err_t eng_sync(eng_t *eng)
+{
+    if (!eng->dirty)
+        return TKV_OK;
+    /* An empty synced write: leveldb syncs its log, and with it every write
+     * before this one. */
+    leveldb_writebatch_t *empty = leveldb_writebatch_create();
+    char *errptr = NULL;
+    leveldb_write(eng->db, eng->write_sync, empty, &errptr);
+    leveldb_writebatch_destroy(empty);
+    if (errptr != NULL) {
+        tkv_err_t e = tkv_errorf(TKV_ERR_IO, "sync of %s failed: %s", eng->path, errptr);
+        leveldb_free(errptr);
+        return e;
+    }
+    eng->dirty = 0;
+    return TKV_OK;
+}
+
+int eng_unsynced(const eng_t *eng)
+{
+    return eng->dirty;
 }

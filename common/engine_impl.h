@@ -16,6 +16,11 @@ struct eng {
     leveldb_writeoptions_t *write_nosync;
     leveldb_writeoptions_t *write_sync;
     char *path;
+    /* Deferred syncs (engine.h): synced writes go out unsynced while
+     * `defer` is set and leave `dirty` for eng_sync(); `sync_first` is the
+     * engine synced before any synced write of this one. */
+    int defer, dirty;
+    eng_t *sync_first;
 };
 
 struct eng_snap {

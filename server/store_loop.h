@@ -21,12 +21,19 @@
  * to the scheduler link, proposal answers to the callbacks (which must not
  * block: RPC handlers wait on their own condition, see cluster_storage.h).
  *
+ * Rounds: each batch the poller hands over is one store round (store.h):
+ * its messages, proposals and ticks only feed the Raft cores, and at its end
+ * each touched peer handles one Ready, however much input it had. While the
+ * round runs the transport is corked, so what the round sends leaves as one
+ * frame per store.
+ *
  * Durability: a peer persists its Ready (log entries, hard state; synced
  * when peer_config_t.sync) before it hands the Ready's messages to the
  * transport (peer.h), so a message never promises an entry that is not on
- * disk. The syncs are per input today, not one per round: grouping them
- * needs the peers to defer their Ready writes to the round's end (a later
- * step; see docs/cluster.md).
+ * disk. The apply writes (one kv DB batch per entry) are synced once at the
+ * round's end instead of one by one: the log they replay from is on disk
+ * already, and no raft DB write is let ahead of them (common/engine.h,
+ * deferred syncs).
  *
  * Ownership: the caller owns the loop (store_loop_free()); it owns the
  * store. The transport and the scheduler sender are borrowed and must

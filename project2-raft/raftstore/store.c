@@ -192,8 +192,11 @@ tkv_err_t store_open(const store_config_t *cfg, store_t **out)
         snprintf(path, sizeof(path), "%s/kv", s->dir);
         err = eng_open(path, &s->kv_db);
     }
-    if (err == TKV_OK)
+    if (err == TKV_OK) {
+        /* Rounds defer the kv DB's syncs: no raft DB write may overtake them. */
+        eng_sync_before(s->raft_db, s->kv_db);
         err = check_ident(s);
+    }
     if (err == TKV_OK && s->ext != NULL && s->ext->store_open != NULL)
         err = s->ext->store_open(s, s->ext_arg, &s->ext_state);
     if (err == TKV_OK)
@@ -359,6 +362,11 @@ eng_t *store_raft_db(store_t *s)
 void store_begin_round(store_t *s)
 {
     s->in_round = 1;
+    /* Applying writes the kv DB once per entry: sync those once, at the end.
+     * The log they came from is synced already (a Ready is saved before it
+     * is applied), so a power cut loses only applies the log replays; and
+     * the raft DB syncs the kv DB before any write of its own (store_open). */
+    eng_defer_syncs(s->kv_db, 1);
 }
 
 int store_defer_ready(store_t *s, peer_t *p)
@@ -382,6 +390,12 @@ void store_end_round(store_t *s)
         if (!p->destroyed)
             (void)peer_handle_ready(p); /* a failure marks the peer broken, logged */
     }
+    eng_defer_syncs(s->kv_db, 0);
+    /* A failed sync stays due: the next raft DB write tries it first, and
+     * the peer whose write that is stops on the error. */
+    if (eng_sync(s->kv_db) != TKV_OK)
+        tkv_logf(TKV_LOG_ERROR, "store", "store %llu: syncing the kv DB failed: %s",
+                 (unsigned long long)s->id, tkv_last_error());
     reap(s);
 }
 

@@ -49,6 +49,8 @@ static void test_round_handles_one_ready_per_peer(void **state)
                  (unsigned long long)(p2->n_ready_calls - before2));
     if (p1->ready_pending || p2->ready_pending)
         fail_msg("after the round's end a peer is still marked as having work");
+    if (eng_unsynced(store_kv_db(c.s[1])) || eng_unsynced(store_kv_db(c.s[2])))
+        fail_msg("after the round's end the kv DB still owes a sync of the round's applies");
 
     /* The round is over: ticks are handled at once again. */
     before1 = p1->n_ready_calls;

@@ -1,7 +1,8 @@
 /*
  * The leveldb helpers: column families are separate key spaces, iterators
  * hide the prefix and stop at the family's end, batches are atomic, snapshots
- * do not see later writes, and protobuf messages round-trip under meta keys.
+ * do not see later writes, protobuf messages round-trip under meta keys, and
+ * deferred syncs keep their ordering rule.
  */
 #include <stdio.h>
 #include <string.h>
@@ -113,6 +114,55 @@ static void test_batch_is_applied_whole(void **state)
     eng_batch_free(b);
 }
 
+static void put_one(eng_t *eng, const char *key, int sync)
+{
+    eng_batch_t *b = eng_batch_new();
+    eng_batch_put(b, CF_DEFAULT, S(key), S("v"));
+    expect_err(eng_write(eng, b, sync), TKV_OK, "eng_write");
+    eng_batch_free(b);
+}
+
+/* Deferred synced writes are readable at once and owed a sync; eng_sync()
+ * pays it; a synced write of an engine ordered after them pays it first. */
+static void test_deferred_syncs_keep_their_order(void **state)
+{
+    fixture_t *f = *state;
+    char dir2[256];
+    tkv_tmpdir(dir2, sizeof(dir2));
+    eng_t *log = NULL;
+    expect_err(eng_open(dir2, &log), TKV_OK, "eng_open(dir2, &log)");
+    eng_sync_before(log, f->eng);
+
+    put_one(f->eng, "a", 1);
+    if (eng_unsynced(f->eng))
+        fail_msg("a synced write outside deferral left the engine owing a sync");
+    eng_defer_syncs(f->eng, 1);
+    put_one(f->eng, "b", 1);
+    check_value(f->eng, CF_DEFAULT, "b", "v");
+    if (!eng_unsynced(f->eng))
+        fail_msg("a deferred synced write was synced at once, expected it owed to eng_sync()");
+    expect_err(eng_sync(f->eng), TKV_OK, "eng_sync(f->eng)");
+    if (eng_unsynced(f->eng))
+        fail_msg("after eng_sync() the engine still owes a sync");
+
+    put_one(f->eng, "c", 1);
+    put_one(log, "x", 0); /* unsynced: no order to keep */
+    if (!eng_unsynced(f->eng))
+        fail_msg("an unsynced write of the ordered engine synced the deferred writes; "
+                 "expected them still owed");
+    put_one(log, "y", 1);
+    if (eng_unsynced(f->eng))
+        fail_msg("a synced write of the engine ordered after the deferred ones went first: "
+                 "they are still unsynced, so a power cut could keep it and lose them");
+
+    eng_defer_syncs(f->eng, 0);
+    put_one(f->eng, "d", 1);
+    if (eng_unsynced(f->eng))
+        fail_msg("after deferral ends, a synced write was left owing a sync");
+    eng_close(log);
+    tkv_rmdir(dir2);
+}
+
 static void test_snapshot_ignores_later_writes(void **state)
 {
     fixture_t *f = *state;
@@ -186,6 +236,10 @@ const tkv_test_t engine_tests[] = {
     { "frame", "engine_message_round_trips", 0,
       "protobuf messages survive a reopen; garbage is reported corrupt",
       test_message_round_trips_and_reopens, 0, setup, teardown },
+    { "frame", "engine_deferred_syncs_keep_their_order", 0,
+      "deferred synced writes wait for eng_sync(), or for a synced write of an engine "
+      "ordered after them",
+      test_deferred_syncs_keep_their_order, 0, setup, teardown },
     { "frame", "engine_open_tells_locked_from_broken", 0,
       "a database open elsewhere is TKV_ERR_BUSY; a missing parent directory is TKV_ERR_IO",
       test_open_tells_locked_from_broken, 0, setup, teardown },
