@@ -10,7 +10,7 @@
 
 client_config_t client_config_default(void)
 {
-    client_config_t c = { 5000, 10, 4, 1000, NULL, NULL, 3000, 10 };
+    client_config_t c = { 5000, 13, 4, 1000, NULL, NULL, 3000, 10 };
     return c;
 }
 

@@ -32,8 +32,10 @@ typedef struct {
     int lock_wait_retries; /* times a read or prewrite waits for a live lock */
 } client_config_t;
 
-/* timeout 5000 ms, 10 attempts (about 2 s of waits), waits 4 ms doubling to 1000 ms, real
- * sleep, lock TTL 3000 ms, 10 waits for a live lock. */
+/* timeout 5000 ms, 13 attempts (about 5 s of waits: a dead leader's region
+ * elects another within 2 election timeouts, 1-2 s each with the server's
+ * defaults), waits 4 ms doubling to 1000 ms, real sleep, lock TTL 3000 ms,
+ * 10 waits for a live lock. */
 client_config_t client_config_default(void);
 
 typedef struct {

@@ -148,6 +148,11 @@ static tkv_err_t on_region_error(rcache_t *c, backoff_t *bo, rcache_loc_t *loc,
             loc->peer_id = hint->id;
             loc->store_id = hint->store_id;
             rcache_set_leader(c, rid, hint);
+            /* A hint at a store we just found dead is the peers' memory of
+             * a leader that is gone: until they elect another, going there
+             * at once only spends the budget. Wait for the election. */
+            if (rcache_store_is_down(c, hint->store_id))
+                return backoff_wait(bo, why);
             return backoff_retry(bo, why);
         }
         snprintf(why, sizeof(why), "region %llu: no leader (peer %llu on store %llu asked)",

@@ -206,6 +206,27 @@ static void test_dead_store_follower_names_the_leader(void **state)
     cfix_expect_calls(f, 2, stores, NULL);
 }
 
+/* The leader's store dies and the followers still name it (no election
+ * yet): each try must wait, so the budget covers an election instead of
+ * being spent in a burst between the dead store and its followers. */
+static void test_hint_at_a_dead_store_waits_for_the_election(void **state)
+{
+    cfix_t *f = *state;
+    put_ok(f, "k", "v1");
+    cfix_kill_store(f, 1); /* the fake's followers go on naming store 1 */
+    fake_clear_calls(f->fake);
+    size_t waits_before = f->n_waits;
+    tkv_err_t e = rawc_put(f->cache, "", S("k"), S("v2"));
+    if (e == TKV_OK)
+        fail_msg("no leader ever comes, yet the put succeeded");
+    size_t waits = f->n_waits - waits_before;
+    if (waits + 1 < (size_t)f->cfg.max_attempts)
+        fail_msg("%d tries and only %zu waits (%llu ms in all): a NotLeader hint at a store found "
+                 "dead must be waited on (an election takes 1-2 s), expected a wait before every "
+                 "try after the first",
+                 f->cfg.max_attempts, waits, (unsigned long long)f->waited_ms);
+}
+
 const tkv_test_t routing_tests[] = {
     { "frame", "client_routes_each_key_to_its_regions_leader", 0,
       "raw calls go to the leader of the key's region, with its id, epoch and peer",
@@ -234,5 +255,9 @@ const tkv_test_t routing_tests[] = {
     { "frame", "client_dead_store_follower_names_the_leader", 0,
       "after a dead store, a follower's NotLeader hint leads to the new leader",
       test_dead_store_follower_names_the_leader, 0, cfix_setup, cfix_teardown },
+    { "frame", "client_hint_at_a_dead_store_waits_for_the_election", 0,
+      "followers that still name a dead leader: every retry waits, so the budget covers an "
+      "election",
+      test_hint_at_a_dead_store_waits_for_the_election, 0, cfix_setup, cfix_teardown },
     { 0 },
 };
