@@ -1,6 +1,7 @@
 /*
  * Cluster views and admin commands (admin_client.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +38,23 @@ tkv_err_t adminc_regions(rcache_t *c, size_t max, adminc_region_t **out, size_t 
             break;
         if (resp->region == NULL) {
             pb_free(resp);
-            e = len == 0 ? tkv_errorf(TKV_ERR_NOT_FOUND, "the scheduler knows no region yet")
-                         : tkv_errorf(TKV_ERR_NOT_FOUND,
-                                      "the scheduler knows no region after the %zu listed (a "
-                                      "split not yet reported?)",
-                                      len);
-            break;
+            if (len == 0) {
+                e = tkv_errorf(TKV_ERR_NOT_FOUND, "the scheduler knows no region yet");
+                break;
+            }
+            /* A gap: a region split off is not reported yet (its leader's
+             * first heartbeat is due within a tick or two). Ask again. */
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "the scheduler knows no region after the %zu listed (a split not yet "
+                     "reported?)",
+                     len);
+            e = backoff_wait(&bo, why);
+            if (e != TKV_OK) {
+                e = TKV_ERR_NOT_FOUND;
+                break;
+            }
+            continue;
         }
         if (len == cap) {
             cap = cap ? 2 * cap : 16;

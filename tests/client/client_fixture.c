@@ -53,6 +53,8 @@ static void fake_sleep(void *arg, uint64_t ms)
         f->waits[f->n_waits++] = ms;
     f->waited_ms += ms;
     vclock_advance(&f->vc, ms);
+    if (f->on_wait != NULL)
+        f->on_wait(f);
 }
 
 static Metapb__Region *mk_region(uint64_t id, const char *start, const char *end, uint64_t conf_ver,

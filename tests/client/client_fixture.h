@@ -34,7 +34,7 @@ typedef struct {
     char addr[64];
 } cfix_server_t;
 
-typedef struct {
+typedef struct cfix {
     char dir[256];
     tkv_vclock_t vc;
     sched_server_t *sched;
@@ -47,6 +47,9 @@ typedef struct {
     size_t n_waits;
     uint64_t waited_ms;
     rcache_t *cache;
+    /* Optional: called after each wait is recorded (the cluster changing
+     * while the client waits). */
+    void (*on_wait)(struct cfix *f);
 } cfix_t;
 
 /* A cluster of CFIX_STORES stores; one region 1 ["", "") on all of them
