@@ -91,7 +91,7 @@ TEST_DIRS := $(filter-out harness,$(notdir $(patsubst %/,%,$(wildcard tests/*/))
 TEST_BINS := $(addprefix $(O)/tests/,$(TEST_DIRS))
 
 CMD_BINS  := $(patsubst cmd/%.c,$(O)/bin/%,$(wildcard cmd/*.c))
-TOOL_BINS := $(patsubst tools/%.c,$(O)/bin/%,$(wildcard tools/*.c))
+TOOL_BINS := $(patsubst tools/%.c,$(O)/bin/%,$(wildcard tools/*.c)) $(O)/bin/cluster-check
 
 GRADER  := $(O)/bin/grade
 GRADE_OUT := $(B)/grade
@@ -200,6 +200,15 @@ GRADING_O := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/grading/*.c))
 $(O)/bin/grade: $(GRADING_O) $(O)/obj/tests/harness/cmocka_lines.o
 
 $(O)/bin/%: $(O)/obj/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(call link,$@,$^)
+
+# cluster-check has several parts (tools/cluster_check/) and judges its
+# history with the harness's linearizability checker.
+CLUSTER_CHECK_O := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/cluster_check/*.c)) \
+                   $(O)/obj/tests/harness/history.o $(O)/obj/tests/harness/linearizability.o
+$(O)/bin/cluster-check: $(CLUSTER_CHECK_O) $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(call link,$@,$^)
