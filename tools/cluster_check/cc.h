@@ -7,6 +7,8 @@
  *   router.c         scheduler and store calls, one key through its leader,
  *                    replicas, leadership moves, counting regions
  *   region_errors.c  each region error provoked on purpose
+ *   chaos.c          kill -9 under several clients, judged by the
+ *                    linearizability checker (tests/harness/)
  *   main.c           the order of the checks
  *
  * Single-threaded except where a file says otherwise: the globals below
@@ -31,7 +33,7 @@
 #define STORES  3
 #define KEYS    300
 #define WAIT_MS 30000
-#define TOTAL_S 240
+#define TOTAL_S 400
 
 typedef struct {
     pid_t pid;
@@ -59,8 +61,14 @@ uint64_t now_ms(void);
 void poll_pause(void);
 int file_field(const char *path, const char *prefix, char stop, char *out, size_t size);
 void start_proc(proc_t *p, char *const argv[], const char *what);
-void start_scheduler(void);
+/* The scheduler on `addr` ("127.0.0.1:0": a free port; a restart passes
+ * sched_addr, the stores know no other), on its data dir. */
+void start_scheduler(const char *addr);
+void kill_scheduler(void);
+/* Store index i on its data dir (kept across restarts), on a free port or
+ * on `addr`. */
 void start_store(int i);
+void start_store_at(int i, const char *addr);
 void kill_store(int i);
 int index_of_store(uint64_t store_id);
 
@@ -93,5 +101,11 @@ void find_stores(void);
 
 /* ---- region_errors.c ---- */
 void check_region_errors(void);
+
+/* ---- chaos.c ---- */
+/* Clients writing and reading while a store, a region's leader and the
+ * scheduler are kill -9'd and restarted; then the lost-write and
+ * linearizability checks. `seed` picks the clients' operations. */
+void check_chaos(uint64_t seed);
 
 #endif

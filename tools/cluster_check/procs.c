@@ -144,22 +144,39 @@ void start_proc(proc_t *p, char *const argv[], const char *what)
     }
 }
 
-void start_scheduler(void)
+void start_scheduler(const char *addr)
 {
     snprintf(sched.data, sizeof(sched.data), "%s/scheduler", work_dir);
     snprintf(sched.out, sizeof(sched.out), "%s/scheduler.out", work_dir);
     snprintf(sched.err, sizeof(sched.err), "%s/scheduler.log", work_dir);
     char prog[600];
     snprintf(prog, sizeof(prog), "%s/tinykv-scheduler", bin_dir);
-    char *argv[] = { prog,          "--data-dir",  sched.data, "--addr",
-                     "127.0.0.1:0", "--log-level", "warn",     NULL };
+    char at[64];
+    snprintf(at, sizeof(at), "%s", addr);
+    char *argv[] = { prog, "--data-dir", sched.data, "--addr", at, "--log-level", "warn", NULL };
     start_proc(&sched, argv, "tinykv-scheduler");
     snprintf(sched_addr, sizeof(sched_addr), "%s", sched.addr);
+    rpc_client_close(sched_client);
+    sched_client = NULL;
     if (rpc_client_connect(sched_addr, 5000, &sched_client) != TKV_OK)
         die("cannot connect to the scheduler at %s: %s", sched_addr, tkv_last_error());
 }
 
+void kill_scheduler(void)
+{
+    kill(sched.pid, SIGKILL);
+    waitpid(sched.pid, NULL, 0);
+    sched.pid = 0;
+    rpc_client_close(sched_client);
+    sched_client = NULL;
+}
+
 void start_store(int i)
+{
+    start_store_at(i, "127.0.0.1:0");
+}
+
+void start_store_at(int i, const char *addr)
 {
     proc_t *p = &stores[i];
     snprintf(p->data, sizeof(p->data), "%s/store%d", work_dir, i + 1);
@@ -168,9 +185,12 @@ void start_store(int i)
     char prog[600], what[64];
     snprintf(prog, sizeof(prog), "%s/tinykv-server", bin_dir);
     snprintf(what, sizeof(what), "store %d", i + 1);
-    char *argv[] = { prog,     "--scheduler", sched_addr,  "--data-dir", p->data,
-                     "--addr", "127.0.0.1:0", "--tick-ms", "50",         "--region-split-size",
-                     "16K",    "--log-level", "warn",      NULL };
+    char at[64];
+    snprintf(at, sizeof(at), "%s", addr);
+    char *argv[] = {
+        prog, "--scheduler",         sched_addr, "--data-dir",  p->data, "--addr", at, "--tick-ms",
+        "50", "--region-split-size", "16K",      "--log-level", "warn",  NULL
+    };
     start_proc(p, argv, what);
     char id[32];
     if (!file_field(p->out, ": store ", ' ', id, sizeof(id)))
