@@ -9,6 +9,7 @@
  *   region_errors.c  each region error provoked on purpose
  *   chaos.c          kill -9 under several clients, judged by the
  *                    linearizability checker (tests/harness/)
+ *   replicas.c       a store back with a wiped data dir, its replicas rebuilt
  *   main.c           the order of the checks
  *
  * Single-threaded except where a file says otherwise: the globals below
@@ -107,5 +108,11 @@ void check_region_errors(void);
  * scheduler are kill -9'd and restarted; then the lost-write and
  * linearizability checks. `seed` picks the clients' operations. */
 void check_chaos(uint64_t seed);
+
+/* ---- replicas.c ---- */
+/* kill -9 store index `victim`, wipe its data dir, restart it on the same
+ * address: it must get a new id, every region its full replica count back,
+ * and keys 0..KEYS (written in rounds[i]) must read back. */
+void check_wiped_store(int victim, const int *rounds);
 
 #endif

@@ -164,6 +164,10 @@ int main(int argc, char **argv)
            victim + 1, probe);
 
     check_chaos(seed);
+    char first[32];
+    key_of(0, first, sizeof(first));
+    int wiped = leader_store_of(first);
+    check_wiped_store(wiped >= 0 ? wiped : 0, rounds);
 
     regions = count_regions();
     printf("cluster-check: ok (%zu regions, %.1f s)\n", regions, (double)(now_ms() - t0) / 1000.0);
