@@ -10,6 +10,7 @@
  *   chaos.c          kill -9 under several clients, judged by the
  *                    linearizability checker (tests/harness/)
  *   replicas.c       a store back with a wiped data dir, its replicas rebuilt
+ *   load.c           splits under load, regions spread over the stores
  *   main.c           the order of the checks
  *
  * Single-threaded except where a file says otherwise: the globals below
@@ -114,5 +115,10 @@ void check_chaos(uint64_t seed);
  * address: it must get a new id, every region its full replica count back,
  * and keys 0..KEYS (written in rounds[i]) must read back. */
 void check_wiped_store(int victim, const int *rounds);
+
+/* ---- load.c ---- */
+/* A few MiB from several clients: regions split on their own, each has a
+ * peer on every store; every key reads back. */
+void check_split_under_load(void);
 
 #endif

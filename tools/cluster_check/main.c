@@ -168,6 +168,7 @@ int main(int argc, char **argv)
     key_of(0, first, sizeof(first));
     int wiped = leader_store_of(first);
     check_wiped_store(wiped >= 0 ? wiped : 0, rounds);
+    check_split_under_load();
 
     regions = count_regions();
     printf("cluster-check: ok (%zu regions, %.1f s)\n", regions, (double)(now_ms() - t0) / 1000.0);
