@@ -274,6 +274,27 @@ static void test_replaces_wiped_store(void **state)
                 "store 3 must still be offline after a restart");
 }
 
+static void test_needs_repair_says_what_the_checker_would_do(void **state)
+{
+    sfix_t *f = *state;
+    for (uint64_t id = 1; id <= 4; id++)
+        sfix_add_store(f, id);
+    uint64_t two[2] = { 1, 2 }, three[3] = { 1, 2, 3 }, four[4] = { 1, 2, 3, 4 };
+    put_region(f, three, 3);
+    expect_true(!replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "3 peers on up stores need no repair");
+    put_region(f, two, 2);
+    expect_true(replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "2 peers of 3 need a repair");
+    put_region(f, four, 4);
+    expect_true(replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "4 peers of 3 need a repair");
+    put_region(f, three, 3);
+    sfix_set_store_down(f, 3);
+    expect_true(replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "a peer on a down store needs a repair");
+}
+
 static void test_removes_extra_replica(void **state)
 {
     sfix_t *f = *state;
@@ -337,6 +358,10 @@ const tkv_test_t replica_tests[] = {
     R("replica_replaces_wiped_store",
       "a new store id at a store's address takes it offline, and its replicas move there",
       test_replaces_wiped_store),
+    R("replica_needs_repair",
+      "replica_needs_repair() is true for a short, long or bad-store region, the ones the "
+      "balancer leaves alone",
+      test_needs_repair_says_what_the_checker_would_do),
     R("replica_removes_extra_replica",
       "a region with too many peers loses one: a bad store's first, never the leader's",
       test_removes_extra_replica),
