@@ -274,6 +274,33 @@ static void test_replaces_wiped_store(void **state)
                 "store 3 must still be offline after a restart");
 }
 
+static void test_refuses_a_taken_address_under_a_known_id(void **state)
+{
+    sfix_t *f = *state;
+    for (uint64_t id = 1; id <= 3; id++)
+        sfix_add_store(f, id);
+    uint64_t three[3] = { 1, 2, 3 };
+    put_region(f, three, 3);
+    char addr1[64], addr2[64];
+    snprintf(addr1, sizeof(addr1), "%s", cluster_get_store(f->c, 1)->meta->address);
+    snprintf(addr2, sizeof(addr2), "%s", cluster_get_store(f->c, 2)->meta->address);
+    /* Store 1's id claimed from store 2's address: refused, nothing moves. */
+    Metapb__Store claim = *cluster_get_store(f->c, 1)->meta;
+    claim.address = addr2;
+    expect_err(cluster_put_store(f->c, &claim), TKV_ERR_INVALID,
+               "PutStore of store 1's id at store 2's address");
+    expect_true(strstr(tkv_last_error(), "store 2's") != NULL,
+                "the refusal should name the store at that address");
+    expect_true(strcmp(cluster_get_store(f->c, 1)->meta->address, addr1) == 0,
+                "store 1 must keep its address");
+    expect_true(cluster_get_store(f->c, 2)->meta->state == METAPB__STORE_STATE__STORE_UP,
+                "store 2 must stay up");
+    expect_u64((uint64_t)repair(f, 0), 0, "operators after a refused claim");
+    /* A restart of store 1 on a fresh port is still taken. */
+    claim.address = "127.0.0.1:65001";
+    expect_err(cluster_put_store(f->c, &claim), TKV_OK, "PutStore of store 1 at a fresh address");
+}
+
 static void test_needs_repair_says_what_the_checker_would_do(void **state)
 {
     sfix_t *f = *state;
@@ -358,6 +385,10 @@ const tkv_test_t replica_tests[] = {
     R("replica_replaces_wiped_store",
       "a new store id at a store's address takes it offline, and its replicas move there",
       test_replaces_wiped_store),
+    R("replica_refuses_taken_address",
+      "a known store id at another up store's address is refused with both named; a fresh "
+      "address is a restart",
+      test_refuses_a_taken_address_under_a_known_id),
     R("replica_needs_repair",
       "replica_needs_repair() is true for a short, long or bad-store region, the ones the "
       "balancer leaves alone",
