@@ -11,6 +11,7 @@
  *                    linearizability checker (tests/harness/)
  *   replicas.c       a store back with a wiped data dir, its replicas rebuilt
  *   load.c           splits under load, regions spread over the stores
+ *   bad_input.c      malformed frames and false claims, refused
  *   main.c           the order of the checks
  *
  * Single-threaded except where a file says otherwise: the globals below
@@ -52,7 +53,8 @@ extern proc_t stores[STORES];
 extern char sched_addr[64];
 extern rpc_client_t *sched_client;
 extern rpc_client_t *store_clients[STORES];
-extern int n_stores; /* fewer with --replicate on a smaller cluster */
+extern char log_level[16]; /* the processes' --log-level */
+extern int n_stores;       /* fewer with --replicate on a smaller cluster */
 
 /* ---- procs.c ---- */
 void stop_all(void);
@@ -120,5 +122,11 @@ void check_wiped_store(int victim, const int *rounds);
 /* A few MiB from several clients: regions split on their own, each has a
  * peer on every store; every key reads back. */
 void check_split_under_load(void);
+
+/* ---- bad_input.c ---- */
+/* Strangers' bytes and false claims at a store's Raft port and at the
+ * scheduler: refused, every process up, keys 0..KEYS intact (then written
+ * again: rounds[] becomes 2). */
+void check_bad_input(int *rounds);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * cluster-check: the replicated store as real processes, end to end.
  *
- *   cluster-check [--bin DIR] [--dir DIR] [--keep] [--seed N]
+ *   cluster-check [--bin DIR] [--dir DIR] [--keep] [--seed N] [--log-level L]
  *
  * Starts tinykv-scheduler and three tinykv-server stores on loopback ports
  * (a small --region-split-size, so regions split as keys go in), gives the
@@ -41,7 +41,7 @@
 #include "tools/cluster_check/cc.h"
 
 static const char usage[] =
-    "usage: cluster-check [--bin DIR] [--dir DIR] [--keep] [--seed N]\n"
+    "usage: cluster-check [--bin DIR] [--dir DIR] [--keep] [--seed N] [--log-level L]\n"
     "       cluster-check --replicate SCHEDULER_ADDR\n"
     "\n"
     "Starts tinykv-scheduler and 3 tinykv-server stores (from DIR, default\n"
@@ -50,7 +50,7 @@ static const char usage[] =
     "errors, kill -9 of a leader's store, its restart and catch-up; then\n"
     "kill -9 of a store, a region's leader and the scheduler under several\n"
     "clients, judged by the linearizability checker (--seed: their operations;\n"
-    "default 1).\n"
+    "default 1). --log-level: the processes' (default warn; logs in --dir).\n"
     "\n"
     "--replicate: on a running cluster, gives the first region a replica on\n"
     "every store (at most 3) and checks a write and a read go through.\n"
@@ -70,6 +70,8 @@ int main(int argc, char **argv)
             snprintf(work_dir, sizeof(work_dir), "%.390s", argv[++i]);
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
+            snprintf(log_level, sizeof(log_level), "%s", argv[++i]);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = 1;
         else if (strcmp(argv[i], "--replicate") == 0 && i + 1 < argc)
@@ -169,6 +171,7 @@ int main(int argc, char **argv)
     int wiped = leader_store_of(first);
     check_wiped_store(wiped >= 0 ? wiped : 0, rounds);
     check_split_under_load();
+    check_bad_input(rounds);
 
     regions = count_regions();
     printf("cluster-check: ok (%zu regions, %.1f s)\n", regions, (double)(now_ms() - t0) / 1000.0);

@@ -21,6 +21,7 @@ proc_t stores[STORES];
 char sched_addr[64];
 rpc_client_t *sched_client;
 rpc_client_t *store_clients[STORES];
+char log_level[16] = "warn";
 int n_stores = STORES; /* fewer with --replicate on a smaller cluster */
 
 void stop_all(void)
@@ -153,7 +154,7 @@ void start_scheduler(const char *addr)
     snprintf(prog, sizeof(prog), "%s/tinykv-scheduler", bin_dir);
     char at[64];
     snprintf(at, sizeof(at), "%s", addr);
-    char *argv[] = { prog, "--data-dir", sched.data, "--addr", at, "--log-level", "warn", NULL };
+    char *argv[] = { prog, "--data-dir", sched.data, "--addr", at, "--log-level", log_level, NULL };
     start_proc(&sched, argv, "tinykv-scheduler");
     snprintf(sched_addr, sizeof(sched_addr), "%s", sched.addr);
     rpc_client_close(sched_client);
@@ -188,8 +189,9 @@ void start_store_at(int i, const char *addr)
     char at[64];
     snprintf(at, sizeof(at), "%s", addr);
     char *argv[] = {
-        prog, "--scheduler",         sched_addr, "--data-dir",  p->data, "--addr", at, "--tick-ms",
-        "50", "--region-split-size", "16K",      "--log-level", "warn",  NULL
+        prog,      "--scheduler", sched_addr, "--data-dir",          p->data, "--addr",
+        at,        "--tick-ms",   "50",       "--region-split-size", "16K",   "--log-level",
+        log_level, NULL
     };
     start_proc(p, argv, what);
     char id[32];
