@@ -15,7 +15,8 @@
 #   make demo-standalone  one standalone server (project 1) and tinykv-ctl
 #   make cluster        a scheduler and $(STORES) stores on loopback in $(CLUSTER_DIR)
 #                       (default 3, build/cluster); make cluster-stop stops them
-#   make cluster-check  a real 3-store cluster: writes, kill -9 of a store, restart
+#   make cluster-check  a real 3-store cluster: kill -9 under load (linearizable),
+#                       a wiped store replaced, splits, bad input (docs/cluster.md)
 #   make handout        the student tree in build/handout (FROM=project2a keeps earlier stages)
 #   make handout-check  build that tree and prove its graded tests fail and frame tests pass
 #   make SANITIZE=1 ... the same, built with AddressSanitizer + UBSan into build/san
@@ -288,7 +289,8 @@ demo-standalone: build
 # ---- a real cluster on loopback (docs/cluster.md) ------------------------------
 # CLUSTER_DIR holds the data, logs, pid files and env (TINYKV_SCHEDULER=...);
 # STORES is how many tinykv-server stores run. cluster-check starts its own
-# cluster in a scratch dir: writes, kill -9 of a leader's store, restart.
+# cluster in a scratch dir (tools/cluster_check/: kill -9 of stores and of
+# the scheduler under several clients, a wiped store, splits, bad input).
 CLUSTER_DIR ?= $(B)/cluster
 STORES ?= 3
 .PHONY: cluster cluster-stop cluster-check
