@@ -115,7 +115,8 @@ int try_op(op_t *op, int at, const Metapb__Region *region, const Metapb__Peer *p
             } else if (re == NULL) {
                 op->found = !r->not_found;
                 size_t n = r->value.len < sizeof(op->got) - 1 ? r->value.len : sizeof(op->got) - 1;
-                memcpy(op->got, r->value.data, n);
+                if (n > 0) /* an empty value may come as NULL */
+                    memcpy(op->got, r->value.data, n);
                 op->got[n] = '\0';
                 done = 1;
             }
