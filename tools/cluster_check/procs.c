@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +128,12 @@ void start_proc(proc_t *p, char *const argv[], const char *what)
     if (p->pid < 0)
         die("cannot fork: %s", strerror(errno));
     if (p->pid == 0) {
+#ifdef __linux__
+        /* If the check itself crashes (die() and the alarm stop everything,
+         * a sanitizer abort or a segfault would not), its processes go
+         * with it rather than stay running on CI. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
         if (freopen(p->out, "w", stdout) == NULL || freopen(p->err, "a", stderr) == NULL)
             _exit(126);
         execv(argv[0], argv);
