@@ -24,6 +24,14 @@
  *   get  OK or not found: completed with what it read. Anything else has no
  *        effect and is marked failed.
  *
+ * A known limit: the client library retries a put whose first try may
+ * have reached a leader that died before answering. Both tries carry the
+ * same value, so the put can take effect twice, around another client's
+ * write; a reader that saw the first, then the other, then the second
+ * would be reported as not linearizable. It takes a read in that window
+ * and has not been seen; a report naming one put's value twice around
+ * another's is that, not a lost write.
+ *
  * Deterministic in what it asks (one seed, printed), not in timing: the
  * threads and the processes race as they do in production.
  */
