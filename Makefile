@@ -15,7 +15,8 @@
 #   make demo-standalone  one standalone server (project 1) and tinykv-ctl
 #   make cluster        a scheduler and $(STORES) stores on loopback in $(CLUSTER_DIR)
 #                       (default 3, build/cluster); make cluster-stop stops them
-#   make cluster-check  a real 3-store cluster: writes, kill -9 of a store, restart
+#   make cluster-check  a real 3-store cluster: kill -9 under load (linearizable),
+#                       a wiped store replaced, splits, bad input (docs/cluster.md)
 #   make handout        the student tree in build/handout (FROM=project2a keeps earlier stages)
 #   make handout-check  build that tree and prove its graded tests fail and frame tests pass
 #   make SANITIZE=1 ... the same, built with AddressSanitizer + UBSan into build/san
@@ -91,7 +92,7 @@ TEST_DIRS := $(filter-out harness,$(notdir $(patsubst %/,%,$(wildcard tests/*/))
 TEST_BINS := $(addprefix $(O)/tests/,$(TEST_DIRS))
 
 CMD_BINS  := $(patsubst cmd/%.c,$(O)/bin/%,$(wildcard cmd/*.c))
-TOOL_BINS := $(patsubst tools/%.c,$(O)/bin/%,$(wildcard tools/*.c))
+TOOL_BINS := $(patsubst tools/%.c,$(O)/bin/%,$(wildcard tools/*.c)) $(O)/bin/cluster-check
 
 GRADER  := $(O)/bin/grade
 GRADE_OUT := $(B)/grade
@@ -204,6 +205,15 @@ $(O)/bin/%: $(O)/obj/tools/%.o $(LIB)
 	@echo "  LD    $@"
 	$(Q)$(call link,$@,$^)
 
+# cluster-check has several parts (tools/cluster_check/) and judges its
+# history with the harness's linearizability checker.
+CLUSTER_CHECK_O := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/cluster_check/*.c)) \
+                   $(O)/obj/tests/harness/history.o $(O)/obj/tests/harness/linearizability.o
+$(O)/bin/cluster-check: $(CLUSTER_CHECK_O) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD    $@"
+	$(Q)$(call link,$@,$^)
+
 # ---- grading --------------------------------------------------------------------
 # Every way of grading first removes the last results, so a run that stops
 # early (a build error, Ctrl-C) leaves no stale score behind.
@@ -279,7 +289,8 @@ demo-standalone: build
 # ---- a real cluster on loopback (docs/cluster.md) ------------------------------
 # CLUSTER_DIR holds the data, logs, pid files and env (TINYKV_SCHEDULER=...);
 # STORES is how many tinykv-server stores run. cluster-check starts its own
-# cluster in a scratch dir: writes, kill -9 of a leader's store, restart.
+# cluster in a scratch dir (tools/cluster_check/: kill -9 of stores and of
+# the scheduler under several clients, a wiped store, splits, bad input).
 CLUSTER_DIR ?= $(B)/cluster
 STORES ?= 3
 .PHONY: cluster cluster-stop cluster-check

@@ -116,6 +116,14 @@ static void remember_peer(rcache_t *c, uint64_t rid, const rcache_loc_t *loc)
     rcache_set_leader(c, rid, &p);
 }
 
+static int same_range(const Metapb__Region *a, const Metapb__Region *b)
+{
+    return slice_compare(slice_of(a->start_key.data, a->start_key.len),
+                         slice_of(b->start_key.data, b->start_key.len)) == 0 &&
+           slice_compare(slice_of(a->end_key.data, a->end_key.len),
+                         slice_of(b->end_key.data, b->end_key.len)) == 0;
+}
+
 static const Metapb__Peer *peer_on_store(const Metapb__Region *r, uint64_t store_id)
 {
     for (size_t i = 0; i < r->n_peers; i++) {
@@ -180,19 +188,26 @@ static tkv_err_t on_region_error(rcache_t *c, backoff_t *bo, rcache_loc_t *loc,
          * likely led from the same store, as a split leaves leaders where
          * they were. */
         const Errorpb__EpochNotMatch *enm = re->epoch_not_match;
-        int found = 0;
+        int found = 0, shrank = 0;
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; i < enm->n_current_regions; i++) {
                 const Metapb__Region *r = enm->current_regions[i];
                 if (r == NULL || r->region_epoch == NULL || (r->id == rid) != (pass == 0))
                     continue;
                 found |= r->id == rid;
+                if (r->id == rid)
+                    shrank = !same_range(r, loc->region);
                 rcache_insert(c, r, pass == 0 ? NULL : peer_on_store(r, loc->store_id));
             }
         }
         if (!found)
             rcache_invalidate(c, rid);
-        tkv_err_t e = backoff_retry(bo, why);
+        /* Our region split and the store named only its own part: a key
+         * past it is routed by the scheduler, which may not have heard of
+         * the split yet and would send us back with the old epoch. A pause
+         * first, or every try is spent in a few milliseconds. */
+        tkv_err_t e =
+            shrank && enm->n_current_regions == 1 ? backoff_wait(bo, why) : backoff_retry(bo, why);
         return e != TKV_OK ? e : TKV_ERR_STALE;
     }
     if (re->key_not_in_region != NULL || re->region_not_found != NULL ||

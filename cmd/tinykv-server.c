@@ -98,12 +98,6 @@ static long parse_ms(const char *v)
     return (end != v && *end == '\0' && n > 0 && n <= 600000) ? n : 0;
 }
 
-static int usage_error(const char *what, const char *v)
-{
-    fprintf(stderr, "tinykv-server: %s: '%s'\n(try --help)\n", what, v ? v : "");
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     /* The flags of this program; the rest are every server's. */
@@ -118,22 +112,28 @@ int main(int argc, char **argv)
             sync = 0;
         } else if (i > 0 && cli_is_flag(argv[i], "--scheduler")) {
             if ((scheduler = cli_flag_value(argc, argv, &i, "--scheduler")) == NULL)
-                return free(args), usage_error("--scheduler needs HOST:PORT", "");
+                return free(args), cli_usage_error("tinykv-server", "--scheduler needs HOST:PORT");
         } else if (i > 0 && cli_is_flag(argv[i], "--raft-addr")) {
             if ((raft_addr = cli_flag_value(argc, argv, &i, "--raft-addr")) == NULL)
-                return free(args), usage_error("--raft-addr needs HOST:PORT", "");
+                return free(args), cli_usage_error("tinykv-server", "--raft-addr needs HOST:PORT");
         } else if (i > 0 && cli_is_flag(argv[i], "--region-split-size")) {
             v = cli_flag_value(argc, argv, &i, "--region-split-size");
             if (v == NULL || (split_size = parse_size(v)) == 0)
-                return free(args), usage_error("--region-split-size needs a size in bytes", v);
+                return free(args),
+                       cli_usage_error("tinykv-server",
+                                       "--region-split-size needs a size in bytes: '%s'",
+                                       v ? v : "");
         } else if (i > 0 && cli_is_flag(argv[i], "--tick-ms")) {
             v = cli_flag_value(argc, argv, &i, "--tick-ms");
             if (v == NULL || (tick_ms = parse_ms(v)) == 0 || tick_ms > 60000)
-                return free(args), usage_error("--tick-ms needs 1..60000", v);
+                return free(args), cli_usage_error("tinykv-server",
+                                                   "--tick-ms needs 1..60000: '%s'", v ? v : "");
         } else if (i > 0 && cli_is_flag(argv[i], "--request-timeout-ms")) {
             v = cli_flag_value(argc, argv, &i, "--request-timeout-ms");
             if (v == NULL || (timeout_ms = parse_ms(v)) == 0)
-                return free(args), usage_error("--request-timeout-ms needs 1..600000", v);
+                return free(args),
+                       cli_usage_error("tinykv-server",
+                                       "--request-timeout-ms needs 1..600000: '%s'", v ? v : "");
         } else {
             args[n_args++] = argv[i];
         }
@@ -144,13 +144,15 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (scheduler == NULL && (raft_addr != NULL || split_size != 0))
-        return usage_error("--raft-addr and --region-split-size need --scheduler",
-                           raft_addr ? raft_addr : "--region-split-size");
+        return cli_usage_error("tinykv-server",
+                               "--raft-addr and --region-split-size need --scheduler: '%s'",
+                               raft_addr ? raft_addr : "--region-split-size");
     if (scheduler != NULL) {
         char h[256];
         int p = 0;
         if (cli_split_addr(scheduler, h, sizeof(h), &p) != 0 || p == 0)
-            return usage_error("--scheduler is not HOST:PORT", scheduler);
+            return cli_usage_error("tinykv-server", "--scheduler is not HOST:PORT: '%s'",
+                                   scheduler);
         cluster_server_opts_t co;
         memset(&co, 0, sizeof(co));
         co.prog = "tinykv-server";
@@ -161,7 +163,8 @@ int main(int argc, char **argv)
         snprintf(co.raft_host, sizeof(co.raft_host), "%s", opts.host);
         if (raft_addr != NULL &&
             cli_split_addr(raft_addr, co.raft_host, sizeof(co.raft_host), &co.raft_port) != 0)
-            return usage_error("--raft-addr is not HOST:PORT", raft_addr);
+            return cli_usage_error("tinykv-server", "--raft-addr is not HOST:PORT: '%s'",
+                                   raft_addr);
         co.sync = sync;
         co.tick_ms = (uint32_t)tick_ms;
         co.region_split_size = split_size;

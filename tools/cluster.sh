@@ -15,11 +15,17 @@
 #                                 `make cluster` restarts the same cluster)
 #   CLUSTER_DIR/*.log             what each process said on stderr
 #
-# The first store bootstraps the cluster; the others join. Until the
-# scheduler adds replicas on its own, the first region is given one on
-# every store, at most 3 (cluster-check --replicate, as an operator would).
-# It returns once a write and a read go through the cluster, or fails
-# within a bound, stopping what it started.
+# The first store bootstraps the cluster; the others join, and the
+# scheduler's replica checker gives the first region a peer on each (at
+# most 3). cluster-check --replicate waits for that, adding a missing
+# replica itself as an operator would if the scheduler has not yet, and
+# returns once a write and a read go through the cluster, or fails within
+# a bound, stopping what it started.
+#
+# The scheduler keeps its default --max-store-down-ms (30 min): a store
+# killed by hand and restarted (make demo does) is not rebuilt elsewhere
+# meanwhile. A store restarted with a wiped data dir at its old address is
+# replaced at once anyway (docs/cluster.md, "When a store dies").
 #
 # stop: SIGTERM to every process named in a pid file, then waits (bounded)
 # until each is gone; only what is still there after 10 s gets SIGKILL.

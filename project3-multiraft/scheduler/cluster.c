@@ -247,19 +247,6 @@ uint64_t cluster_id(const sched_cluster_t *c)
 
 /* ---- stores -------------------------------------------------------------- */
 
-/* Why `store` may not be put (TKV_OK if it may). */
-static tkv_err_t check_store(const sched_cluster_t *c, const Metapb__Store *store)
-{
-    if (store == NULL || store->id == 0)
-        return tkv_errorf(TKV_ERR_INVALID, "store without an id");
-    const sched_store_t *old = cluster_get_store(c, store->id);
-    if (old != NULL && old->meta->state == METAPB__STORE_STATE__STORE_TOMBSTONE &&
-        store->state != METAPB__STORE_STATE__STORE_TOMBSTONE)
-        return tkv_errorf(TKV_ERR_STALE, "store %llu is a tombstone and cannot come back",
-                          (unsigned long long)store->id);
-    return TKV_OK;
-}
-
 /* The store other than `store` that is up at store's address, or NULL. */
 static sched_store_t *address_holder(const sched_cluster_t *c, const Metapb__Store *store)
 {
@@ -271,6 +258,32 @@ static sched_store_t *address_holder(const sched_cluster_t *c, const Metapb__Sto
             return c->stores[i];
     }
     return NULL;
+}
+
+/* Why `store` may not be put (TKV_OK if it may). */
+static tkv_err_t check_store(const sched_cluster_t *c, const Metapb__Store *store)
+{
+    if (store == NULL || store->id == 0)
+        return tkv_errorf(TKV_ERR_INVALID, "store without an id");
+    const sched_store_t *old = cluster_get_store(c, store->id);
+    if (old != NULL && old->meta->state == METAPB__STORE_STATE__STORE_TOMBSTONE &&
+        store->state != METAPB__STORE_STATE__STORE_TOMBSTONE)
+        return tkv_errorf(TKV_ERR_STALE, "store %llu is a tombstone and cannot come back",
+                          (unsigned long long)store->id);
+    /* A known store moving to the address of another store that is up is
+     * not a restart (that comes with a fresh address, or with a new id for
+     * a wiped dir): it is a process claiming an id that is not its own.
+     * Taking it would mark the store really at that address offline and
+     * send the claimed store's traffic to it. */
+    const sched_store_t *there = old != NULL ? address_holder(c, store) : NULL;
+    if (there != NULL && old->meta->state == METAPB__STORE_STATE__STORE_UP)
+        return tkv_errorf(TKV_ERR_INVALID,
+                          "store %llu is at %s; %s is store %llu's: a store cannot take another's "
+                          "address under its own id",
+                          (unsigned long long)store->id,
+                          old->meta->address ? old->meta->address : "", store->address,
+                          (unsigned long long)there->meta->id);
+    return TKV_OK;
 }
 
 /* Records `store` in `b` and in memory (after the write succeeded). */

@@ -63,6 +63,16 @@ static uint64_t extra_peer_store(const sched_cluster_t *c, const sched_region_t 
     return pick;
 }
 
+int replica_needs_repair(const sched_cluster_t *c, const sched_region_t *r)
+{
+    if (r->region->n_peers != cluster_config(c)->max_replicas)
+        return 1;
+    for (size_t i = 0; i < r->region->n_peers; i++)
+        if (replica_store_is_bad(c, r->region->peers[i]->store_id))
+            return 1;
+    return 0;
+}
+
 tkv_err_t replica_check(sched_cluster_t *c, sched_id_alloc_t *ids, const sched_region_t *r,
                         sched_operator_t **out)
 {

@@ -36,6 +36,13 @@
  * registered yet). */
 int replica_store_is_bad(const sched_cluster_t *c, uint64_t store_id);
 
+/* True when replica_check() would repair `r`: a peer on a bad store, or a
+ * peer count other than max_replicas. The balancer leaves such a region
+ * to the replica checker (service.c): a move started on it can get stuck
+ * (a leader transfer needs votes the dead peer cannot give) and would hold
+ * off the repair for the operator's whole timeout. */
+int replica_needs_repair(const sched_cluster_t *c, const sched_region_t *r);
+
 /* Decides one repair for region `r`. *out is the operator (caller frees it
  * with free() or hands it to opctl_add()), or NULL when the region is
  * whole or nothing can be done yet (no store to move to). New peer ids come

@@ -267,6 +267,16 @@ static void maybe_balance(sched_server_t *s)
         tkv_logf(TKV_LOG_DEBUG, "scheduler", "balance-region: %s", tkv_last_error());
         return;
     }
+    /* A region missing a replica, or with one on a bad store, is the
+     * replica checker's: repairs first (replica_needs_repair()). */
+    const sched_region_t *r = op != NULL ? cluster_get_region(s->cluster, op->region_id) : NULL;
+    if (r != NULL && !s->cfg.replica_checker_off && replica_needs_repair(s->cluster, r)) {
+        tkv_logf(TKV_LOG_DEBUG, "scheduler",
+                 "balance-region: region %llu left to the replica checker",
+                 (unsigned long long)op->region_id);
+        free(op);
+        return;
+    }
     if (op != NULL && opctl_add(s->ops, op) == TKV_OK)
         tkv_logf(TKV_LOG_INFO, "scheduler",
                  "balance-region: move region %llu from store %llu to %llu",

@@ -274,6 +274,54 @@ static void test_replaces_wiped_store(void **state)
                 "store 3 must still be offline after a restart");
 }
 
+static void test_refuses_a_taken_address_under_a_known_id(void **state)
+{
+    sfix_t *f = *state;
+    for (uint64_t id = 1; id <= 3; id++)
+        sfix_add_store(f, id);
+    uint64_t three[3] = { 1, 2, 3 };
+    put_region(f, three, 3);
+    char addr1[64], addr2[64];
+    snprintf(addr1, sizeof(addr1), "%s", cluster_get_store(f->c, 1)->meta->address);
+    snprintf(addr2, sizeof(addr2), "%s", cluster_get_store(f->c, 2)->meta->address);
+    /* Store 1's id claimed from store 2's address: refused, nothing moves. */
+    Metapb__Store claim = *cluster_get_store(f->c, 1)->meta;
+    claim.address = addr2;
+    expect_err(cluster_put_store(f->c, &claim), TKV_ERR_INVALID,
+               "PutStore of store 1's id at store 2's address");
+    expect_true(strstr(tkv_last_error(), "store 2's") != NULL,
+                "the refusal should name the store at that address");
+    expect_true(strcmp(cluster_get_store(f->c, 1)->meta->address, addr1) == 0,
+                "store 1 must keep its address");
+    expect_true(cluster_get_store(f->c, 2)->meta->state == METAPB__STORE_STATE__STORE_UP,
+                "store 2 must stay up");
+    expect_u64((uint64_t)repair(f, 0), 0, "operators after a refused claim");
+    /* A restart of store 1 on a fresh port is still taken. */
+    claim.address = "127.0.0.1:65001";
+    expect_err(cluster_put_store(f->c, &claim), TKV_OK, "PutStore of store 1 at a fresh address");
+}
+
+static void test_needs_repair_says_what_the_checker_would_do(void **state)
+{
+    sfix_t *f = *state;
+    for (uint64_t id = 1; id <= 4; id++)
+        sfix_add_store(f, id);
+    uint64_t two[2] = { 1, 2 }, three[3] = { 1, 2, 3 }, four[4] = { 1, 2, 3, 4 };
+    put_region(f, three, 3);
+    expect_true(!replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "3 peers on up stores need no repair");
+    put_region(f, two, 2);
+    expect_true(replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "2 peers of 3 need a repair");
+    put_region(f, four, 4);
+    expect_true(replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "4 peers of 3 need a repair");
+    put_region(f, three, 3);
+    sfix_set_store_down(f, 3);
+    expect_true(replica_needs_repair(f->c, cluster_get_region(f->c, 1)),
+                "a peer on a down store needs a repair");
+}
+
 static void test_removes_extra_replica(void **state)
 {
     sfix_t *f = *state;
@@ -337,6 +385,14 @@ const tkv_test_t replica_tests[] = {
     R("replica_replaces_wiped_store",
       "a new store id at a store's address takes it offline, and its replicas move there",
       test_replaces_wiped_store),
+    R("replica_refuses_taken_address",
+      "a known store id at another up store's address is refused with both named; a fresh "
+      "address is a restart",
+      test_refuses_a_taken_address_under_a_known_id),
+    R("replica_needs_repair",
+      "replica_needs_repair() is true for a short, long or bad-store region, the ones the "
+      "balancer leaves alone",
+      test_needs_repair_says_what_the_checker_would_do),
     R("replica_removes_extra_replica",
       "a region with too many peers loses one: a bad store's first, never the leader's",
       test_removes_extra_replica),
