@@ -12,7 +12,8 @@
 #   CLUSTER_DIR/scheduler.pid     one pid file per process
 #   CLUSTER_DIR/storeN.pid
 #   CLUSTER_DIR/scheduler/, storeN/   data dirs (kept across runs: a second
-#                                 `make cluster` restarts the same cluster)
+#                                 `make cluster` restarts the same cluster,
+#                                 or only the processes that are down)
 #   CLUSTER_DIR/*.log             what each process said on stderr
 #
 # The first store bootstraps the cluster; the others join, and the
@@ -74,40 +75,65 @@ stop() {
     echo "cluster: stopped (data kept in $dir; rm -rf it for a fresh cluster)"
 }
 
+start_scheduler() { # dir addr
+    local dir=$1 addr=$2
+    rm -f "$dir/scheduler.out"
+    nohup "$bin/tinykv-scheduler" --data-dir "$dir/scheduler" --addr "$addr" \
+        --log-level warn >"$dir/scheduler.out" 2>>"$dir/scheduler.log" </dev/null &
+    echo $! >"$dir/scheduler.pid"
+    sched=$(wait_line "$dir/scheduler.out" "$(cat "$dir/scheduler.pid")") ||
+        { tail "$dir/scheduler.log" >&2; false; }
+    echo "TINYKV_SCHEDULER=$sched" >"$dir/env"
+    echo "cluster: scheduler on $sched"
+}
+
+start_store() { # dir i
+    local dir=$1 i=$2 addr
+    rm -f "$dir/store$i.out"
+    nohup "$bin/tinykv-server" --scheduler "$sched" --data-dir "$dir/store$i" \
+        --addr 127.0.0.1:0 --region-split-size "${SPLIT_SIZE:-1M}" --log-level warn \
+        >"$dir/store$i.out" 2>>"$dir/store$i.log" </dev/null &
+    echo $! >"$dir/store$i.pid"
+    addr=$(wait_line "$dir/store$i.out" "$(cat "$dir/store$i.pid")") ||
+        { tail "$dir/store$i.log" >&2; false; }
+    echo "cluster: $(sed -n 's/^tinykv-server: \(store [0-9]*\).*/\1/p' "$dir/store$i.out") on $addr (data in $dir/store$i)"
+}
+
+# Starts what is not running: all of it the first time; after a kill -9
+# (make demo, or by hand) only the processes that are gone, on their data
+# dirs. A scheduler started again keeps its address (from CLUSTER_DIR/env),
+# so the stores that kept running find it.
 start() {
-    local bin=$1 dir=$2 n=$3
+    bin=$1
+    local dir=$2 n=$3
     for b in tinykv-scheduler tinykv-server cluster-check; do
         [ -x "$bin/$b" ] || die "$bin/$b is missing; run 'make build' first"
     done
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "STORES must be a positive number, not '$n'"
     mkdir -p "$dir"
-    shopt -s nullglob
-    for f in "$dir"/*.pid; do
-        alive "$f" && die "a cluster is already running in $dir (make cluster-stop first)"
-        rm -f "$f"
+    local up=() down=()
+    for name in scheduler $(seq -f 'store%g' "$n"); do
+        if alive "$dir/$name.pid"; then up+=("$name"); else down+=("$name"); fi
     done
-    trap 'echo "cluster: start failed; stopping what started" >&2; stop "$dir" >/dev/null' ERR
-
-    rm -f "$dir/scheduler.out"
-    nohup "$bin/tinykv-scheduler" --data-dir "$dir/scheduler" --addr 127.0.0.1:0 \
-        --log-level warn >"$dir/scheduler.out" 2>>"$dir/scheduler.log" </dev/null &
-    echo $! >"$dir/scheduler.pid"
-    local sched
-    sched=$(wait_line "$dir/scheduler.out" "$(cat "$dir/scheduler.pid")") ||
-        { tail "$dir/scheduler.log" >&2; false; }
-    echo "TINYKV_SCHEDULER=$sched" >"$dir/env"
-    echo "cluster: scheduler on $sched"
-
-    for i in $(seq "$n"); do
-        rm -f "$dir/store$i.out"
-        nohup "$bin/tinykv-server" --scheduler "$sched" --data-dir "$dir/store$i" \
-            --addr 127.0.0.1:0 --region-split-size "${SPLIT_SIZE:-1M}" --log-level warn \
-            >"$dir/store$i.out" 2>>"$dir/store$i.log" </dev/null &
-        echo $! >"$dir/store$i.pid"
-        local addr
-        addr=$(wait_line "$dir/store$i.out" "$(cat "$dir/store$i.pid")") ||
-            { tail "$dir/store$i.log" >&2; false; }
-        echo "cluster: $(sed -n 's/^tinykv-server: \(store [0-9]*\).*/\1/p' "$dir/store$i.out") on $addr (data in $dir/store$i)"
+    if [ ${#down[@]} -eq 0 ]; then
+        echo "cluster: already running in $dir ($(cat "$dir/env")); 'make cluster-stop' stops it"
+        return 0
+    fi
+    if [ ${#up[@]} -gt 0 ]; then
+        echo "cluster: ${up[*]} running; starting ${down[*]}"
+        # What failed to start is reported; what was running is left alone.
+        trap 'echo "cluster: start failed" >&2' ERR
+    else
+        trap 'echo "cluster: start failed; stopping what started" >&2; stop "$dir" >/dev/null' ERR
+    fi
+    sched=""
+    [ -f "$dir/env" ] && sched=$(sed -n 's/^TINYKV_SCHEDULER=//p' "$dir/env")
+    for name in "${down[@]}"; do
+        rm -f "$dir/$name.pid"
+        case "$name" in
+        scheduler) start_scheduler "$dir" "${sched:-127.0.0.1:0}" ;;
+        store*) start_store "$dir" "${name#store}" ;;
+        esac
     done
 
     # Replicas, then a write and a read through the cluster (bounded).
