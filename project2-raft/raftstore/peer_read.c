@@ -26,6 +26,11 @@
  * never hears a quorum: its reads time out, they never answer old data).
  * The client retries, as after any StaleCommand.
  *
+ * Applied >= C matters once apply lags commit. Here a peer applies what
+ * commits in the same Ready, so a leader has applied C whenever a read can
+ * come in; the check is what keeps reads right if apply moves to its own
+ * thread (issue 11 allows an apply pool).
+ *
  * Lease mode sets check_quorum and read_lease in the core: while a quorum
  * acknowledged a heartbeat sent less than an election timeout ago, the core
  * answers at once, with no round. That is safe only if no other leader can
