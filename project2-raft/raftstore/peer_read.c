@@ -14,7 +14,8 @@
  *                                     |  heartbeats go out with the Ready
  *   peer_step --> rawnode_step ------>+ a quorum answered: read state {ctx, C}
  *             --> peer_read_collect     (taken before the Ready carries it off)
- *             --> peer_handle_ready     applies entries
+ *             --> peer_handle_ready     applies entries (deferred in a round:
+ *                                       store_end_round serves after it)
  *             --> peer_read_serve       applied >= C: read the kv DB, answer
  *
  * Never stale: a read is answered from the kv DB only when this peer still
@@ -26,10 +27,11 @@
  * never hears a quorum: its reads time out, they never answer old data).
  * The client retries, as after any StaleCommand.
  *
- * Applied >= C matters once apply lags commit. Here a peer applies what
- * commits in the same Ready, so a leader has applied C whenever a read can
- * come in; the check is what keeps reads right if apply moves to its own
- * thread (issue 11 allows an apply pool).
+ * Applied >= C matters whenever apply lags commit: in the runtime's rounds
+ * a step may advance the commit index while the Ready that applies it waits
+ * for the round's end, and a read coming in then must wait for that apply.
+ * (In the simulator a peer applies within the step, so no test there can
+ * tell the check from its absence.)
  *
  * Lease mode sets check_quorum and read_lease in the core: while a quorum
  * acknowledged a heartbeat sent less than an election timeout ago, the core
