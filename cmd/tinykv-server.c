@@ -26,6 +26,7 @@
 #include "common/rpc_server.h"
 #include "project1-standalone/kv_service.h"
 #include "project1-standalone/standalone_storage.h"
+#include "project2-raft/raftstore/peer.h"
 #include "project4-txn/txn_service.h"
 #include "proto/tinykvpb.pb-c.h"
 #include "server/cluster_server.h"
@@ -38,6 +39,7 @@ static const char usage[] =
     "                     [--raft-addr HOST:PORT] [--region-split-size BYTES]\n"
     "                     [--tick-ms MS] [--request-timeout-ms MS] [--log-level LEVEL] "
     "[--no-sync]\n"
+    "                     [--read-mode log|readindex|lease]\n"
     "\n"
     "Serves the TinyKv raw API (RawGet, RawPut, RawDelete, RawScan) and the\n"
     "transactional API (KvGet, KvScan, KvPrewrite, KvCommit, KvCheckTxnStatus,\n"
@@ -71,6 +73,13 @@ static const char usage[] =
     "  --tick-ms MS       Raft's base tick (default 100: elections after 1-2 s)\n"
     "  --request-timeout-ms MS  how long a request waits for its region before\n"
     "                     it is answered ServerIsBusy (default 5000)\n"
+    "  --read-mode MODE   how gets and scans are served (default readindex):\n"
+    "                     log        through the Raft log, one entry per read;\n"
+    "                     readindex  a heartbeat round confirms the leader, no\n"
+    "                                log entry (a core without it: the log);\n"
+    "                     lease      no round while the leader's lease holds;\n"
+    "                                safe only while clocks drift less than the\n"
+    "                                margin between lease and election timeout\n"
     "  --help             this text\n"
     "\n"
     "SIGINT or SIGTERM shuts the server down cleanly.\n";
@@ -105,6 +114,8 @@ int main(int argc, char **argv)
     const char *scheduler = NULL, *raft_addr = NULL;
     uint64_t split_size = 0;
     long tick_ms = 100, timeout_ms = 5000;
+    peer_read_mode_t read_mode = PEER_READ_INDEX;
+    const char *read_mode_flag = NULL;
     char **args = calloc((size_t)argc + 1, sizeof(*args));
     for (int i = 0; i < argc; i++) {
         const char *v = NULL;
@@ -134,6 +145,13 @@ int main(int argc, char **argv)
                 return free(args),
                        cli_usage_error("tinykv-server",
                                        "--request-timeout-ms needs 1..600000: '%s'", v ? v : "");
+        } else if (i > 0 && cli_is_flag(argv[i], "--read-mode")) {
+            v = read_mode_flag = cli_flag_value(argc, argv, &i, "--read-mode");
+            if (v == NULL || peer_read_mode_parse(v, &read_mode) != 0)
+                return free(args), cli_usage_error("tinykv-server",
+                                                   "--read-mode needs log, readindex or lease, "
+                                                   "not '%s'",
+                                                   v ? v : "");
         } else {
             args[n_args++] = argv[i];
         }
@@ -143,10 +161,13 @@ int main(int argc, char **argv)
     free(args);
     if (rc >= 0)
         return rc;
-    if (scheduler == NULL && (raft_addr != NULL || split_size != 0))
+    if (scheduler == NULL && (raft_addr != NULL || split_size != 0 || read_mode_flag != NULL))
         return cli_usage_error("tinykv-server",
-                               "--raft-addr and --region-split-size need --scheduler: '%s'",
-                               raft_addr ? raft_addr : "--region-split-size");
+                               "--raft-addr, --region-split-size and --read-mode need "
+                               "--scheduler: '%s'",
+                               raft_addr         ? raft_addr
+                               : split_size != 0 ? "--region-split-size"
+                                                 : "--read-mode");
     if (scheduler != NULL) {
         char h[256];
         int p = 0;
@@ -169,6 +190,7 @@ int main(int argc, char **argv)
         co.tick_ms = (uint32_t)tick_ms;
         co.region_split_size = split_size;
         co.request_timeout_ms = (int)timeout_ms;
+        co.read_mode = (int)read_mode;
         tkv_log_set_clock(clock_real());
         return cluster_server_main(&co);
     }

@@ -117,6 +117,7 @@ int cluster_server_main(const cluster_server_opts_t *o)
     lc.data_dir = o->data_dir;
     lc.peer = peer_config_default();
     lc.peer.sync = o->sync;
+    lc.peer.read_mode = (peer_read_mode_t)o->read_mode;
     lc.multiraft = 1;
     lc.mr = multiraft_config_default();
     if (o->region_split_size > 0) {

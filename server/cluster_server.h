@@ -31,6 +31,7 @@ typedef struct {
     uint32_t tick_ms;           /* Raft's base tick */
     uint64_t region_split_size; /* a region past 1.5x this splits (0: the default, 96 MiB) */
     int request_timeout_ms;     /* a request waits this long for its region, then ServerIsBusy */
+    int read_mode;              /* peer_read_mode_t: how Get/Snap are served (peer.h) */
 } cluster_server_opts_t;
 
 /* Runs the store until a stop signal. Returns the exit status: 0 after a

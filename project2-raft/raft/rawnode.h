@@ -101,7 +101,8 @@ tkv_err_t rawnode_step(rawnode_t *rn, const raft_message_t *m);
  * that knows no leader fails with TKV_ERR_NOT_LEADER; a leader that has not
  * committed an entry of its term yet with TKV_ERR_BUSY (retry). A read may
  * also be lost (a message dropped, the leader deposed): retry after a
- * timeout, with a fresh ctx. */
+ * timeout, with a fresh ctx. A core without 2X (its stub) fails with
+ * TKV_ERR_NOT_IMPLEMENTED, so a store can fall back to the log. */
 tkv_err_t rawnode_read_index(rawnode_t *rn, const void *ctx, size_t len);
 /* Asks the leader to hand leadership to `transferee`. */
 void rawnode_transfer_leader(rawnode_t *rn, uint64_t transferee);

@@ -57,6 +57,8 @@ static tkv_err_t make_peer(const peer_config_t *cfg, uint64_t store_id, peer_sto
     rc.applied = ps->applied_index;
     rc.max_size_per_msg = cfg->max_size_per_msg;
     rc.prng = prng;
+    /* The lease needs check quorum: a leader that lost its quorum steps down. */
+    rc.check_quorum = rc.read_lease = cfg->read_mode == PEER_READ_LEASE;
     tkv_err_t err = rawnode_new(&rc, &p->rn);
     if (err != TKV_OK) {
         peer_storage_free(ps);
@@ -109,6 +111,7 @@ void peer_fail_proposals(peer_t *p, const char *why)
         if (list[i].cb.fn != NULL)
             list[i].cb.fn(list[i].cb.arg, cmd_resp_stale(term, why), NULL);
     free(list);
+    peer_read_fail_all(p, why); /* reads waiting for ReadIndex too */
 }
 
 void peer_free(peer_t *p)
@@ -237,7 +240,10 @@ tkv_err_t peer_step(peer_t *p, const RaftServerpb__RaftMessage *msg)
     raft_message_free(&m);
     if (err != TKV_OK)
         return err;
-    return peer_handle_ready(p);
+    peer_read_collect(p); /* ReadIndex: before the Ready carries the read states off */
+    err = peer_handle_ready(p);
+    peer_read_serve(p);
+    return err;
 }
 
 void peer_tick(peer_t *p)
@@ -250,6 +256,7 @@ void peer_tick(peer_t *p)
         peer_maybe_compact_log(p);
     }
     peer_handle_ready(p);
+    peer_read_tick(p);
 }
 
 /* ---- proposals ------------------------------------------------------------------- */
@@ -292,6 +299,8 @@ void peer_propose(peer_t *p, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb)
             return;
         }
     }
+    if (peer_read_propose(p, req, cb)) /* Get/Snap through ReadIndex (peer_read.c) */
+        return;
     if (req->admin_request != NULL &&
         req->admin_request->cmd_type != RAFT_CMDPB__ADMIN_CMD_TYPE__ADMIN_COMPACT_LOG) {
         if (p->ext == NULL || p->ext->propose_admin == NULL) {

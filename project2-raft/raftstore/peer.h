@@ -25,7 +25,9 @@
  * ever dropped silently, and each is called exactly once.
  *
  * Reads (Get, Snap) go through the log like writes, so a read is answered
- * only once everything committed before it is applied: linearizable.
+ * only once everything committed before it is applied: linearizable. With
+ * peer_config_t.read_mode readindex or lease they skip the log instead
+ * (peer_read.c): same guarantee, no entry and no sync per read.
  *
  * Ownership: the peer borrows the engines and the transport (they outlive
  * it) and owns its peer storage and Raft node. Callbacks own what they are
@@ -39,6 +41,24 @@
 #include "proto/raft_cmdpb.pb-c.h"
 #include "proto/raft_serverpb.pb-c.h"
 
+/* How a peer serves a read-only command (Get, Snap; peer_read.c):
+ *   PEER_READ_LOG    through the Raft log like a write: one entry and one
+ *                    synced write per read;
+ *   PEER_READ_INDEX  ReadIndex (2X): a heartbeat round confirms leadership,
+ *                    the read is served once the applied index reaches the
+ *                    commit index noted when it came in; no log entry;
+ *   PEER_READ_LEASE  ReadIndex with the core's lease read: no round while a
+ *                    quorum acknowledged a heartbeat within the election
+ *                    timeout. Safe only while clocks drift less than the
+ *                    margin between the lease and the election timeout.
+ * A core without ReadIndex (the 2X stub answers TKV_ERR_NOT_IMPLEMENTED)
+ * makes the last two fall back to the log. */
+typedef enum { PEER_READ_LOG = 0, PEER_READ_INDEX, PEER_READ_LEASE } peer_read_mode_t;
+
+/* "log", "readindex", "lease"; 0 with *out set, -1 for anything else. */
+int peer_read_mode_parse(const char *s, peer_read_mode_t *out);
+const char *peer_read_mode_name(peer_read_mode_t m);
+
 /* Tunables, shared by every peer of a store (copied). */
 typedef struct {
     int election_tick;  /* ticks without a leader before campaigning (10) */
@@ -48,8 +68,9 @@ typedef struct {
      * have piled up since the last truncation. 0: never. */
     int raft_log_gc_tick;
     uint64_t raft_log_gc_count_limit;
-    uint64_t max_size_per_msg; /* bytes of entries per MsgAppend; 0: no limit */
-    int sync;                  /* fsync writes (the server: yes; tests: no, a crash is a close) */
+    uint64_t max_size_per_msg;  /* bytes of entries per MsgAppend; 0: no limit */
+    int sync;                   /* fsync writes (the server: yes; tests: no, a crash is a close) */
+    peer_read_mode_t read_mode; /* default PEER_READ_LOG; the server's default is readindex */
 } peer_config_t;
 
 /* Defaults as listed above. */
@@ -111,6 +132,14 @@ uint64_t peer_term(const peer_t *p);
 const peer_storage_t *peer_storage(const peer_t *p);
 /* The Raft state machine, read only (tests check membership and transfers). */
 const raft_t *peer_raft(const peer_t *p);
+/* How this peer's read-only commands went (tests, peer_read.c). */
+typedef struct {
+    uint64_t by_index; /* answered through ReadIndex (or the lease) */
+    uint64_t by_log;   /* fell back to the log (no ReadIndex in the core, a new leader) */
+    uint64_t failed;   /* answered with an error while waiting (step-down, epoch, timeout) */
+    size_t waiting;    /* taken by ReadIndex and not answered yet */
+} peer_read_stats_t;
+peer_read_stats_t peer_read_stats(const peer_t *p);
 /* 2C: CompactLog commands this peer proposed (tests). */
 uint64_t peer_n_compact_proposed(const peer_t *p);
 /* Whether the peer knows its region (a peer created from a message knows

@@ -20,6 +20,8 @@ typedef struct {
     peer_cb_t cb;
 } peer_proposal_t;
 
+struct peer_read; /* a read waiting for ReadIndex (peer_read.c) */
+
 struct peer {
     uint64_t store_id, peer_id, region_id;
     peer_config_t cfg;
@@ -47,6 +49,12 @@ struct peer {
         uint64_t id, store_id;
     } heard[8];
     size_t n_heard;
+    /* Reads waiting for ReadIndex, in issue order (peer_read.c's). */
+    struct peer_read *reads;
+    size_t n_reads, cap_reads;
+    uint64_t read_seq;      /* the context number of the last read issued */
+    int read_unimplemented; /* the core has no ReadIndex (2X stub): reads use the log */
+    peer_read_stats_t read_stats;
     /* Statistics for tests. */
     uint64_t n_compact_proposed;
     uint64_t n_ready_calls; /* peer_handle_ready() calls not deferred to a round's end */
@@ -78,5 +86,23 @@ void peer_track_proposal(peer_t *p, peer_cb_t cb);
 void peer_answer(peer_cb_t cb, RaftCmdpb__RaftCmdResponse *resp);
 /* Wraps one Raft message in the envelope other stores route by and sends it. */
 void peer_send_raft_message(peer_t *p, const raft_message_t *m);
+
+/* ---- peer_read.c: read-only commands through ReadIndex ---- */
+/* Takes a read-only command (`req` borrowed) when the read mode and the
+ * core allow it: returns 1 and answers `cb` later (exactly once); 0 leaves
+ * it to the log path. */
+int peer_read_propose(peer_t *p, const RaftCmdpb__RaftCmdRequest *req, peer_cb_t cb);
+/* Moves the core's read states onto the waiting reads. Call after every
+ * rawnode_step(), before the Ready that would carry them away. */
+void peer_read_collect(peer_t *p);
+/* Answers the waiting reads whose index is applied; fails those of an
+ * older term, a peer no longer leading or a region whose epoch changed.
+ * Call after every Ready. */
+void peer_read_serve(peer_t *p);
+/* Fails reads that waited too long for their confirmation (lost messages,
+ * a leader cut off from the others). Once per tick. */
+void peer_read_tick(peer_t *p);
+/* Answers every waiting read with StaleCommand (`why`) and frees the list. */
+void peer_read_fail_all(peer_t *p, const char *why);
 
 #endif

@@ -389,6 +389,7 @@ void store_end_round(store_t *s)
         p->ready_pending = 0;
         if (!p->destroyed)
             (void)peer_handle_ready(p); /* a failure marks the peer broken, logged */
+        peer_read_serve(p);             /* ReadIndex reads whose index the round applied */
     }
     eng_defer_syncs(s->kv_db, 0);
     /* A failed sync stays due: the next raft DB write tries it first, and

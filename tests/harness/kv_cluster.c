@@ -17,8 +17,23 @@ sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_r
     return cluster_new_regions(nodes, clients, seed, max_raft_log, 1, so);
 }
 
+static sim_cluster_t *start_cluster(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                    int regions, peer_read_mode_t mode, sim_store_opts_t *so);
+
 sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
                                    int regions, sim_store_opts_t *so)
+{
+    return start_cluster(nodes, clients, seed, max_raft_log, regions, PEER_READ_LOG, so);
+}
+
+sim_cluster_t *cluster_new_reading(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                   peer_read_mode_t mode, sim_store_opts_t *so)
+{
+    return start_cluster(nodes, clients, seed, max_raft_log, 1, mode, so);
+}
+
+static sim_cluster_t *start_cluster(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                    int regions, peer_read_mode_t mode, sim_store_opts_t *so)
 {
     memset(so, 0, sizeof(*so));
     so->regions = regions;
@@ -26,6 +41,7 @@ sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64
     so->peer.sync = 0; /* a simulated crash closes the DB: nothing unsynced is lost */
     so->peer.raft_log_gc_tick = 10;
     so->peer.raft_log_gc_count_limit = max_raft_log;
+    so->peer.read_mode = mode;
     sim_cluster_opts_t o;
     memset(&o, 0, sizeof(o));
     o.nodes = nodes;
@@ -397,7 +413,8 @@ void generic_run(uint64_t seed, void *arg)
     if (min_ops < 1)
         min_ops = 1;
     sim_store_opts_t so;
-    sim_cluster_t *c = cluster_new(g->nodes, clients, seed, g->max_raft_log, &so);
+    sim_cluster_t *c =
+        cluster_new_reading(g->nodes, clients, seed, g->max_raft_log, g->read_mode, &so);
     sim_t *sim = sim_cluster_sim(c);
     sim_net_t *net = sim_cluster_net(c);
     if (g->unreliable) {

@@ -24,6 +24,7 @@ typedef struct {
      * the reference completes at every seed tried, so a store several times
      * slower than it fails. */
     uint64_t min_ops;
+    peer_read_mode_t read_mode; /* how the stores serve reads (0: through the log) */
 } generic_opts_t;
 
 /* One seeded run of the scenario; fails the test on a violation. */
@@ -37,6 +38,9 @@ sim_cluster_t *cluster_new(int nodes, int clients, uint64_t seed, uint64_t max_r
 /* The same with `regions` regions (sim_store_opts_t.regions). */
 sim_cluster_t *cluster_new_regions(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
                                    int regions, sim_store_opts_t *so);
+/* cluster_new() with the peers serving reads in `mode` (peer.h). */
+sim_cluster_t *cluster_new_reading(int nodes, int clients, uint64_t seed, uint64_t max_raft_log,
+                                   peer_read_mode_t mode, sim_store_opts_t *so);
 /* The node whose region-1 peer leads, waiting up to `ms` virtual ms; 0 if none. */
 int cluster_leader(sim_cluster_t *c, uint64_t ms);
 /* Log entries of region 1 in the store's raft DB, and the lowest index. */
