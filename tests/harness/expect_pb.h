@@ -58,17 +58,17 @@ void tkv_expect_key_errors(const char *file, int line, Kvrpcpb__KeyError *const 
 void tkv_expect_no_region_error(const char *file, int line, const Errorpb__Error *e,
                                 const char *what, ...) TKV_EXPECT_FMT(4);
 void tkv_expect_region_error(const char *file, int line, const Errorpb__Error *e,
-                             tkv_region_error_kind_t want, const char *what, ...)
-    TKV_EXPECT_FMT(5);
+                             tkv_region_error_kind_t want, const char *what, ...) TKV_EXPECT_FMT(5);
 
-/* A protobuf enum's value by its name in the .proto ("NoAction"), or "an
+/* A protobuf enum's value by its name in the .proto ("NO_ACTION"), or "an
  * unknown value" (static storage). */
 const char *tkv_pb_enum_name(const ProtobufCEnumDescriptor *d, int value);
 /* expect_pb_enum(r->action, KVRPCPB__ACTION__NO_ACTION, &kvrpcpb__action__descriptor, "...")
- * -> ...: expected NoAction, saw TTLExpireRollback */
+ * -> ...: expected NO_ACTION, saw TTL_EXPIRE_ROLLBACK */
 #define expect_pb_enum(got, want, desc, ...)                                                       \
-    tkv_expect_named(__FILE__, __LINE__, (int)(got) == (int)(want), tkv_pb_enum_name(desc, (int)(got)), \
-                     tkv_pb_enum_name(desc, (int)(want)), __VA_ARGS__)
+    tkv_expect_named(__FILE__, __LINE__, (int)(got) == (int)(want),                                \
+                     tkv_pb_enum_name(desc, (int)(got)), tkv_pb_enum_name(desc, (int)(want)),      \
+                     __VA_ARGS__)
 
 #define expect_no_key_error(e, ...) tkv_expect_no_key_error(__FILE__, __LINE__, (e), __VA_ARGS__)
 #define expect_key_error(e, kind, ...)                                                             \
