@@ -43,7 +43,9 @@ static void test_start_as_follower(void **state)
     expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
     expect_u64(r->term, 0, "r->term");
     expect_u64(r->lead, RAFT_NONE, "r->lead");
-    assert_in_range(r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1);
+    expect_range(
+        r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1,
+        "a new node's randomized election timeout (in [election_tick, 2 * election_tick))");
     rt_free_raft(r);
 }
 
@@ -447,7 +449,8 @@ static void test_vote_from_any_state(void **state)
         expect_u64(n, 1, "n");
         expect_named(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE, raft_msg_type_name,
                      "msgs[0].type");
-        assert_false(msgs[0].reject);
+        expect_false(msgs[0].reject, "the vote response rejects a MsgRequestVote of a newer term "
+                                     "whose log is at least as up to date");
         expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
         expect_u64(r->term, new_term, "r->term");
         expect_u64(r->vote, 2, "r->vote");
@@ -591,7 +594,10 @@ static void test_disruptive_follower(void **state)
         raft_tick(c);
     rt_clear(c);
     uint64_t t = c->term;
-    assert_true(t >= 3);
+    expect_true(t >= 3,
+                "isolated node 3 keeps campaigning: after 3 election timeouts its term must be at "
+                "least 3, it is %llu",
+                (unsigned long long)t);
     expect_role(c, RAFT_CANDIDATE, "the role of node %llu", (unsigned long long)c->id);
     rt_net_recover(net);
     rt_net_hup(net, 3);
@@ -620,7 +626,10 @@ static void test_split_vote(void **state)
     rt_net_hup(net, 3); /* it knows of term 1 only from nobody: votes 3 alone */
     rt_net_hup(net, 4); /* 4 and... nobody */
     for (uint64_t i = 1; i <= 4; i++)
-        assert_int_not_equal(rt_net_node(net, i)->role, RAFT_LEADER);
+        expect_true(rt_net_node(net, i)->role != RAFT_LEADER,
+                    "with every vote split, node %llu must not lead (no candidate has 3 of 4 "
+                    "votes); it is a %s",
+                    (unsigned long long)i, raft_role_name(rt_net_node(net, i)->role));
     rt_net_recover(net);
     rt_net_hup(net, 1);
     int leaders = 0;

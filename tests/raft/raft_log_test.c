@@ -176,7 +176,9 @@ static void test_maybe_append_keeps_matching_suffix(void **state)
     make_log(&f, NULL, 0, terms, 4);
     raft_entry_t e = ent(2, 1);
     uint64_t last_new;
-    assert_true(rlog_maybe_append(&f.log, 1, 1, 0, &e, 1, &last_new));
+    expect_true(rlog_maybe_append(&f.log, 1, 1, 0, &e, 1, &last_new),
+                "rlog_maybe_append of entry 2 after (index 1, term 1), which the log holds, must "
+                "be accepted");
     expect_u64(last_new, 2, "last_new");
     expect_u64(rlog_last_index(&f.log), 4, "rlog_last_index(&f.log)");
     free_log(&f);
@@ -290,7 +292,8 @@ static void test_slice(void **state)
         for (size_t i = 0; i < n; i++) {
             expect_u64(ents[i].index, cases[c].lo + i, "ents[i].index");
             expect_u64(ents[i].term, ents[i].index <= 5 ? 1 : 2, "ents[i].term");
-            assert_memory_equal(ents[i].data, "0123456789", 10);
+            expect_bytes(ents[i].data, ents[i].len, "0123456789", 10,
+                         "the data of entry %llu read back", (unsigned long long)ents[i].index);
         }
         raft_entries_free(ents, n);
     }
@@ -308,11 +311,16 @@ static void test_commit_to_never_decreases(void **state)
     expect_u64(f.log.committed, 3, "f.log.committed");
     rlog_commit_to(&f.log, 1);
     expect_u64(f.log.committed, 3, "f.log.committed");
-    assert_false(rlog_maybe_commit(&f.log, 2, 2));
+    expect_false(rlog_maybe_commit(&f.log, 2, 2),
+                 "rlog_maybe_commit(2, term 2) below the commit index 3 returned true (commit "
+                 "never moves back)");
     free_log(&f);
     make_log(&f, terms, 3, NULL, 0);
-    assert_false(rlog_maybe_commit(&f.log, 3, 2)); /* term mismatch */
-    assert_true(rlog_maybe_commit(&f.log, 3, 3));
+    expect_false(rlog_maybe_commit(&f.log, 3, 2),
+                 "rlog_maybe_commit(3, term 2) when entry 3 has term 3 returned true (only an "
+                 "entry of the given term commits)");
+    expect_true(rlog_maybe_commit(&f.log, 3, 3),
+                "rlog_maybe_commit(3, term 3), entry 3 being of term 3, must commit");
     expect_u64(f.log.committed, 3, "f.log.committed");
     free_log(&f);
 }

@@ -24,7 +24,10 @@ static void check_leader(rt_network_t *net, uint64_t want, uint64_t term)
         if (i == want)
             expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
         else
-            assert_int_not_equal(r->role, RAFT_LEADER);
+            expect_true(r->role != RAFT_LEADER,
+                        "only node %llu may lead; node %llu is a leader too (term %llu)",
+                        (unsigned long long)want, (unsigned long long)i,
+                        (unsigned long long)r->term);
         if (term)
             expect_u64(r->term, term, "r->term");
     }
@@ -176,7 +179,7 @@ static void test_add_node(void **state)
     expect_u64(r->log.committed, 1, "r->log.committed");
     raft_add_node(r, 2);
     expect_u64(r->prs.n, 2, "r->prs.n");
-    assert_non_null(prs_find(&r->prs, 2));
+    expect_present(prs_find(&r->prs, 2), "the leader's progress of node 2 after raft_add_node(2)");
     /* the quorum is now 2: a proposal waits for node 2 */
     rt_propose(r, "x");
     expect_u64(r->log.committed, 1, "r->log.committed");
@@ -213,7 +216,7 @@ static void test_remove_node(void **state)
     raft_t *r = rt_raft(1, 2, NULL);
     raft_remove_node(r, 2);
     expect_u64(r->prs.n, 1, "r->prs.n");
-    assert_null(prs_find(&r->prs, 2));
+    expect_absent(prs_find(&r->prs, 2), "the progress of node 2 after raft_remove_node(2)");
     /* alone now, it elects itself */
     rt_tick_n(r, 2 * r->election_tick);
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
@@ -350,7 +353,8 @@ static void test_rawnode_conf_change_round(void **state)
                "raft_pb_decode_conf_change(e->data, e->len, &got)");
     expect_u64(got.type, RAFT_CONF_ADD_NODE, "got.type");
     expect_u64(got.node_id, 2, "got.node_id");
-    assert_memory_equal(got.context, "ctx", 3);
+    expect_bytes(got.context, got.context_len, "ctx", 3,
+                 "the context of the committed conf change (the proposal's)");
     raft_conf_state_t cs;
     expect_err(rawnode_apply_conf_change(rn, &got, &cs), TKV_OK,
                "rawnode_apply_conf_change(rn, &got, &cs)");
@@ -368,7 +372,10 @@ static void test_rawnode_conf_change_round(void **state)
     int to2 = 0;
     for (size_t i = 0; i < rd.n_messages; i++)
         to2 += rd.messages[i].to == 2;
-    assert_true(to2 > 0);
+    expect_true(to2 > 0,
+                "once node 2 is added, the leader's next Ready must hold messages to it; it holds "
+                "%zu messages, none to 2",
+                rd.n_messages);
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
     rawnode_free(rn);

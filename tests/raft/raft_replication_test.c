@@ -48,7 +48,9 @@ static void test_leader_start_replication(void **state)
         expect_u64(msgs[i].n_entries, 1, "msgs[i].n_entries");
         expect_u64(msgs[i].entries[0].index, li + 1, "msgs[i].entries[0].index");
         expect_u64(msgs[i].entries[0].term, 1, "msgs[i].entries[0].term");
-        assert_memory_equal(msgs[i].entries[0].data, "some data", 9);
+        expect_bytes(msgs[i].entries[0].data, msgs[i].entries[0].len, "some data", 9,
+                     "the data of the entry in the MsgAppend to %llu (the proposal's)",
+                     (unsigned long long)msgs[i].to);
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -349,8 +351,10 @@ static void test_log_replication_network(void **state)
         expect_err(rlog_next_ents(&r->log, &ents, &n), TKV_OK,
                    "rlog_next_ents(&r->log, &ents, &n)");
         expect_u64(n, 4, "n");
-        assert_memory_equal(ents[1].data, "a", 1);
-        assert_memory_equal(ents[3].data, "b", 1);
+        expect_bytes(ents[1].data, ents[1].len, "a", 1,
+                     "node %llu's entry 2 (the proposal of leader 1)", (unsigned long long)i);
+        expect_bytes(ents[3].data, ents[3].len, "b", 1,
+                     "node %llu's entry 4 (the proposal of leader 2)", (unsigned long long)i);
         expect_u64(ents[3].term, 2, "ents[3].term");
         raft_entries_free(ents, n);
     }

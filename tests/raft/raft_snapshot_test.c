@@ -39,15 +39,17 @@ static void test_restore_snapshot(void **state)
     expect_u64(rlog_first_index(&r->log), 12, "rlog_first_index(&r->log)");
     expect_u64(r->log.committed, 11, "r->log.committed");
     expect_u64(r->prs.n, 3, "r->prs.n"); /* membership from the snapshot */
-    assert_non_null(prs_find(&r->prs, 3));
-    assert_non_null(rlog_pending_snapshot(&r->log));
+    expect_present(prs_find(&r->prs, 3),
+                   "node 3 in the progress after restoring a snapshot whose conf state is {1,2,3}");
+    expect_present(rlog_pending_snapshot(&r->log),
+                   "the restored snapshot pending in the log (for the Ready to hand out)");
     /* answers with its new last index */
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
     expect_u64(n, 1, "n");
     expect_named(msgs[0].type, RAFT_MSG_APPEND_RESPONSE, raft_msg_type_name, "msgs[0].type");
     expect_u64(msgs[0].index, 11, "msgs[0].index");
-    assert_false(msgs[0].reject);
+    expect_false(msgs[0].reject, "the answer to a snapshot newer than the log rejects it");
     rt_free_msgs(msgs, n);
     /* and accepts entries after it */
     raft_message_t app = rt_msg(RAFT_MSG_APPEND, 2, 1, 11);
@@ -73,7 +75,9 @@ static void test_restore_ignores_stale_snapshot(void **state)
     rlog_commit_to(&r->log, 3);
     uint64_t nodes[] = { 1, 2 };
     step_snapshot(r, 2, 1, snap_at(2, 1, nodes, 2));
-    assert_null(rlog_pending_snapshot(&r->log));
+    expect_absent(
+        rlog_pending_snapshot(&r->log),
+        "a pending snapshot after a stale one (index 2 below the commit index 3: ignore it)");
     expect_u64(rt_last(r), 3, "rt_last(r)");
     expect_u64(rlog_first_index(&r->log), 1, "rlog_first_index(&r->log)");
     size_t n;
@@ -93,7 +97,9 @@ static void test_restore_matching_snapshot_fast_forwards(void **state)
     uint64_t nodes[] = { 1, 2 };
     step_snapshot(r, 2, 1, snap_at(2, 1, nodes, 2));
     /* we hold (2, 1) already: commit to it, keep the log */
-    assert_null(rlog_pending_snapshot(&r->log));
+    expect_absent(rlog_pending_snapshot(&r->log),
+                  "a pending snapshot after one the log already holds (index 2, term 1: "
+                  "fast-forward the commit, keep the log)");
     expect_u64(r->log.committed, 2, "r->log.committed");
     expect_u64(rt_last(r), 3, "rt_last(r)");
     rt_clear(r);
@@ -135,7 +141,8 @@ static void test_provide_snapshot(void **state)
     expect_u64(msgs[0].snapshot.metadata.index, 5, "msgs[0].snapshot.metadata.index");
     expect_u64(msgs[0].snapshot.metadata.term, 1, "msgs[0].snapshot.metadata.term");
     expect_u64(msgs[0].snapshot.len, 3, "msgs[0].snapshot.len");
-    assert_memory_equal(msgs[0].snapshot.data, "img", 3);
+    expect_bytes(msgs[0].snapshot.data, msgs[0].snapshot.len, "img", 3,
+                 "the data of the snapshot the leader sends (the storage's)");
     expect_u64(msgs[0].snapshot.metadata.conf_state.n_nodes, 2,
                "msgs[0].snapshot.metadata.conf_state.n_nodes");
     rt_free_msgs(msgs, n);
@@ -215,7 +222,8 @@ static void test_slow_node_restore(void **state)
     raft_t *slow = rt_net_node(net, 3);
     expect_u64(slow->log.committed, lead->log.committed, "slow->log.committed");
     expect_u64(rt_last(slow), 102, "rt_last(slow)");
-    assert_non_null(rlog_pending_snapshot(&slow->log));
+    expect_present(rlog_pending_snapshot(&slow->log),
+                   "the snapshot node 3 caught up by (pending in its log)");
     rt_net_free(net);
 }
 
@@ -282,17 +290,22 @@ static void test_rawnode_restart_from_snapshot(void **state)
     /* the state machine holds what the snapshot covers */
     expect_u64(rn->raft->log.applied, 2, "rn->raft->log.applied");
     expect_u64(rn->raft->log.committed, 3, "rn->raft->log.committed");
-    assert_true(rawnode_has_ready(rn));
+    expect_true(
+        rawnode_has_ready(rn),
+        "rawnode_has_ready() after a restart with a committed entry past the snapshot to apply");
     raft_ready_t rd;
     expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     expect_u64(rd.n_entries, 0, "rd.n_entries");
-    assert_true(raft_snapshot_is_empty(&rd.snapshot));
+    expect_true(
+        raft_snapshot_is_empty(&rd.snapshot),
+        "the Ready after a restart carries no snapshot (the one in storage is already applied)");
     expect_u64(rd.n_committed_entries, 1,
                "rd.n_committed_entries"); /* only what follows the snapshot */
     expect_u64(rd.committed_entries[0].index, 3, "rd.committed_entries[0].index");
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
-    assert_false(rawnode_has_ready(rn));
+    expect_false(rawnode_has_ready(rn),
+                 "rawnode_has_ready() after the restart's Ready was advanced");
     rawnode_free(rn);
     mem_storage_free(ms);
 }
@@ -324,9 +337,11 @@ static void test_rawnode_ready_carries_snapshot(void **state)
                "mem_storage_apply_snapshot(ms, &rd.snapshot)");
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
-    assert_false(rawnode_has_ready(rn));
+    expect_false(rawnode_has_ready(rn),
+                 "rawnode_has_ready() after the snapshot's Ready was advanced");
     expect_u64(rn->raft->log.applied, 7, "rn->raft->log.applied");
-    assert_null(rlog_pending_snapshot(&rn->raft->log));
+    expect_absent(rlog_pending_snapshot(&rn->raft->log),
+                  "a pending snapshot after it was handed out in a Ready and advanced");
     expect_u64(rlog_first_index(&rn->raft->log), 8, "rlog_first_index(&rn->raft->log)");
     rawnode_free(rn);
     mem_storage_free(ms);
