@@ -116,7 +116,7 @@ void tkv_expect_false(const char *file, int line, int cond, const char *what, ..
     va_start(ap, what);
     print_what(file, line, what, ap);
     va_end(ap);
-    print_error("it was so, and must not be\n");
+    print_error("it is so, and must not be\n");
     _fail(file, line);
 }
 

@@ -58,7 +58,7 @@ void tkv_expect_bytes(const char *file, int line, const void *got, size_t got_le
 #define expect_u64(got, want, ...) tkv_expect_u64(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define expect_err(got, want, ...) tkv_expect_err(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define expect_true(cond, ...)     tkv_expect_true(__FILE__, __LINE__, (cond) ? 1 : 0, __VA_ARGS__)
-/* expect_false(r->lead == 2, "...") -> ...: <what>: it was so, and must not be */
+/* expect_false(r->lead == 2, "...") -> ...: <what>: it is so, and must not be */
 #define expect_false(cond, ...) tkv_expect_false(__FILE__, __LINE__, (cond) ? 1 : 0, __VA_ARGS__)
 /* expect_present(r->error, "the reply's key error") -> ...: expected one, saw none
  * expect_absent(r->error, ...)                       -> ...: expected none, saw one */
