@@ -547,7 +547,9 @@ static void test_old_messages_ignored(void **state)
     m.log_term = 2;
     raft_t *r = rt_net_node(net, 1);
     tkv_err_t err = raft_step(r, &m);
-    expect_err(err, TKV_OK, "err");
+    expect_err(
+        err, TKV_OK,
+        "raft_step of a MsgAppend from a lower term on leader 1 (it is ignored, not an error)");
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
     expect_u64(r->term, 3, "the node's term (r->term)");
     expect_u64(rt_last(r), 3, "the node's last log index (rt_last(r))");

@@ -511,12 +511,15 @@ static void test_proposal(void **state)
         rt_clear(r);
         raft_message_free(&m);
         if (cases[c].success) {
-            expect_err(err, TKV_OK, "err");
+            expect_err(err, TKV_OK,
+                       "raft_step of a proposal on node 1 in case %zu (it leads: it must take it)",
+                       c);
             rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
             rt_net_propose(net, 1, "more");
             expect_u64(r->log.committed, 3, "the node's commit index (r->log.committed)");
         } else {
-            expect_err(err, TKV_ERR_NOT_LEADER, "err"); /* no leader: dropped */
+            expect_err(err, TKV_ERR_NOT_LEADER,
+                       "raft_step of a proposal on node 1 in case %zu (no leader: dropped)", c);
             expect_u64(rt_last(r), 0, "the node's last log index (rt_last(r))");
         }
         rt_net_free(net);
