@@ -411,8 +411,8 @@ static void test_election_overwrite_newer_logs(void **state)
     rt_network_t *net = rt_net_new(5, preset);
     /* At term 2, node 1 gets only node 2's vote. */
     rt_net_hup(net, 1);
-    expect_u64(rt_net_node(net, 1)->role, RAFT_FOLLOWER, "rt_net_node(net, 1)->role");
-    expect_u64(rt_net_node(net, 1)->term, 2, "rt_net_node(net, 1)->term");
+    expect_role(rt_net_node(net, 1), RAFT_FOLLOWER, "node 1");
+    expect_u64(rt_net_node(net, 1)->term, 2, "node 1's term (rt_net_node(net, 1)->term)");
     /* At term 3 nodes 4 and 5 are free to vote and do. */
     rt_net_hup(net, 1);
     raft_t *r = rt_net_node(net, 1);
@@ -421,8 +421,10 @@ static void test_election_overwrite_newer_logs(void **state)
     for (uint64_t i = 1; i <= 5; i++) {
         raft_t *n = rt_net_node(net, i);
         expect_u64(rt_last(n), 2, "node n's last log index (rt_last(n))");
-        expect_u64(rt_term_at(n, 1), 1, "rt_term_at(n, 1)"); /* node 3's term-2 entry is gone */
-        expect_u64(rt_term_at(n, 2), 3, "rt_term_at(n, 2)");
+        expect_u64(
+            rt_term_at(n, 1), 1,
+            "node n's term of entry 1 (rt_term_at(n, 1))"); /* node 3's term-2 entry is gone */
+        expect_u64(rt_term_at(n, 2), 3, "node n's term of entry 2 (rt_term_at(n, 2))");
     }
     rt_net_free(net);
 }
@@ -487,8 +489,8 @@ static void test_dueling_candidates(void **state)
     rt_net_hup(net, 1);
     rt_net_hup(net, 3);
     /* 1 won with 2's vote; 3 could not (2 had voted already). */
-    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
-    expect_u64(rt_net_node(net, 3)->role, RAFT_CANDIDATE, "rt_net_node(net, 3)->role");
+    expect_role(rt_net_node(net, 1), RAFT_LEADER, "node 1");
+    expect_role(rt_net_node(net, 3), RAFT_CANDIDATE, "node 3");
     rt_net_recover(net);
     /* 3 campaigns again at term 2; its log is behind, so it loses, and the
      * whole cluster ends at term 2 without a leader. */
@@ -498,8 +500,8 @@ static void test_dueling_candidates(void **state)
         expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
         expect_u64(r->term, 2, "the node's term (r->term)");
     }
-    expect_u64(rt_last(rt_net_node(net, 1)), 1, "rt_last(rt_net_node(net, 1))");
-    expect_u64(rt_last(rt_net_node(net, 3)), 0, "rt_last(rt_net_node(net, 3))");
+    expect_u64(rt_last(rt_net_node(net, 1)), 1, "node 1's last log index");
+    expect_u64(rt_last(rt_net_node(net, 3)), 0, "node 3's last log index");
     rt_net_free(net);
 }
 
@@ -553,7 +555,7 @@ static void test_old_messages_ignored(void **state)
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
     expect_u64(r->term, 3, "the node's term (r->term)");
     expect_u64(rt_last(r), 3, "the node's last log index (rt_last(r))");
-    expect_u64(rt_term_at(r, 3), 3, "rt_term_at(r, 3)");
+    expect_u64(rt_term_at(r, 3), 3, "the node's term of entry 3 (rt_term_at(r, 3))");
     size_t n;
     raft_message_t *out = rt_take(r, &n);
     for (size_t i = 0; i < n; i++) {
@@ -610,10 +612,10 @@ static void test_disruptive_follower(void **state)
     rt_net_recover(net);
     rt_net_hup(net, 3);
     /* Its log is behind, so it cannot win, but node 1 lost leadership. */
-    expect_u64(rt_net_node(net, 1)->role, RAFT_FOLLOWER, "rt_net_node(net, 1)->role");
-    expect_u64(rt_net_node(net, 1)->term, t + 1, "rt_net_node(net, 1)->term");
+    expect_role(rt_net_node(net, 1), RAFT_FOLLOWER, "node 1");
+    expect_u64(rt_net_node(net, 1)->term, t + 1, "node 1's term (rt_net_node(net, 1)->term)");
     rt_net_hup(net, 1);
-    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
+    expect_role(rt_net_node(net, 1), RAFT_LEADER, "node 1");
     expect_u64(c->lead, 1, "node c's known leader (c->lead)");
     expect_u64(c->term, t + 2, "node c's term (c->term)");
     rt_net_free(net);
@@ -643,8 +645,8 @@ static void test_split_vote(void **state)
     int leaders = 0;
     for (uint64_t i = 1; i <= 4; i++)
         leaders += rt_net_node(net, i)->role == RAFT_LEADER;
-    expect_u64(leaders, 1, "leaders");
-    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
+    expect_u64(leaders, 1, "leaders after the partition healed and node 1 campaigned");
+    expect_role(rt_net_node(net, 1), RAFT_LEADER, "node 1");
     rt_net_free(net);
 }
 
@@ -654,12 +656,12 @@ static void test_become_leader_appends_noop(void **state)
     raft_t *r = rt_raft(1, 3, NULL);
     rt_make_leader(r);
     expect_u64(rt_last(r), 1, "the node's last log index (rt_last(r))");
-    expect_u64(rt_term_at(r, 1), r->term, "rt_term_at(r, 1)");
+    expect_u64(rt_term_at(r, 1), r->term, "the node's term of entry 1 (rt_term_at(r, 1))");
     raft_entry_t *ents;
     size_t n;
     expect_err(rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n), TKV_OK,
                "rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n)");
-    expect_u64(n, 1, "n");
+    expect_u64(n, 1, "entries at index 1 of a new leader (its no-op)");
     expect_u64(ents[0].len, 0, "entry [0]'s len (ents[0].len)");
     expect_u64(ents[0].type, RAFT_ENTRY_NORMAL, "entry [0]'s type (ents[0].type)");
     raft_entries_free(ents, n);
@@ -672,7 +674,8 @@ static void test_become_leader_appends_noop(void **state)
             msgs[i].entries[0].index == 1)
             appends++;
     }
-    expect_u64(appends, 2, "appends");
+    expect_u64(appends, 2,
+               "MsgAppends of the no-op (index 1) sent by the new leader (one per follower)");
     rt_free_msgs(msgs, nm);
     rt_free_raft(r);
 }

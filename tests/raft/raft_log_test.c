@@ -109,12 +109,12 @@ static void test_append_truncates(void **state)
         log_fixture_t f;
         make_log(&f, st, 2, NULL, 0);
         expect_u64(rlog_append(&f.log, cases[c].ents, cases[c].n), cases[c].want_last,
-                   "rlog_append(&f.log, cases[c].ents, cases[c].n)");
+                   "the last index rlog_append returns in case %zu", c);
         expect_u64(rlog_last_index(&f.log), cases[c].want_last,
                    "the last log index (rlog_last_index(&f.log))");
         for (uint64_t i = 0; i < cases[c].want_last; i++)
             expect_u64(rlog_term_or_zero(&f.log, i + 1), cases[c].want_terms[i],
-                       "rlog_term_or_zero(&f.log, i + 1)");
+                       "the term of entry %llu (0: not in the log)", (unsigned long long)(i + 1));
         /* the unstable part starts where the new entries start */
         expect_u64(f.log.offset, cases[c].want_offset,
                    "the log's first unstable index (f.log.offset)");
@@ -166,7 +166,8 @@ static void test_maybe_append(void **state)
                    "the log's commit index (f.log.committed)");
         if (cases[c].check_index)
             expect_u64(rlog_term_or_zero(&f.log, cases[c].check_index), cases[c].check_term,
-                       "rlog_term_or_zero(&f.log, cases[c].check_index)");
+                       "the term of entry %llu in case %zu (0: not in the log)",
+                       (unsigned long long)cases[c].check_index, c);
         free_log(&f);
     }
 }
@@ -216,7 +217,7 @@ static void test_unstable_and_stable(void **state)
     raft_entry_t es[2] = { ent(3, 2), ent(4, 2) };
     expect_err(mem_storage_append(f.ms, es, 2), TKV_OK, "mem_storage_append(f.ms, es, 2)");
     expect_u64(rlog_last_index(&f.log), 4, "the last log index (rlog_last_index(&f.log))");
-    expect_u64(rlog_term_or_zero(&f.log, 4), 2, "rlog_term_or_zero(&f.log, 4)");
+    expect_u64(rlog_term_or_zero(&f.log, 4), 2, "the term of entry 4 (0: not in the log)");
     free_log(&f);
 }
 
@@ -237,7 +238,9 @@ static void test_next_ents(void **state)
         make_log(&f, st, 3, ut, 2);
         rlog_commit_to(&f.log, cases[c].committed);
         rlog_applied_to(&f.log, cases[c].applied);
-        expect_u64(rlog_has_next_ents(&f.log), cases[c].want_n > 0, "rlog_has_next_ents(&f.log)");
+        expect_u64(rlog_has_next_ents(&f.log), cases[c].want_n > 0,
+                   "rlog_has_next_ents (1 when committed entries wait to be applied) in case %zu",
+                   c);
         raft_entry_t *ents;
         size_t n;
         expect_err(rlog_next_ents(&f.log, &ents, &n), TKV_OK, "rlog_next_ents(&f.log, &ents, &n)");
@@ -338,13 +341,13 @@ static void test_term_lookup(void **state)
     make_log(&f, st, 2, ut, 1);
     uint64_t t;
     expect_err(rlog_term(&f.log, 0, &t), TKV_OK, "rlog_term(&f.log, 0, &t)");
-    expect_u64(t, 0, "t");
+    expect_u64(t, 0, "the term rlog_term reports");
     expect_err(rlog_term(&f.log, 2, &t), TKV_OK, "rlog_term(&f.log, 2, &t)");
-    expect_u64(t, 2, "t");
+    expect_u64(t, 2, "the term of entry 2 (stable)");
     expect_err(rlog_term(&f.log, 3, &t), TKV_OK, "rlog_term(&f.log, 3, &t)");
-    expect_u64(t, 3, "t");
+    expect_u64(t, 3, "the term of entry 3 (unstable)");
     expect_err(rlog_term(&f.log, 4, &t), RAFT_ERR_UNAVAILABLE, "rlog_term(&f.log, 4, &t)");
-    expect_u64(t, 0, "t");
+    expect_u64(t, 0, "the term rlog_term reports");
     free_log(&f);
 }
 

@@ -40,9 +40,9 @@ static void test_transfer_to_up_to_date_node(void **state)
     rt_net_hup(net, 1);
     transfer(net, 1, 2);
     check_leader(net, 2, 2);
-    expect_u64(rt_net_node(net, 1)->lead, 2, "rt_net_node(net, 1)->lead");
+    expect_u64(rt_net_node(net, 1)->lead, 2, "node 1's known leader (rt_net_node(net, 1)->lead)");
     expect_u64(rt_net_node(net, 1)->lead_transferee, RAFT_NONE,
-               "rt_net_node(net, 1)->lead_transferee");
+               "node 1's leader transferee (rt_net_node(net, 1)->lead_transferee)");
     /* and back again */
     rt_net_propose(net, 2, "x");
     transfer(net, 2, 1);
@@ -63,7 +63,8 @@ static void test_transfer_to_lagging_node(void **state)
     /* Node 3 must be caught up first (its log is behind: it could not win). */
     transfer(net, 1, 3);
     check_leader(net, 3, 2);
-    expect_u64(rt_term_at(lagging, 2), 1, "rt_term_at(lagging, 2)");
+    expect_u64(rt_term_at(lagging, 2), 1,
+               "the lagging node's term of entry 2 (rt_term_at(lagging, 2))");
     rt_net_free(net);
 }
 
@@ -160,7 +161,7 @@ static void test_second_transfer_while_pending(void **state)
     /* a transfer to another (up-to-date) node replaces it and completes */
     transfer(net, 1, 2);
     check_leader(net, 2, 0); /* node 3, still cut off, stays at term 1 */
-    expect_u64(rt_net_node(net, 2)->term, 2, "rt_net_node(net, 2)->term");
+    expect_u64(rt_net_node(net, 2)->term, 2, "node 2's term (rt_net_node(net, 2)->term)");
     rt_net_free(net);
 }
 
@@ -207,7 +208,8 @@ static void test_add_node_twice(void **state)
     rt_clear(r);
     raft_add_node(r, 2);
     expect_u64(r->prs.n, 2, "the node's number of tracked peers (r->prs.n)");
-    expect_u64(prs_find(&r->prs, 2)->match, 1, "prs_find(&r->prs, 2)->match"); /* untouched */
+    expect_u64(prs_find(&r->prs, 2)->match, 1,
+               "the leader's match index for node 2 (prs_find(&r->prs, 2)->match)"); /* untouched */
     raft_add_node(r, 3);
     raft_add_node(r, 3);
     expect_u64(r->prs.n, 3, "the node's number of tracked peers (r->prs.n)");
@@ -296,17 +298,17 @@ static void test_conf_change_with_pending_one(void **state)
     rlog_applied_to(&r->log, 1);
     raft_message_t m = conf_change_proposal(1, RAFT_CONF_ADD_NODE, 2);
     rt_step(r, m);
-    expect_u64(type_at(r, 2), RAFT_ENTRY_CONF_CHANGE, "type_at(r, 2)");
+    expect_u64(type_at(r, 2), RAFT_ENTRY_CONF_CHANGE, "the type of entry 2 (type_at(r, 2))");
     expect_u64(r->pending_conf_index, 2,
                "the node's pending conf change index (r->pending_conf_index)");
     /* the first is not applied yet: the second one is dropped */
     rt_step(r, m);
     expect_u64(rt_last(r), 3, "the node's last log index (rt_last(r))");
-    expect_u64(type_at(r, 3), RAFT_ENTRY_NORMAL, "type_at(r, 3)");
+    expect_u64(type_at(r, 3), RAFT_ENTRY_NORMAL, "the type of entry 3 (type_at(r, 3))");
     /* once it is applied, a new one is accepted */
     rlog_applied_to(&r->log, 3);
     rt_step(r, m);
-    expect_u64(type_at(r, 4), RAFT_ENTRY_CONF_CHANGE, "type_at(r, 4)");
+    expect_u64(type_at(r, 4), RAFT_ENTRY_CONF_CHANGE, "the type of entry 4 (type_at(r, 4))");
     expect_u64(r->pending_conf_index, 4,
                "the node's pending conf change index (r->pending_conf_index)");
     raft_message_free(&m);
@@ -326,7 +328,7 @@ static void test_new_leader_waits_for_old_conf_change(void **state)
                "the node's pending conf change index (r->pending_conf_index)");
     raft_message_t m = conf_change_proposal(1, RAFT_CONF_ADD_NODE, 2);
     rt_step(r, m);
-    expect_u64(type_at(r, 4), RAFT_ENTRY_NORMAL, "type_at(r, 4)");
+    expect_u64(type_at(r, 4), RAFT_ENTRY_NORMAL, "the type of entry 4 (type_at(r, 4))");
     raft_message_free(&m);
     rt_free_raft(r);
 }
@@ -357,20 +359,20 @@ static void test_rawnode_conf_change_round(void **state)
     expect_u64(rd.n_committed_entries, 1,
                "the Ready's committed entries to apply (rd.n_committed_entries)");
     const raft_entry_t *e = &rd.committed_entries[0];
-    expect_u64(e->type, RAFT_ENTRY_CONF_CHANGE, "e->type");
+    expect_u64(e->type, RAFT_ENTRY_CONF_CHANGE, "the type of the committed entry (a conf change)");
     raft_conf_change_t got;
     expect_err(raft_pb_decode_conf_change(e->data, e->len, &got), TKV_OK,
                "raft_pb_decode_conf_change(e->data, e->len, &got)");
-    expect_u64(got.type, RAFT_CONF_ADD_NODE, "got.type");
-    expect_u64(got.node_id, 2, "got.node_id");
+    expect_u64(got.type, RAFT_CONF_ADD_NODE, "the type of the decoded conf change (AddNode)");
+    expect_u64(got.node_id, 2, "the node the decoded conf change adds");
     expect_bytes(got.context, got.context_len, "ctx", 3,
                  "the context of the committed conf change (the proposal's)");
     raft_conf_state_t cs;
     expect_err(rawnode_apply_conf_change(rn, &got, &cs), TKV_OK,
                "rawnode_apply_conf_change(rn, &got, &cs)");
-    expect_u64(cs.n_nodes, 2, "cs.n_nodes");
-    expect_u64(cs.nodes[0], 1, "cs.nodes[0]");
-    expect_u64(cs.nodes[1], 2, "cs.nodes[1]");
+    expect_u64(cs.n_nodes, 2, "voters in the conf state after adding node 2");
+    expect_u64(cs.nodes[0], 1, "the first voter after adding node 2");
+    expect_u64(cs.nodes[1], 2, "the second voter after adding node 2");
     raft_conf_state_free(&cs);
     raft_conf_change_free(&got);
     mem_storage_append(ms, rd.entries, rd.n_entries);

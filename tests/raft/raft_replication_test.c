@@ -146,9 +146,11 @@ static void test_leader_commit_preceding_entries(void **state)
         expect_err(rlog_next_ents(&r->log, &ents, &n), TKV_OK,
                    "rlog_next_ents(&r->log, &ents, &n)");
         expect_u64(n, lens[c] + 2, "entries returned (n)");
-        expect_u64(ents[lens[c]].term, 3, "ents[lens[c]].term");
-        expect_u64(ents[lens[c]].len, 0, "ents[lens[c]].len"); /* the no-op */
-        expect_u64(ents[lens[c] + 1].len, 1, "ents[lens[c] + 1].len");
+        expect_u64(ents[lens[c]].term, 3,
+                   "the term of the new leader's no-op (entry %zu, case %zu)", lens[c] + 1, c);
+        expect_u64(ents[lens[c]].len, 0,
+                   "the data length of the new leader's no-op (empty)"); /* the no-op */
+        expect_u64(ents[lens[c] + 1].len, 1, "the data length of the proposal after the no-op");
         raft_entries_free(ents, n);
         rt_free_raft(r);
     }
@@ -377,7 +379,8 @@ static void test_single_node_commit(void **state)
     rt_net_hup(net, 1);
     rt_net_propose(net, 1, "some data");
     rt_net_propose(net, 1, "some data");
-    expect_u64(rt_net_node(net, 1)->log.committed, 3, "rt_net_node(net, 1)->log.committed");
+    expect_u64(rt_net_node(net, 1)->log.committed, 3,
+               "node 1's commit index (rt_net_node(net, 1)->log.committed)");
     rt_net_free(net);
 }
 
@@ -426,13 +429,16 @@ static void test_commit_without_new_term_entry(void **state)
     rt_net_cut(net, 1, 5);
     rt_net_propose(net, 1, "x");
     rt_net_propose(net, 1, "y");
-    expect_u64(rt_net_node(net, 1)->log.committed, 1, "rt_net_node(net, 1)->log.committed");
+    expect_u64(rt_net_node(net, 1)->log.committed, 1,
+               "node 1's commit index (rt_net_node(net, 1)->log.committed)");
     rt_net_recover(net);
     /* The new leader's no-op commits everything before it. */
     rt_net_hup(net, 2);
-    expect_u64(rt_net_node(net, 2)->log.committed, 4, "rt_net_node(net, 2)->log.committed");
+    expect_u64(rt_net_node(net, 2)->log.committed, 4,
+               "node 2's commit index (rt_net_node(net, 2)->log.committed)");
     for (uint64_t i = 1; i <= 5; i++)
-        expect_u64(rt_net_node(net, i)->log.committed, 4, "rt_net_node(net, i)->log.committed");
+        expect_u64(rt_net_node(net, i)->log.committed, 4,
+                   "node i's commit index (rt_net_node(net, i)->log.committed)");
     rt_net_free(net);
 }
 
@@ -601,7 +607,8 @@ static void test_rejection_backs_off_fast(void **state)
     msgs = rt_take(r, &n);
     expect_u64(n, 0, "messages the node sent (n)");
     rt_free_msgs(msgs, n);
-    expect_u64(prs_find(&r->prs, 2)->next, 4, "prs_find(&r->prs, 2)->next");
+    expect_u64(prs_find(&r->prs, 2)->next, 4,
+               "the leader's next index for node 2 (prs_find(&r->prs, 2)->next)");
     rt_free_raft(r);
 }
 

@@ -35,7 +35,7 @@ static void test_restore_snapshot(void **state)
     uint64_t nodes[] = { 1, 2, 3 };
     step_snapshot(r, 2, 11, snap_at(11, 11, nodes, 3));
     expect_u64(rt_last(r), 11, "the node's last log index (rt_last(r))");
-    expect_u64(rt_term_at(r, 11), 11, "rt_term_at(r, 11)");
+    expect_u64(rt_term_at(r, 11), 11, "the node's term of entry 11 (rt_term_at(r, 11))");
     expect_u64(rlog_first_index(&r->log), 12, "the first log index (rlog_first_index(&r->log))");
     expect_u64(r->log.committed, 11, "the node's commit index (r->log.committed)");
     expect_u64(r->prs.n, 3,
@@ -155,7 +155,8 @@ static void test_provide_snapshot(void **state)
     expect_u64(msgs[0].snapshot.metadata.conf_state.n_nodes, 2,
                "message 0's snapshot's voter count (msgs[0].snapshot.metadata.conf_state.n_nodes)");
     rt_free_msgs(msgs, n);
-    expect_u64(prs_find(&r->prs, 2)->next, 6, "prs_find(&r->prs, 2)->next");
+    expect_u64(prs_find(&r->prs, 2)->next, 6,
+               "the leader's next index for node 2 (prs_find(&r->prs, 2)->next)");
     /* Acknowledged: the rest follows as entries. */
     raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
     ack.index = 5;
@@ -256,9 +257,9 @@ static void test_log_compaction_boundaries(void **state)
     uint64_t t;
     expect_err(rlog_term(&l, 2, &t), RAFT_ERR_COMPACTED, "rlog_term(&l, 2, &t)");
     expect_err(rlog_term(&l, 3, &t), TKV_OK, "rlog_term(&l, 3, &t)"); /* the dummy keeps its term */
-    expect_u64(t, 3, "t");
+    expect_u64(t, 3, "the term at the compaction point 3 (the dummy entry keeps its term)");
     expect_err(rlog_term(&l, 5, &t), TKV_OK, "rlog_term(&l, 5, &t)");
-    expect_u64(t, 5, "t");
+    expect_u64(t, 5, "the term of entry 5");
     expect_err(rlog_term(&l, 6, &t), RAFT_ERR_UNAVAILABLE, "rlog_term(&l, 6, &t)");
     raft_entry_t *ents;
     size_t n;
@@ -266,7 +267,7 @@ static void test_log_compaction_boundaries(void **state)
                "rlog_slice(&l, 3, 6, UINT64_MAX, &ents, &n)");
     expect_err(rlog_slice(&l, 4, 6, UINT64_MAX, &ents, &n), TKV_OK,
                "rlog_slice(&l, 4, 6, UINT64_MAX, &ents, &n)");
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "entries rlog_slice returns for [4, 6)");
     raft_entries_free(ents, n);
     /* Restoring a snapshot moves the boundaries ahead of storage. */
     uint64_t nodes[] = { 1 };
@@ -275,7 +276,7 @@ static void test_log_compaction_boundaries(void **state)
     expect_u64(rlog_first_index(&l), 10, "the first log index (rlog_first_index(&l))");
     expect_u64(rlog_last_index(&l), 9, "the last log index (rlog_last_index(&l))");
     expect_err(rlog_term(&l, 9, &t), TKV_OK, "rlog_term(&l, 9, &t)");
-    expect_u64(t, 6, "t");
+    expect_u64(t, 6, "the term at the restored snapshot's index 9");
     expect_err(rlog_term(&l, 5, &t), RAFT_ERR_COMPACTED, "rlog_term(&l, 5, &t)");
     expect_u64(l.committed, 9, "the log's commit index (l.committed)");
     rlog_free(&l);
