@@ -108,6 +108,56 @@ void tkv_expect_true(const char *file, int line, int cond, const char *what, ...
     _fail(file, line);
 }
 
+void tkv_expect_false(const char *file, int line, int cond, const char *what, ...)
+{
+    if (!cond)
+        return;
+    va_list ap;
+    va_start(ap, what);
+    print_what(file, line, what, ap);
+    va_end(ap);
+    print_error("it is so, and must not be\n");
+    _fail(file, line);
+}
+
+void tkv_expect_set(const char *file, int line, const void *got, int want_set, const char *what,
+                    ...)
+{
+    if ((got != NULL) == (want_set != 0))
+        return;
+    va_list ap;
+    va_start(ap, what);
+    print_what(file, line, what, ap);
+    va_end(ap);
+    print_error(want_set ? "expected one, saw none\n" : "expected none, saw one\n");
+    _fail(file, line);
+}
+
+void tkv_expect_i64(const char *file, int line, int64_t got, int64_t want, const char *what, ...)
+{
+    if (got == want)
+        return;
+    va_list ap;
+    va_start(ap, what);
+    print_what(file, line, what, ap);
+    va_end(ap);
+    print_error("expected %" PRId64 ", saw %" PRId64 "\n", want, got);
+    _fail(file, line);
+}
+
+void tkv_expect_range(const char *file, int line, uint64_t got, uint64_t lo, uint64_t hi,
+                      const char *what, ...)
+{
+    if (got >= lo && got <= hi)
+        return;
+    va_list ap;
+    va_start(ap, what);
+    print_what(file, line, what, ap);
+    va_end(ap);
+    print_error("expected %" PRIu64 " to %" PRIu64 ", saw %" PRIu64 "\n", lo, hi, got);
+    _fail(file, line);
+}
+
 static void print_escaped(const void *p, size_t n)
 {
     if (p == NULL) {

@@ -36,6 +36,16 @@ void tkv_expect_u64(const char *file, int line, uint64_t got, uint64_t want, con
 void tkv_expect_err(const char *file, int line, tkv_err_t got, tkv_err_t want, const char *what,
                     ...) TKV_EXPECT_FMT(5);
 void tkv_expect_true(const char *file, int line, int cond, const char *what, ...) TKV_EXPECT_FMT(4);
+void tkv_expect_false(const char *file, int line, int cond, const char *what, ...)
+    TKV_EXPECT_FMT(4);
+/* A pointer that must be set (want_set) or unset: "expected one, saw none". */
+void tkv_expect_set(const char *file, int line, const void *got, int want_set, const char *what,
+                    ...) TKV_EXPECT_FMT(5);
+void tkv_expect_i64(const char *file, int line, int64_t got, int64_t want, const char *what, ...)
+    TKV_EXPECT_FMT(5);
+/* got within [lo, hi]. */
+void tkv_expect_range(const char *file, int line, uint64_t got, uint64_t lo, uint64_t hi,
+                      const char *what, ...) TKV_EXPECT_FMT(6);
 /* Two values of an enumeration, compared and shown by name: `same` is the
  * comparison, the names are the caller's (raft_role_name(), ...). */
 void tkv_expect_named(const char *file, int line, int same, const char *got_name,
@@ -48,6 +58,17 @@ void tkv_expect_bytes(const char *file, int line, const void *got, size_t got_le
 #define expect_u64(got, want, ...) tkv_expect_u64(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define expect_err(got, want, ...) tkv_expect_err(__FILE__, __LINE__, (got), (want), __VA_ARGS__)
 #define expect_true(cond, ...)     tkv_expect_true(__FILE__, __LINE__, (cond) ? 1 : 0, __VA_ARGS__)
+/* expect_false(r->lead == 2, "...") -> ...: <what>: it is so, and must not be */
+#define expect_false(cond, ...) tkv_expect_false(__FILE__, __LINE__, (cond) ? 1 : 0, __VA_ARGS__)
+/* expect_present(r->error, "the reply's key error") -> ...: expected one, saw none
+ * expect_absent(r->error, ...)                       -> ...: expected none, saw one */
+#define expect_present(p, ...) tkv_expect_set(__FILE__, __LINE__, (p), 1, __VA_ARGS__)
+#define expect_absent(p, ...)  tkv_expect_set(__FILE__, __LINE__, (p), 0, __VA_ARGS__)
+#define expect_i64(got, want, ...)                                                                 \
+    tkv_expect_i64(__FILE__, __LINE__, (int64_t)(got), (int64_t)(want), __VA_ARGS__)
+/* expect_range(n, 1, 3, "messages sent") -> ...: expected 1 to 3, saw 5 */
+#define expect_range(got, lo, hi, ...)                                                             \
+    tkv_expect_range(__FILE__, __LINE__, (got), (lo), (hi), __VA_ARGS__)
 /* expect_named(m.type, RAFT_MSG_APPEND, raft_msg_type_name, "the first message's type")
  * -> ...: the first message's type: expected MsgAppend, saw MsgHeartbeat */
 #define expect_named(got, want, name_of, ...)                                                      \

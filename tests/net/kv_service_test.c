@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto/tinykvpb.pb-c.h"
+#include "tests/harness/expect.h"
 #include "tests/net/net_fixture.h"
 
 /* Checks RawScan from `start` with `limit` returns exactly want[] as
@@ -28,14 +29,17 @@ static void check_scan(rpc_client_t *c, const char *start, uint32_t limit, const
                                   (ProtobufCMessage **)&resp);
     if (e != TKV_OK)
         fail_msg("RawScan: %s", tkv_last_error());
-    assert_string_equal(resp->error, "");
-    assert_int_equal(resp->n_kvs, n);
+    expect_true(resp->error[0] == '\0', "RawScan from \"%s\" over the wire failed: %s", start,
+                resp->error);
+    expect_u64(resp->n_kvs, n, "pairs RawScan from \"%s\" with limit %u returns over the wire",
+               start, (unsigned)limit);
     for (size_t i = 0; i < n; i++) {
         char got[256];
         snprintf(got, sizeof(got), "%.*s=%.*s", (int)resp->kvs[i]->key.len,
                  (const char *)resp->kvs[i]->key.data, (int)resp->kvs[i]->value.len,
                  (const char *)resp->kvs[i]->value.data);
-        assert_string_equal(got, want[i]);
+        expect_bytes(got, strlen(got), want[i], strlen(want[i]),
+                     "pair %zu (key=value) RawScan from \"%s\" returns over the wire", i, start);
     }
     protobuf_c_message_free_unpacked(&resp->base, NULL);
 }
@@ -77,17 +81,21 @@ static void test_storage_errors_reach_the_client(void **state)
     req.key.len = 1;
     req.cf = "no-such-cf";
     Kvrpcpb__RawPutResponse *resp = NULL;
-    assert_int_equal(rpc_client_call(f->client, &tinykvpb__tiny_kv__descriptor, "RawPut", &req.base,
-                                     (ProtobufCMessage **)&resp),
-                     TKV_OK);
-    assert_non_null(strstr(resp->error, "no-such-cf"));
+    expect_err(rpc_client_call(f->client, &tinykvpb__tiny_kv__descriptor, "RawPut", &req.base,
+                               (ProtobufCMessage **)&resp),
+               TKV_OK, "the RawPut call to column family no-such-cf (the error goes in the reply)");
+    expect_true(strstr(resp->error, "no-such-cf") != NULL,
+                "the error of a RawPut to column family no-such-cf must name it; it is \"%s\"",
+                resp->error);
     protobuf_c_message_free_unpacked(&resp->base, NULL);
 }
 
 static void test_concurrent_clients_on_standalone_storage(void **state)
 {
     net_fixture_t *f = *state;
-    assert_int_equal(net_run_concurrent_clients(f->addr, 8, 50), 0);
+    expect_u64(net_run_concurrent_clients(f->addr, 8, 50), 0,
+               "calls of 8 concurrent clients (50 puts each, every key read back) that failed or "
+               "read back something else");
     const char *want[] = { "w3-00=v3-00", "w3-01=v3-01" };
     check_scan(f->client, "w3-", 2, want, 2);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/tinykvpb.pb-c.h"
+#include "tests/harness/expect_pb.h"
 #include "tests/net/net_fixture.h"
 
 static ProtobufCMessage *call(rpc_client_t *c, const char *method, const ProtobufCMessage *req)
@@ -36,12 +37,20 @@ static void prewrite(rpc_client_t *c, const char *key, const char *value, uint64
     req.start_version = start_ts;
     req.lock_ttl = 3000;
     Kvrpcpb__PrewriteResponse *resp = (Kvrpcpb__PrewriteResponse *)call(c, "KvPrewrite", &req.base);
-    assert_null(resp->region_error);
+    expect_no_region_error(resp->region_error, "KvPrewrite of %s at start ts %llu over the wire",
+                           key, (unsigned long long)start_ts);
     if (expect_conflict) {
-        assert_int_equal(resp->n_errors, 1);
-        assert_non_null(resp->errors[0]->conflict);
+        expect_key_errors(resp->errors, resp->n_errors, 1,
+                          "KvPrewrite of %s at start ts %llu over the wire, after a newer commit "
+                          "(a write conflict)",
+                          key, (unsigned long long)start_ts);
+        expect_key_error(resp->errors[0], TKV_KE_CONFLICT,
+                         "the key error of KvPrewrite of %s at start ts %llu over the wire", key,
+                         (unsigned long long)start_ts);
     } else {
-        assert_int_equal(resp->n_errors, 0);
+        expect_key_errors(resp->errors, resp->n_errors, 0,
+                          "KvPrewrite of %s at start ts %llu over the wire", key,
+                          (unsigned long long)start_ts);
     }
     protobuf_c_message_free_unpacked(&resp->base, NULL);
 }
@@ -55,8 +64,11 @@ static void commit(rpc_client_t *c, const char *key, uint64_t start_ts, uint64_t
     req.start_version = start_ts;
     req.commit_version = commit_ts;
     Kvrpcpb__CommitResponse *resp = (Kvrpcpb__CommitResponse *)call(c, "KvCommit", &req.base);
-    assert_null(resp->region_error);
-    assert_null(resp->error);
+    expect_no_region_error(resp->region_error,
+                           "KvCommit of %s at %llu (start ts %llu) over the wire", key,
+                           (unsigned long long)commit_ts, (unsigned long long)start_ts);
+    expect_no_key_error(resp->error, "KvCommit of %s at %llu (start ts %llu) over the wire", key,
+                        (unsigned long long)commit_ts, (unsigned long long)start_ts);
     protobuf_c_message_free_unpacked(&resp->base, NULL);
 }
 
@@ -68,13 +80,20 @@ static void check_get(rpc_client_t *c, const char *key, uint64_t ts, const char 
     req.key.len = strlen(key);
     req.version = ts;
     Kvrpcpb__GetResponse *resp = (Kvrpcpb__GetResponse *)call(c, "KvGet", &req.base);
-    assert_null(resp->error);
+    expect_no_key_error(resp->error, "KvGet of %s at ts %llu over the wire", key,
+                        (unsigned long long)ts);
     if (want == NULL) {
-        assert_true(resp->not_found);
+        expect_true(resp->not_found,
+                    "KvGet of %s at ts %llu over the wire must report not_found; it did not", key,
+                    (unsigned long long)ts);
     } else {
-        assert_false(resp->not_found);
-        assert_int_equal(resp->value.len, strlen(want));
-        assert_memory_equal(resp->value.data, want, strlen(want));
+        expect_false(resp->not_found,
+                     "KvGet of %s at ts %llu over the wire reported not_found although \"%s\" was "
+                     "committed before the ts",
+                     key, (unsigned long long)ts, want);
+        expect_bytes(resp->value.data, resp->value.len, want, strlen(want),
+                     "the value KvGet of %s at ts %llu returns over the wire", key,
+                     (unsigned long long)ts);
     }
     protobuf_c_message_free_unpacked(&resp->base, NULL);
 }

@@ -56,8 +56,9 @@ static void test_empty_value_is_a_value(void **state)
     storage_t *s = STORAGE(state);
     p1_put(s, NULL, "k", 1, "", 0);
     tkv_buf_t v = TKV_BUF_INIT;
-    assert_true(p1_get(s, NULL, "k", 1, &v));
-    assert_int_equal(v.len, 0);
+    expect_true(p1_get(s, NULL, "k", 1, &v), "RawGet of key k, put with an empty value, must find "
+                                             "it (an empty value is a value, not a missing key)");
+    expect_u64(v.len, 0, "the length of the value RawGet returns for k, put with an empty value");
     buf_free(&v);
 }
 
@@ -69,8 +70,10 @@ static void test_scan_from_start_key_with_limit(void **state)
         p1_put_str(s, NULL, keys[i], keys[i] + 1);
     Kvrpcpb__RawScanResponse *r = p1_scan(s, NULL, "k2", 2);
     p1_expect_scan_keys(r, (const char *[]){ "k2", "k3", NULL });
-    assert_memory_equal(r->kvs[0]->value.data, "2", 1);
-    assert_memory_equal(r->kvs[1]->value.data, "3", 1);
+    expect_bytes(r->kvs[0]->value.data, r->kvs[0]->value.len, "2", 1,
+                 "the value of k2, the first pair RawScan from k2 returns");
+    expect_bytes(r->kvs[1]->value.data, r->kvs[1]->value.len, "3", 1,
+                 "the value of k3, the second pair RawScan from k2 returns");
     protobuf_c_message_free_unpacked(&r->base, NULL);
 
     /* A start key between keys starts at the next one; a limit past the end stops there. */
@@ -94,8 +97,8 @@ static void test_scan_after_puts_and_deletes(void **state)
     p1_put_str(s, NULL, "b", "again");
     r = p1_scan(s, NULL, "", 2);
     p1_expect_scan_keys(r, (const char *[]){ "b", "c", NULL });
-    assert_int_equal(r->kvs[0]->value.len, 5);
-    assert_memory_equal(r->kvs[0]->value.data, "again", 5);
+    expect_bytes(r->kvs[0]->value.data, r->kvs[0]->value.len, "again", 5,
+                 "the value of b, put again after its delete, as RawScan returns it");
     protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
@@ -153,9 +156,9 @@ static void test_large_value(void **state)
         big[i] = (uint8_t)(i * 31 + 7);
     p1_put(s, NULL, "big", 3, big, n);
     tkv_buf_t v = TKV_BUF_INIT;
-    assert_true(p1_get(s, NULL, "big", 3, &v));
-    assert_int_equal(v.len, n);
-    assert_memory_equal(v.data, big, n);
+    expect_true(p1_get(s, NULL, "big", 3, &v),
+                "RawGet of key big, put with a 1 MiB value, must find it");
+    expect_bytes(v.data, v.len, big, n, "the 1 MiB value RawGet returns for key big");
     buf_free(&v);
     free(big);
 }
@@ -175,16 +178,23 @@ static void test_binary_keys_with_zero_bytes(void **state)
     } want[] = { { "a", 1, '1' }, { "a\0", 2, '2' }, { "a\0b", 3, '3' }, { "a\0c", 3, '4' } };
     tkv_buf_t v = TKV_BUF_INIT;
     for (int i = 0; i < 4; i++) {
-        assert_true(p1_get(s, NULL, want[i].key, want[i].len, &v));
-        assert_int_equal(v.len, 1);
-        assert_int_equal(v.data[0], want[i].val);
+        expect_true(p1_get(s, NULL, want[i].key, want[i].len, &v),
+                    "RawGet of key %d of 4 (\"a\", \"a\\0\", \"a\\0b\", \"a\\0c\": keys are bytes, "
+                    "zero bytes included) must find it",
+                    i + 1);
+        expect_bytes(
+            v.data, v.len, &want[i].val, 1,
+            "the value RawGet returns for key %d of 4 (\"a\", \"a\\0\", \"a\\0b\", \"a\\0c\")",
+            i + 1);
     }
     buf_free(&v);
     Kvrpcpb__RawScanResponse *r = p1_scan(s, NULL, "", 10);
-    assert_int_equal(r->n_kvs, 4);
+    expect_u64(r->n_kvs, 4,
+               "pairs RawScan returns of keys \"a\", \"a\\0\", \"a\\0b\", \"a\\0c\" (distinct "
+               "keys, zero bytes included)");
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(r->kvs[i]->key.len, want[i].len);
-        assert_memory_equal(r->kvs[i]->key.data, want[i].key, want[i].len);
+        expect_bytes(r->kvs[i]->key.data, r->kvs[i]->key.len, want[i].key, want[i].len,
+                     "key %d RawScan returns (in byte order)", i + 1);
     }
     protobuf_c_message_free_unpacked(&r->base, NULL);
 }

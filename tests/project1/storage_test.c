@@ -43,15 +43,16 @@ static void test_reader_is_a_consistent_snapshot(void **state)
     tkv_buf_t v = TKV_BUF_INIT;
     expect_err(reader_get_cf(r, CF_DEFAULT, S("a"), &v), TKV_OK,
                "reader_get_cf(r, CF_DEFAULT, S(\"a\"), &v)");
-    assert_int_equal(v.len, 3);
-    assert_memory_equal(v.data, "old", 3);
+    expect_bytes(v.data, v.len, "old", 3,
+                 "the value of a read through a reader opened before a was overwritten (a reader "
+                 "is a snapshot)");
     expect_err(reader_get_cf(r, CF_DEFAULT, S("b"), &v), TKV_ERR_NOT_FOUND,
                "reader_get_cf(r, CF_DEFAULT, S(\"b\"), &v)");
     storage_iter_t *it = reader_iter_cf(r, CF_DEFAULT);
     int n = 0;
     for (storage_iter_seek(it, S("")); storage_iter_valid(it); storage_iter_next(it))
         n++;
-    assert_int_equal(n, 1);
+    expect_u64(n, 1, "keys a reader's iterator sees, opened when only a existed (b was put later)");
     storage_iter_free(it);
     reader_close(r);
     buf_free(&v);
@@ -70,14 +71,18 @@ static void test_reader_iterates_in_key_order(void **state)
     const char *want[] = { "b", "k", "m", "z" };
     int n = 0;
     for (storage_iter_seek(it, S("b")); storage_iter_valid(it); storage_iter_next(it), n++) {
-        assert_true(n < 4);
+        expect_true(
+            n < 4,
+            "the iterator from b in the lock CF must stop after 4 keys (b, k, m, z); it goes on");
         tkv_slice_t k = storage_iter_key(it);
         tkv_slice_t v = storage_iter_value(it);
-        assert_int_equal(k.len, 1);
-        assert_memory_equal(k.data, want[n], 1);
-        assert_memory_equal(v.data, want[n], 1);
+        expect_bytes(k.data, k.len, want[n], 1,
+                     "key %d the lock CF's iterator from b returns (in key order)", n + 1);
+        expect_bytes(v.data, v.len, want[n], 1, "the value of key %s in the lock CF", want[n]);
     }
-    assert_int_equal(n, 4);
+    expect_u64(
+        n, 4,
+        "keys the lock CF's iterator from b returns (b, k, m, z; not a, nor c of the default CF)");
     storage_iter_free(it);
     reader_close(r);
 }

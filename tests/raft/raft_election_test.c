@@ -23,16 +23,16 @@ static void test_term_update_from_any_message(void **state)
             rt_make_leader(r);
         raft_message_t m = rt_msg(RAFT_MSG_APPEND, 2, 1, 10);
         rt_step(r, m);
-        expect_u64(r->term, 10, "r->term");
+        expect_u64(r->term, 10, "the node's term (r->term)");
         expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
-        expect_u64(r->lead, 2, "r->lead");
+        expect_u64(r->lead, 2, "the node's known leader (r->lead)");
         rt_free_raft(r);
     }
     /* A vote request raises the term but names no leader. */
     raft_t *r = rt_raft(1, 3, NULL);
     rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE, 3, 1, 7));
-    expect_u64(r->term, 7, "r->term");
-    expect_u64(r->lead, RAFT_NONE, "r->lead");
+    expect_u64(r->term, 7, "the node's term (r->term)");
+    expect_u64(r->lead, RAFT_NONE, "the node's known leader (r->lead)");
     rt_free_raft(r);
 }
 
@@ -41,9 +41,11 @@ static void test_start_as_follower(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 3, NULL);
     expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
-    expect_u64(r->term, 0, "r->term");
-    expect_u64(r->lead, RAFT_NONE, "r->lead");
-    assert_in_range(r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1);
+    expect_u64(r->term, 0, "the node's term (r->term)");
+    expect_u64(r->lead, RAFT_NONE, "the node's known leader (r->lead)");
+    expect_range(
+        r->randomized_election_timeout, r->election_tick, 2 * r->election_tick - 1,
+        "a new node's randomized election timeout (in [election_tick, 2 * election_tick))");
     rt_free_raft(r);
 }
 
@@ -56,12 +58,13 @@ static void test_leader_bcast_beat(void **state)
     rt_tick_n(r, r->heartbeat_tick);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "messages the node sent (n)");
     for (size_t i = 0; i < n; i++) {
-        expect_named(msgs[i].type, RAFT_MSG_HEARTBEAT, raft_msg_type_name, "msgs[i].type");
-        expect_u64(msgs[i].from, 1, "msgs[i].from");
-        expect_u64(msgs[i].term, r->term, "msgs[i].term");
-        expect_u64(msgs[i].to, i == 0 ? 2 : 3, "msgs[i].to");
+        expect_named(msgs[i].type, RAFT_MSG_HEARTBEAT, raft_msg_type_name,
+                     "message i's type (msgs[i].type)");
+        expect_u64(msgs[i].from, 1, "message i's sender (msgs[i].from)");
+        expect_u64(msgs[i].term, r->term, "message i's term (msgs[i].term)");
+        expect_u64(msgs[i].to, i == 0 ? 2 : 3, "message i's recipient (msgs[i].to)");
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -82,16 +85,18 @@ static void test_heartbeat_commit_capped_by_match(void **state)
     ack.from = 2;
     ack.index = 1;
     rt_step(r, ack);
-    expect_u64(r->log.committed, 3, "r->log.committed");
+    expect_u64(r->log.committed, 3, "the node's commit index (r->log.committed)");
     rt_clear(r);
     rt_step(r, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "messages the node sent (n)");
     for (size_t i = 0; i < n; i++) {
-        expect_named(msgs[i].type, RAFT_MSG_HEARTBEAT, raft_msg_type_name, "msgs[i].type");
+        expect_named(msgs[i].type, RAFT_MSG_HEARTBEAT, raft_msg_type_name,
+                     "message i's type (msgs[i].type)");
         /* a follower's log past its match may still differ from ours */
-        expect_u64(msgs[i].commit, msgs[i].to == 2 ? 1 : 3, "msgs[i].commit");
+        expect_u64(msgs[i].commit, msgs[i].to == 2 ? 1 : 3,
+                   "message i's commit index (msgs[i].commit)");
     }
     rt_free_msgs(msgs, n);
     /* a follower or candidate ignores MsgBeat */
@@ -101,7 +106,7 @@ static void test_heartbeat_commit_capped_by_match(void **state)
     rt_clear(f);
     rt_step(f, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
     msgs = rt_take(f, &n);
-    expect_u64(n, 0, "n");
+    expect_u64(n, 0, "messages the node sent (n)");
     rt_free_msgs(msgs, n);
     rt_free_raft(f);
     rt_free_raft(r);
@@ -117,16 +122,17 @@ static void check_nonleader_start_election(raft_role_t role)
     uint64_t term = r->term;
     rt_clear(r);
     rt_tick_n(r, 2 * r->election_tick);
-    expect_u64(r->term, term + 1, "r->term");
+    expect_u64(r->term, term + 1, "the node's term (r->term)");
     expect_role(r, RAFT_CANDIDATE, "the role of node %llu", (unsigned long long)r->id);
-    expect_u64(r->vote, 1, "r->vote");
+    expect_u64(r->vote, 1, "the node's vote (r->vote)");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "messages the node sent (n)");
     for (size_t i = 0; i < n; i++) {
-        expect_named(msgs[i].type, RAFT_MSG_REQUEST_VOTE, raft_msg_type_name, "msgs[i].type");
-        expect_u64(msgs[i].term, term + 1, "msgs[i].term");
-        expect_u64(msgs[i].to, i + 2, "msgs[i].to");
+        expect_named(msgs[i].type, RAFT_MSG_REQUEST_VOTE, raft_msg_type_name,
+                     "message i's type (msgs[i].type)");
+        expect_u64(msgs[i].term, term + 1, "message i's term (msgs[i].term)");
+        expect_u64(msgs[i].to, i + 2, "message i's recipient (msgs[i].to)");
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -182,7 +188,7 @@ static void test_leader_election_in_one_round(void **state)
         if (r->role != cases[c].want)
             fail_msg("case %zu: role %s, want %s", c, raft_role_name(r->role),
                      raft_role_name(cases[c].want));
-        expect_u64(r->term, 1, "r->term");
+        expect_u64(r->term, 1, "the node's term (r->term)");
         rt_free_raft(r);
     }
 }
@@ -204,11 +210,11 @@ static void test_follower_vote(void **state)
         rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE, cases[c].from, 1, 1));
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        expect_u64(n, 1, "n");
+        expect_u64(n, 1, "messages the node sent (n)");
         expect_named(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE, raft_msg_type_name,
-                     "msgs[0].type");
-        expect_u64(msgs[0].to, cases[c].from, "msgs[0].to");
-        expect_u64(msgs[0].term, 1, "msgs[0].term");
+                     "message 0's type (msgs[0].type)");
+        expect_u64(msgs[0].to, cases[c].from, "message 0's recipient (msgs[0].to)");
+        expect_u64(msgs[0].term, 1, "message 0's term (msgs[0].term)");
         if (msgs[0].reject != cases[c].reject)
             fail_msg("case %zu: reject %d, want %d", c, msgs[0].reject, cases[c].reject);
         rt_free_msgs(msgs, n);
@@ -235,12 +241,12 @@ static void test_vote_request_up_to_date_rule(void **state)
         rt_step(r, m);
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        expect_u64(n, 1, "n");
+        expect_u64(n, 1, "messages the node sent (n)");
         if (msgs[0].reject != cases[c].reject)
             fail_msg("case %zu (index %llu, term %llu): reject %d", c,
                      (unsigned long long)cases[c].index, (unsigned long long)cases[c].log_term,
                      msgs[0].reject);
-        expect_u64(r->vote, cases[c].reject ? RAFT_NONE : 2, "r->vote");
+        expect_u64(r->vote, cases[c].reject ? RAFT_NONE : 2, "the node's vote (r->vote)");
         rt_free_msgs(msgs, n);
         rt_free_raft(r);
     }
@@ -258,11 +264,11 @@ static void test_candidate_fallback(void **state)
         /* Node 2 becomes candidate in isolation, then hears a leader. */
         raft_t *b = rt_raft(2, 3, NULL);
         raft_become_candidate(b);
-        expect_u64(b->term, 1, "b->term");
+        expect_u64(b->term, 1, "node b's term (b->term)");
         rt_step(b, rt_msg(RAFT_MSG_APPEND, 3, 2, terms[c]));
         expect_role(b, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)b->id);
-        expect_u64(b->term, terms[c], "b->term");
-        expect_u64(b->lead, 3, "b->lead");
+        expect_u64(b->term, terms[c], "node b's term (b->term)");
+        expect_u64(b->lead, 3, "node b's known leader (b->lead)");
         rt_free_raft(b);
         rt_net_free(net);
     }
@@ -357,7 +363,7 @@ static void test_leader_election_with_failures(void **state)
         raft_t *r = rt_net_node(net, 1);
         if (r->role != cases[c].want)
             fail_msg("case %zu: node 1 is %s", c, raft_role_name(r->role));
-        expect_u64(r->term, 1, "r->term");
+        expect_u64(r->term, 1, "the node's term (r->term)");
         rt_net_free(net);
     }
 }
@@ -375,9 +381,9 @@ static void test_leader_cycle(void **state)
         rt_net_hup(net, id);
         for (uint64_t j = 1; j <= 3; j++) {
             raft_t *r = rt_net_node(net, j);
-            expect_u64(r->role, j == id ? RAFT_LEADER : RAFT_FOLLOWER, "r->role");
-            expect_u64(r->lead, id, "r->lead");
-            expect_u64(r->term, round + 1, "r->term");
+            expect_role(r, j == id ? RAFT_LEADER : RAFT_FOLLOWER, "the node");
+            expect_u64(r->lead, id, "the node's known leader (r->lead)");
+            expect_u64(r->term, round + 1, "the node's term (r->term)");
         }
     }
     rt_net_free(net);
@@ -405,18 +411,20 @@ static void test_election_overwrite_newer_logs(void **state)
     rt_network_t *net = rt_net_new(5, preset);
     /* At term 2, node 1 gets only node 2's vote. */
     rt_net_hup(net, 1);
-    expect_u64(rt_net_node(net, 1)->role, RAFT_FOLLOWER, "rt_net_node(net, 1)->role");
-    expect_u64(rt_net_node(net, 1)->term, 2, "rt_net_node(net, 1)->term");
+    expect_role(rt_net_node(net, 1), RAFT_FOLLOWER, "node 1");
+    expect_u64(rt_net_node(net, 1)->term, 2, "node 1's term (rt_net_node(net, 1)->term)");
     /* At term 3 nodes 4 and 5 are free to vote and do. */
     rt_net_hup(net, 1);
     raft_t *r = rt_net_node(net, 1);
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
-    expect_u64(r->term, 3, "r->term");
+    expect_u64(r->term, 3, "the node's term (r->term)");
     for (uint64_t i = 1; i <= 5; i++) {
         raft_t *n = rt_net_node(net, i);
-        expect_u64(rt_last(n), 2, "rt_last(n)");
-        expect_u64(rt_term_at(n, 1), 1, "rt_term_at(n, 1)"); /* node 3's term-2 entry is gone */
-        expect_u64(rt_term_at(n, 2), 3, "rt_term_at(n, 2)");
+        expect_u64(rt_last(n), 2, "node n's last log index (rt_last(n))");
+        expect_u64(
+            rt_term_at(n, 1), 1,
+            "node n's term of entry 1 (rt_term_at(n, 1))"); /* node 3's term-2 entry is gone */
+        expect_u64(rt_term_at(n, 2), 3, "node n's term of entry 2 (rt_term_at(n, 2))");
     }
     rt_net_free(net);
 }
@@ -444,13 +452,14 @@ static void test_vote_from_any_state(void **state)
         rt_step(r, m);
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        expect_u64(n, 1, "n");
+        expect_u64(n, 1, "messages the node sent (n)");
         expect_named(msgs[0].type, RAFT_MSG_REQUEST_VOTE_RESPONSE, raft_msg_type_name,
-                     "msgs[0].type");
-        assert_false(msgs[0].reject);
+                     "message 0's type (msgs[0].type)");
+        expect_false(msgs[0].reject, "the vote response rejects a MsgRequestVote of a newer term "
+                                     "whose log is at least as up to date");
         expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
-        expect_u64(r->term, new_term, "r->term");
-        expect_u64(r->vote, 2, "r->vote");
+        expect_u64(r->term, new_term, "the node's term (r->term)");
+        expect_u64(r->vote, 2, "the node's vote (r->vote)");
         rt_free_msgs(msgs, n);
         rt_free_raft(r);
     }
@@ -463,8 +472,9 @@ static void test_single_node_candidate(void **state)
     rt_net_hup(net, 1);
     raft_t *r = rt_net_node(net, 1);
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
-    expect_u64(r->term, 1, "r->term");
-    expect_u64(r->log.committed, 1, "r->log.committed"); /* its no-op commits alone */
+    expect_u64(r->term, 1, "the node's term (r->term)");
+    expect_u64(r->log.committed, 1,
+               "the node's commit index (r->log.committed)"); /* its no-op commits alone */
     rt_net_free(net);
 }
 
@@ -479,8 +489,8 @@ static void test_dueling_candidates(void **state)
     rt_net_hup(net, 1);
     rt_net_hup(net, 3);
     /* 1 won with 2's vote; 3 could not (2 had voted already). */
-    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
-    expect_u64(rt_net_node(net, 3)->role, RAFT_CANDIDATE, "rt_net_node(net, 3)->role");
+    expect_role(rt_net_node(net, 1), RAFT_LEADER, "node 1");
+    expect_role(rt_net_node(net, 3), RAFT_CANDIDATE, "node 3");
     rt_net_recover(net);
     /* 3 campaigns again at term 2; its log is behind, so it loses, and the
      * whole cluster ends at term 2 without a leader. */
@@ -488,10 +498,10 @@ static void test_dueling_candidates(void **state)
     for (uint64_t i = 1; i <= 3; i++) {
         raft_t *r = rt_net_node(net, i);
         expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
-        expect_u64(r->term, 2, "r->term");
+        expect_u64(r->term, 2, "the node's term (r->term)");
     }
-    expect_u64(rt_last(rt_net_node(net, 1)), 1, "rt_last(rt_net_node(net, 1))");
-    expect_u64(rt_last(rt_net_node(net, 3)), 0, "rt_last(rt_net_node(net, 3))");
+    expect_u64(rt_last(rt_net_node(net, 1)), 1, "node 1's last log index");
+    expect_u64(rt_last(rt_net_node(net, 3)), 0, "node 3's last log index");
     rt_net_free(net);
 }
 
@@ -509,12 +519,12 @@ static void test_candidate_concede(void **state)
     rt_net_propose(net, 3, "force");
     raft_t *a = rt_net_node(net, 1);
     expect_role(a, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)a->id);
-    expect_u64(a->term, 1, "a->term");
-    expect_u64(a->lead, 3, "a->lead");
+    expect_u64(a->term, 1, "node a's term (a->term)");
+    expect_u64(a->lead, 3, "node a's known leader (a->lead)");
     for (uint64_t i = 1; i <= 3; i++) {
         raft_t *r = rt_net_node(net, i);
-        expect_u64(rt_last(r), 2, "rt_last(r)");
-        expect_u64(r->log.committed, 2, "r->log.committed");
+        expect_u64(rt_last(r), 2, "the node's last log index (rt_last(r))");
+        expect_u64(r->log.committed, 2, "the node's commit index (r->log.committed)");
     }
     rt_net_free(net);
 }
@@ -539,11 +549,13 @@ static void test_old_messages_ignored(void **state)
     m.log_term = 2;
     raft_t *r = rt_net_node(net, 1);
     tkv_err_t err = raft_step(r, &m);
-    expect_err(err, TKV_OK, "err");
+    expect_err(
+        err, TKV_OK,
+        "raft_step of a MsgAppend from a lower term on leader 1 (it is ignored, not an error)");
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
-    expect_u64(r->term, 3, "r->term");
-    expect_u64(rt_last(r), 3, "rt_last(r)");
-    expect_u64(rt_term_at(r, 3), 3, "rt_term_at(r, 3)");
+    expect_u64(r->term, 3, "the node's term (r->term)");
+    expect_u64(rt_last(r), 3, "the node's last log index (rt_last(r))");
+    expect_u64(rt_term_at(r, 3), 3, "the node's term of entry 3 (rt_term_at(r, 3))");
     size_t n;
     raft_message_t *out = rt_take(r, &n);
     for (size_t i = 0; i < n; i++) {
@@ -568,8 +580,9 @@ static void test_higher_term_steps_leader_down(void **state)
         rt_make_leader(r);
         rt_step(r, rt_msg(types[c], 2, 1, r->term + 3));
         expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
-        expect_u64(r->term, 4, "r->term");
-        expect_u64(r->lead, types[c] == RAFT_MSG_HEARTBEAT ? 2 : RAFT_NONE, "r->lead");
+        expect_u64(r->term, 4, "the node's term (r->term)");
+        expect_u64(r->lead, types[c] == RAFT_MSG_HEARTBEAT ? 2 : RAFT_NONE,
+                   "the node's known leader (r->lead)");
         rt_free_raft(r);
     }
 }
@@ -591,17 +604,20 @@ static void test_disruptive_follower(void **state)
         raft_tick(c);
     rt_clear(c);
     uint64_t t = c->term;
-    assert_true(t >= 3);
+    expect_true(t >= 3,
+                "isolated node 3 keeps campaigning: after 3 election timeouts its term must be at "
+                "least 3, it is %llu",
+                (unsigned long long)t);
     expect_role(c, RAFT_CANDIDATE, "the role of node %llu", (unsigned long long)c->id);
     rt_net_recover(net);
     rt_net_hup(net, 3);
     /* Its log is behind, so it cannot win, but node 1 lost leadership. */
-    expect_u64(rt_net_node(net, 1)->role, RAFT_FOLLOWER, "rt_net_node(net, 1)->role");
-    expect_u64(rt_net_node(net, 1)->term, t + 1, "rt_net_node(net, 1)->term");
+    expect_role(rt_net_node(net, 1), RAFT_FOLLOWER, "node 1");
+    expect_u64(rt_net_node(net, 1)->term, t + 1, "node 1's term (rt_net_node(net, 1)->term)");
     rt_net_hup(net, 1);
-    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
-    expect_u64(c->lead, 1, "c->lead");
-    expect_u64(c->term, t + 2, "c->term");
+    expect_role(rt_net_node(net, 1), RAFT_LEADER, "node 1");
+    expect_u64(c->lead, 1, "node c's known leader (c->lead)");
+    expect_u64(c->term, t + 2, "node c's term (c->term)");
     rt_net_free(net);
 }
 
@@ -620,14 +636,17 @@ static void test_split_vote(void **state)
     rt_net_hup(net, 3); /* it knows of term 1 only from nobody: votes 3 alone */
     rt_net_hup(net, 4); /* 4 and... nobody */
     for (uint64_t i = 1; i <= 4; i++)
-        assert_int_not_equal(rt_net_node(net, i)->role, RAFT_LEADER);
+        expect_true(rt_net_node(net, i)->role != RAFT_LEADER,
+                    "with every vote split, node %llu must not lead (no candidate has 3 of 4 "
+                    "votes); it is a %s",
+                    (unsigned long long)i, raft_role_name(rt_net_node(net, i)->role));
     rt_net_recover(net);
     rt_net_hup(net, 1);
     int leaders = 0;
     for (uint64_t i = 1; i <= 4; i++)
         leaders += rt_net_node(net, i)->role == RAFT_LEADER;
-    expect_u64(leaders, 1, "leaders");
-    expect_u64(rt_net_node(net, 1)->role, RAFT_LEADER, "rt_net_node(net, 1)->role");
+    expect_u64(leaders, 1, "leaders after the partition healed and node 1 campaigned");
+    expect_role(rt_net_node(net, 1), RAFT_LEADER, "node 1");
     rt_net_free(net);
 }
 
@@ -636,15 +655,15 @@ static void test_become_leader_appends_noop(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 3, NULL);
     rt_make_leader(r);
-    expect_u64(rt_last(r), 1, "rt_last(r)");
-    expect_u64(rt_term_at(r, 1), r->term, "rt_term_at(r, 1)");
+    expect_u64(rt_last(r), 1, "the node's last log index (rt_last(r))");
+    expect_u64(rt_term_at(r, 1), r->term, "the node's term of entry 1 (rt_term_at(r, 1))");
     raft_entry_t *ents;
     size_t n;
     expect_err(rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n), TKV_OK,
                "rlog_slice(&r->log, 1, 2, UINT64_MAX, &ents, &n)");
-    expect_u64(n, 1, "n");
-    expect_u64(ents[0].len, 0, "ents[0].len");
-    expect_u64(ents[0].type, RAFT_ENTRY_NORMAL, "ents[0].type");
+    expect_u64(n, 1, "entries at index 1 of a new leader (its no-op)");
+    expect_u64(ents[0].len, 0, "entry [0]'s len (ents[0].len)");
+    expect_u64(ents[0].type, RAFT_ENTRY_NORMAL, "entry [0]'s type (ents[0].type)");
     raft_entries_free(ents, n);
     /* and it sends that entry to both followers */
     size_t nm;
@@ -655,7 +674,8 @@ static void test_become_leader_appends_noop(void **state)
             msgs[i].entries[0].index == 1)
             appends++;
     }
-    expect_u64(appends, 2, "appends");
+    expect_u64(appends, 2,
+               "MsgAppends of the no-op (index 1) sent by the new leader (one per follower)");
     rt_free_msgs(msgs, nm);
     rt_free_raft(r);
 }

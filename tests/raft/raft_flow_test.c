@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "tests/harness/expect.h"
 #include "tests/raft/raft_helpers.h"
 
 /* How many messages of `type` r has queued for `to`; drops the queue. */
@@ -82,7 +83,9 @@ static void test_flow_probe_pauses(void **state)
     if (sent != 1)
         fail_msg("a heartbeat response from a probed follower allows one probe; it got %zu", sent);
     rt_propose(r, "q");
-    assert_int_equal(count_to(r, RAFT_MSG_APPEND, 2), 0);
+    expect_u64(count_to(r, RAFT_MSG_APPEND, 2), 0,
+               "MsgAppends to probed follower 2 for a new proposal (a probe is in flight: wait for "
+               "its answer)");
     rt_free_raft(r);
 }
 
@@ -94,8 +97,9 @@ static void test_flow_snapshot_state_sends_nothing(void **state)
     uint64_t terms[] = { 1, 1, 1, 1, 1 };
     mem_storage_t *ms = rt_storage_with_terms(terms, 5);
     raft_conf_state_t cs = { (uint64_t *)rt_ids(3), 3 };
-    assert_int_equal(mem_storage_create_snapshot(ms, 5, &cs, "img", 3), TKV_OK);
-    assert_int_equal(mem_storage_compact(ms, 5), TKV_OK);
+    expect_err(mem_storage_create_snapshot(ms, 5, &cs, "img", 3), TKV_OK,
+               "mem_storage_create_snapshot(ms, 5, &cs, \"img\", 3)");
+    expect_err(mem_storage_compact(ms, 5), TKV_OK, "mem_storage_compact(ms, 5)");
     raft_t *r = rt_new_raft(1, rt_ids(3), 3, 10, 1, ms);
     r->flow_control = 1;
     rt_make_leader(r);
@@ -104,7 +108,8 @@ static void test_flow_snapshot_state_sends_nothing(void **state)
     rej.reject = 1;
     rej.reject_hint = 0;
     rt_step(r, rej);
-    assert_int_equal(count_to(r, RAFT_MSG_SNAPSHOT, 2), 1);
+    expect_u64(count_to(r, RAFT_MSG_SNAPSHOT, 2), 1,
+               "MsgSnapshots to follower 2 after it rejected index 5, which the leader compacted");
     size_t apps = 0, snaps = 0;
     for (int i = 0; i < 10; i++) {
         rt_propose(r, "p");
@@ -135,8 +140,9 @@ static void test_flow_lost_snapshot_is_retried(void **state)
     uint64_t terms[] = { 1, 1, 1 };
     mem_storage_t *ms = rt_storage_with_terms(terms, 3);
     raft_conf_state_t cs = { (uint64_t *)rt_ids(3), 3 };
-    assert_int_equal(mem_storage_create_snapshot(ms, 3, &cs, "img", 3), TKV_OK);
-    assert_int_equal(mem_storage_compact(ms, 3), TKV_OK);
+    expect_err(mem_storage_create_snapshot(ms, 3, &cs, "img", 3), TKV_OK,
+               "mem_storage_create_snapshot(ms, 3, &cs, \"img\", 3)");
+    expect_err(mem_storage_compact(ms, 3), TKV_OK, "mem_storage_compact(ms, 3)");
     raft_t *r = rt_new_raft(1, rt_ids(3), 3, 10, 1, ms);
     r->flow_control = 1;
     rt_make_leader(r);
@@ -145,7 +151,8 @@ static void test_flow_lost_snapshot_is_retried(void **state)
     rej.reject = 1;
     rej.reject_hint = 0;
     rt_step(r, rej);
-    assert_int_equal(count_to(r, RAFT_MSG_SNAPSHOT, 2), 1);
+    expect_u64(count_to(r, RAFT_MSG_SNAPSHOT, 2), 1,
+               "MsgSnapshots to follower 2 after it rejected index 3, which the leader compacted");
     /* While it may still be on its way, nothing more goes to 2. */
     rt_propose(r, "early");
     size_t k, early = 0;
@@ -224,9 +231,11 @@ static void test_fast_backtrack_skips_divergent_term(void **state)
                  "1 rejection (one per divergent term of the follower's that the leader "
                  "lacks, here all skipped at once); it took %zu",
                  rejects);
-    assert_int_equal(rt_last(f), 9);
+    expect_u64(rt_last(f), 9, "the follower's last index after catching up with the leader");
     for (uint64_t i = 1; i <= 9; i++)
-        assert_int_equal(rt_term_at(f, i), rt_term_at(l, i));
+        expect_u64(rt_term_at(f, i), rt_term_at(l, i),
+                   "the term of the follower's entry %llu (must match the leader's)",
+                   (unsigned long long)i);
     rt_free_raft(l);
     rt_free_raft(f);
 }

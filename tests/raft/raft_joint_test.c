@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "project2-raft/raft/raft_pb.h"
-#include "tests/harness/expect.h"
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 static raft_conf_change_v2_t v2(raft_conf_transition_t t, const raft_conf_change_single_t *c,
@@ -42,7 +42,7 @@ static raft_t *joint_leader(void)
     rt_make_leader(r);
     rt_step(r, ack(2, 1, 1));
     rt_step(r, ack(3, 1, 1));
-    assert_int_equal(r->log.committed, 1);
+    expect_u64(r->log.committed, 1, "leader 1's commit index after acks of index 1 from 2 and 3");
     apply_ok(r, v2(RAFT_TRANSITION_JOINT_EXPLICIT, add4_add5_remove3, 3));
     rt_clear(r);
     return r;
@@ -91,7 +91,7 @@ static void test_joint_election_needs_both_halves(void **state)
     apply_ok(r, v2(RAFT_TRANSITION_JOINT_EXPLICIT, add4_add5_remove3, 3));
     raft_message_t hup = rt_msg(RAFT_MSG_HUP, 1, 1, 0);
     rt_step(r, hup);
-    assert_int_equal(r->role, RAFT_CANDIDATE);
+    expect_role(r, RAFT_CANDIDATE, "node 1 after MsgHup in the joint config {1,2,3}&&{1,2,4,5}");
     rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 4, 1, r->term));
     rt_step(r, rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, 5, 1, r->term));
     if (r->role == RAFT_LEADER)
@@ -121,7 +121,8 @@ static void test_joint_leave(void **state)
                  (unsigned long long)r->log.committed);
     /* Leaving twice is a mistake. */
     raft_conf_change_v2_t again = v2(RAFT_TRANSITION_AUTO, NULL, 0);
-    assert_int_equal(raft_apply_conf_change_v2(r, &again), TKV_ERR_INVALID);
+    expect_err(raft_apply_conf_change_v2(r, &again), TKV_ERR_INVALID,
+               "raft_apply_conf_change_v2(r, &again)");
     rt_free_raft(r);
 }
 
@@ -147,7 +148,9 @@ static void test_learner_gets_log_never_counts(void **state)
                  "{1,2,3} (commit is %llu)",
                  (unsigned long long)r->log.committed);
     rt_step(r, ack(2, r->term, 1));
-    assert_int_equal(r->log.committed, 1);
+    expect_u64(
+        r->log.committed, 1,
+        "leader 1's commit index after an ack from voter 2 (1 and 2 are a majority of {1,2,3})");
     rt_free_raft(r);
 
     /* The learner itself never campaigns. */
@@ -213,8 +216,8 @@ static void test_conf_change_leaving_no_voter_refused(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
-    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
+    expect_err(rawnode_campaign(rn), TKV_OK, "rawnode_campaign(rn)");
     uint64_t last = rlog_last_index(&rn->raft->log);
     static const raft_conf_change_single_t out1[] = { { RAFT_CONF_REMOVE_NODE, 1 } };
     raft_conf_change_v2_t cc1 = v2(RAFT_TRANSITION_AUTO, out1, 1);
@@ -240,23 +243,26 @@ static void test_joint_auto_leave(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
-    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
+    expect_err(rawnode_campaign(rn), TKV_OK, "rawnode_campaign(rn)");
     /* {1} -> {1,2,3}: two voters at once, so joint, left by the leader. */
     static const raft_conf_change_single_t add23[] = { { RAFT_CONF_ADD_NODE, 2 },
                                                        { RAFT_CONF_ADD_NODE, 3 } };
     raft_conf_change_v2_t cc = v2(RAFT_TRANSITION_AUTO, add23, 2);
-    assert_int_equal(rawnode_propose_conf_change_v2(rn, &cc), TKV_OK);
+    expect_err(rawnode_propose_conf_change_v2(rn, &cc), TKV_OK,
+               "rawnode_propose_conf_change_v2(rn, &cc)");
     int entered = 0, leave_proposed = 0;
     for (int round = 0; round < 3 && !leave_proposed; round++) {
         raft_ready_t rd;
-        assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-        assert_int_equal(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK);
+        expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+        expect_err(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK,
+                   "mem_storage_append(ms, rd.entries, rd.n_entries)");
         for (size_t i = 0; i < rd.n_entries; i++) {
             const raft_entry_t *e = &rd.entries[i];
             if (entered && e->type == RAFT_ENTRY_CONF_CHANGE_V2) {
                 raft_conf_change_v2_t got;
-                assert_int_equal(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK);
+                expect_err(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK,
+                           "raft_pb_decode_conf_change_v2(e->data, e->len, &got)");
                 leave_proposed = got.n_changes == 0;
                 raft_conf_change_v2_free(&got);
             }
@@ -266,8 +272,10 @@ static void test_joint_auto_leave(void **state)
             if (e->type != RAFT_ENTRY_CONF_CHANGE_V2)
                 continue;
             raft_conf_change_v2_t got;
-            assert_int_equal(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK);
-            assert_int_equal(rawnode_apply_conf_change_v2(rn, &got, NULL), TKV_OK);
+            expect_err(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK,
+                       "raft_pb_decode_conf_change_v2(e->data, e->len, &got)");
+            expect_err(rawnode_apply_conf_change_v2(rn, &got, NULL), TKV_OK,
+                       "rawnode_apply_conf_change_v2(rn, &got, NULL)");
             entered = entered || got.n_changes > 0;
             raft_conf_change_v2_free(&got);
         }
@@ -296,17 +304,19 @@ static void test_joint_auto_leave(void **state)
 static int ready_round(rawnode_t *rn, mem_storage_t *ms)
 {
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     if (!raft_hard_state_is_empty(&rd.hard_state))
         mem_storage_set_hard_state(ms, &rd.hard_state);
-    assert_int_equal(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK);
+    expect_err(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK,
+               "mem_storage_append(ms, rd.entries, rd.n_entries)");
     int leave = 0;
     for (size_t i = 0; i < rd.n_entries; i++) {
         const raft_entry_t *e = &rd.entries[i];
         if (e->type != RAFT_ENTRY_CONF_CHANGE_V2)
             continue;
         raft_conf_change_v2_t got;
-        assert_int_equal(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK);
+        expect_err(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK,
+                   "raft_pb_decode_conf_change_v2(e->data, e->len, &got)");
         leave = leave || got.n_changes == 0;
         raft_conf_change_v2_free(&got);
     }
@@ -315,8 +325,10 @@ static int ready_round(rawnode_t *rn, mem_storage_t *ms)
         if (e->type != RAFT_ENTRY_CONF_CHANGE_V2)
             continue;
         raft_conf_change_v2_t got;
-        assert_int_equal(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK);
-        assert_int_equal(rawnode_apply_conf_change_v2(rn, &got, NULL), TKV_OK);
+        expect_err(raft_pb_decode_conf_change_v2(e->data, e->len, &got), TKV_OK,
+                   "raft_pb_decode_conf_change_v2(e->data, e->len, &got)");
+        expect_err(rawnode_apply_conf_change_v2(rn, &got, NULL), TKV_OK,
+                   "rawnode_apply_conf_change_v2(rn, &got, NULL)");
         raft_conf_change_v2_free(&got);
     }
     rawnode_advance(rn, &rd);
@@ -336,10 +348,10 @@ static rawnode_t *restart_and_lead(mem_storage_t *ms, const raft_conf_state_t *c
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
-    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
+    expect_err(rawnode_campaign(rn), TKV_OK, "rawnode_campaign(rn)");
     raft_message_t grant = rt_msg(RAFT_MSG_REQUEST_VOTE_RESPONSE, voter, 1, rn->raft->term);
-    assert_int_equal(rawnode_step(rn, &grant), TKV_OK);
+    expect_err(rawnode_step(rn, &grant), TKV_OK, "rawnode_step(rn, &grant)");
     if (rn->raft->role != RAFT_LEADER)
         fail_msg("node 1 with a vote from node %llu should lead the restarted joint "
                  "configuration; it is a %s",
@@ -370,7 +382,7 @@ static void test_joint_auto_leave_survives_restart(void **state)
     int leave = ready_round(rn, ms); /* the leader's empty entry, index 1 */
     raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, rn->raft->term);
     ack.index = 1;
-    assert_int_equal(rawnode_step(rn, &ack), TKV_OK);
+    expect_err(rawnode_step(rn, &ack), TKV_OK, "rawnode_step(rn, &ack)");
     for (int round = 0; round < 3 && !leave; round++)
         leave = ready_round(rn, ms);
     if (!leave)
@@ -405,7 +417,8 @@ static void test_restart_keeps_learners(void **state)
     raft_conf_change_v2_t leave = v2(RAFT_TRANSITION_AUTO, NULL, 0);
     raft_conf_state_t after;
     memset(&after, 0, sizeof(after));
-    assert_int_equal(rawnode_apply_conf_change_v2(rn, &leave, &after), TKV_OK);
+    expect_err(rawnode_apply_conf_change_v2(rn, &leave, &after), TKV_OK,
+               "rawnode_apply_conf_change_v2(rn, &leave, &after)");
     p3 = prs_find(&rn->raft->prs, 3);
     int ok = after.n_nodes == 2 && after.n_voters_outgoing == 0 && after.n_learners == 2 &&
              p3 != NULL && p3->learner && !p3->voter;
@@ -435,10 +448,11 @@ static void test_follower_accepts_conf_change_v2_entries(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
     raft_conf_change_v2_t cc = v2(RAFT_TRANSITION_AUTO, learner4, 1);
     raft_entry_t e = { RAFT_ENTRY_CONF_CHANGE_V2, 1, 1, NULL, 0 };
-    assert_int_equal(raft_pb_encode_conf_change_v2(&cc, &e.data, &e.len), TKV_OK);
+    expect_err(raft_pb_encode_conf_change_v2(&cc, &e.data, &e.len), TKV_OK,
+               "raft_pb_encode_conf_change_v2(&cc, &e.data, &e.len)");
     raft_message_t app = rt_msg(RAFT_MSG_APPEND, 1, 2, 1);
     app.entries = &e;
     app.n_entries = 1;
@@ -517,7 +531,7 @@ static void test_learner_never_takes_leadership(void **state)
     raft_t *r = voter1_learner2(1);
     raft_message_t hup = rt_msg(RAFT_MSG_HUP, 1, 1, 0);
     rt_step(r, hup);
-    assert_int_equal(r->role, RAFT_LEADER);
+    expect_role(r, RAFT_LEADER, "voter 1 after MsgHup (the only voter; learner 2 does not vote)");
     rt_clear(r);
     rt_step(r, rt_msg(RAFT_MSG_TRANSFER_LEADER, 2, 1, 0));
     out = rt_take(r, &n);
@@ -543,7 +557,7 @@ static void test_read_index_on_learner(void **state)
     rt_network_t *net = rt_net_new(2, preset);
     rt_net_hup(net, 1);
     raft_t *l = rt_net_node(net, 1), *learner = rt_net_node(net, 2);
-    assert_int_equal(l->role, RAFT_LEADER);
+    expect_role(l, RAFT_LEADER, "voter 1 after MsgHup (the only voter; learner 2 does not vote)");
     for (int i = 0; i < 5; i++)
         rt_net_propose(net, 1, "x");
     /* Heartbeats lost: the learner's acknowledgement is not needed. */

@@ -109,13 +109,15 @@ static void test_append_truncates(void **state)
         log_fixture_t f;
         make_log(&f, st, 2, NULL, 0);
         expect_u64(rlog_append(&f.log, cases[c].ents, cases[c].n), cases[c].want_last,
-                   "rlog_append(&f.log, cases[c].ents, cases[c].n)");
-        expect_u64(rlog_last_index(&f.log), cases[c].want_last, "rlog_last_index(&f.log)");
+                   "the last index rlog_append returns in case %zu", c);
+        expect_u64(rlog_last_index(&f.log), cases[c].want_last,
+                   "the last log index (rlog_last_index(&f.log))");
         for (uint64_t i = 0; i < cases[c].want_last; i++)
             expect_u64(rlog_term_or_zero(&f.log, i + 1), cases[c].want_terms[i],
-                       "rlog_term_or_zero(&f.log, i + 1)");
+                       "the term of entry %llu (0: not in the log)", (unsigned long long)(i + 1));
         /* the unstable part starts where the new entries start */
-        expect_u64(f.log.offset, cases[c].want_offset, "f.log.offset");
+        expect_u64(f.log.offset, cases[c].want_offset,
+                   "the log's first unstable index (f.log.offset)");
         free_log(&f);
     }
 }
@@ -158,11 +160,14 @@ static void test_maybe_append(void **state)
         if (ok != cases[c].ok)
             fail_msg("case %zu: ok %d", c, ok);
         if (ok)
-            expect_u64(last_new, cases[c].last_new, "last_new");
-        expect_u64(f.log.committed, cases[c].want_commit, "f.log.committed");
+            expect_u64(last_new, cases[c].last_new,
+                       "the last new index rlog_maybe_append reports (last_new)");
+        expect_u64(f.log.committed, cases[c].want_commit,
+                   "the log's commit index (f.log.committed)");
         if (cases[c].check_index)
             expect_u64(rlog_term_or_zero(&f.log, cases[c].check_index), cases[c].check_term,
-                       "rlog_term_or_zero(&f.log, cases[c].check_index)");
+                       "the term of entry %llu in case %zu (0: not in the log)",
+                       (unsigned long long)cases[c].check_index, c);
         free_log(&f);
     }
 }
@@ -176,9 +181,11 @@ static void test_maybe_append_keeps_matching_suffix(void **state)
     make_log(&f, NULL, 0, terms, 4);
     raft_entry_t e = ent(2, 1);
     uint64_t last_new;
-    assert_true(rlog_maybe_append(&f.log, 1, 1, 0, &e, 1, &last_new));
-    expect_u64(last_new, 2, "last_new");
-    expect_u64(rlog_last_index(&f.log), 4, "rlog_last_index(&f.log)");
+    expect_true(rlog_maybe_append(&f.log, 1, 1, 0, &e, 1, &last_new),
+                "rlog_maybe_append of entry 2 after (index 1, term 1), which the log holds, must "
+                "be accepted");
+    expect_u64(last_new, 2, "the last new index rlog_maybe_append reports (last_new)");
+    expect_u64(rlog_last_index(&f.log), 4, "the last log index (rlog_last_index(&f.log))");
     free_log(&f);
 }
 
@@ -191,26 +198,26 @@ static void test_unstable_and_stable(void **state)
     make_log(&f, st, 2, ut, 2);
     size_t n;
     const raft_entry_t *u = rlog_unstable_entries(&f.log, &n);
-    expect_u64(n, 2, "n");
-    expect_u64(u[0].index, 3, "u[0].index");
+    expect_u64(n, 2, "entries returned (n)");
+    expect_u64(u[0].index, 3, "unstable entry [0]'s index (u[0].index)");
     /* stable_to with a term that no longer matches is ignored */
     rlog_stable_to(&f.log, 3, 1);
     rlog_unstable_entries(&f.log, &n);
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "entries returned (n)");
     rlog_stable_to(&f.log, 3, 2);
     u = rlog_unstable_entries(&f.log, &n);
-    expect_u64(n, 1, "n");
-    expect_u64(u[0].index, 4, "u[0].index");
-    expect_u64(f.log.offset, 4, "f.log.offset");
+    expect_u64(n, 1, "entries returned (n)");
+    expect_u64(u[0].index, 4, "unstable entry [0]'s index (u[0].index)");
+    expect_u64(f.log.offset, 4, "the log's first unstable index (f.log.offset)");
     rlog_stable_to(&f.log, 4, 2);
     rlog_unstable_entries(&f.log, &n);
-    expect_u64(n, 0, "n");
-    expect_u64(f.log.offset, 5, "f.log.offset");
+    expect_u64(n, 0, "entries returned (n)");
+    expect_u64(f.log.offset, 5, "the log's first unstable index (f.log.offset)");
     /* the entries are still readable (from storage once it has them) */
     raft_entry_t es[2] = { ent(3, 2), ent(4, 2) };
     expect_err(mem_storage_append(f.ms, es, 2), TKV_OK, "mem_storage_append(f.ms, es, 2)");
-    expect_u64(rlog_last_index(&f.log), 4, "rlog_last_index(&f.log)");
-    expect_u64(rlog_term_or_zero(&f.log, 4), 2, "rlog_term_or_zero(&f.log, 4)");
+    expect_u64(rlog_last_index(&f.log), 4, "the last log index (rlog_last_index(&f.log))");
+    expect_u64(rlog_term_or_zero(&f.log, 4), 2, "the term of entry 4 (0: not in the log)");
     free_log(&f);
 }
 
@@ -231,13 +238,15 @@ static void test_next_ents(void **state)
         make_log(&f, st, 3, ut, 2);
         rlog_commit_to(&f.log, cases[c].committed);
         rlog_applied_to(&f.log, cases[c].applied);
-        expect_u64(rlog_has_next_ents(&f.log), cases[c].want_n > 0, "rlog_has_next_ents(&f.log)");
+        expect_u64(rlog_has_next_ents(&f.log), cases[c].want_n > 0,
+                   "rlog_has_next_ents (1 when committed entries wait to be applied) in case %zu",
+                   c);
         raft_entry_t *ents;
         size_t n;
         expect_err(rlog_next_ents(&f.log, &ents, &n), TKV_OK, "rlog_next_ents(&f.log, &ents, &n)");
-        expect_u64(n, cases[c].want_n, "n");
+        expect_u64(n, cases[c].want_n, "entries returned (n)");
         if (n)
-            expect_u64(ents[0].index, cases[c].want_first, "ents[0].index");
+            expect_u64(ents[0].index, cases[c].want_first, "entry [0]'s index (ents[0].index)");
         raft_entries_free(ents, n);
         free_log(&f);
     }
@@ -288,9 +297,10 @@ static void test_slice(void **state)
                      (unsigned long long)cases[c].max, (unsigned long long)one,
                      tkv_err_name(cases[c].err), cases[c].want_n, tkv_err_name(err), n);
         for (size_t i = 0; i < n; i++) {
-            expect_u64(ents[i].index, cases[c].lo + i, "ents[i].index");
-            expect_u64(ents[i].term, ents[i].index <= 5 ? 1 : 2, "ents[i].term");
-            assert_memory_equal(ents[i].data, "0123456789", 10);
+            expect_u64(ents[i].index, cases[c].lo + i, "entry [i]'s index (ents[i].index)");
+            expect_u64(ents[i].term, ents[i].index <= 5 ? 1 : 2, "entry [i]'s term (ents[i].term)");
+            expect_bytes(ents[i].data, ents[i].len, "0123456789", 10,
+                         "the data of entry %llu read back", (unsigned long long)ents[i].index);
         }
         raft_entries_free(ents, n);
     }
@@ -305,15 +315,20 @@ static void test_commit_to_never_decreases(void **state)
     log_fixture_t f;
     make_log(&f, terms, 3, NULL, 0);
     rlog_commit_to(&f.log, 3);
-    expect_u64(f.log.committed, 3, "f.log.committed");
+    expect_u64(f.log.committed, 3, "the log's commit index (f.log.committed)");
     rlog_commit_to(&f.log, 1);
-    expect_u64(f.log.committed, 3, "f.log.committed");
-    assert_false(rlog_maybe_commit(&f.log, 2, 2));
+    expect_u64(f.log.committed, 3, "the log's commit index (f.log.committed)");
+    expect_false(rlog_maybe_commit(&f.log, 2, 2),
+                 "rlog_maybe_commit(2, term 2) below the commit index 3 returned true (commit "
+                 "never moves back)");
     free_log(&f);
     make_log(&f, terms, 3, NULL, 0);
-    assert_false(rlog_maybe_commit(&f.log, 3, 2)); /* term mismatch */
-    assert_true(rlog_maybe_commit(&f.log, 3, 3));
-    expect_u64(f.log.committed, 3, "f.log.committed");
+    expect_false(rlog_maybe_commit(&f.log, 3, 2),
+                 "rlog_maybe_commit(3, term 2) when entry 3 has term 3 returned true (only an "
+                 "entry of the given term commits)");
+    expect_true(rlog_maybe_commit(&f.log, 3, 3),
+                "rlog_maybe_commit(3, term 3), entry 3 being of term 3, must commit");
+    expect_u64(f.log.committed, 3, "the log's commit index (f.log.committed)");
     free_log(&f);
 }
 
@@ -326,13 +341,13 @@ static void test_term_lookup(void **state)
     make_log(&f, st, 2, ut, 1);
     uint64_t t;
     expect_err(rlog_term(&f.log, 0, &t), TKV_OK, "rlog_term(&f.log, 0, &t)");
-    expect_u64(t, 0, "t");
+    expect_u64(t, 0, "the term rlog_term reports");
     expect_err(rlog_term(&f.log, 2, &t), TKV_OK, "rlog_term(&f.log, 2, &t)");
-    expect_u64(t, 2, "t");
+    expect_u64(t, 2, "the term of entry 2 (stable)");
     expect_err(rlog_term(&f.log, 3, &t), TKV_OK, "rlog_term(&f.log, 3, &t)");
-    expect_u64(t, 3, "t");
+    expect_u64(t, 3, "the term of entry 3 (unstable)");
     expect_err(rlog_term(&f.log, 4, &t), RAFT_ERR_UNAVAILABLE, "rlog_term(&f.log, 4, &t)");
-    expect_u64(t, 0, "t");
+    expect_u64(t, 0, "the term rlog_term reports");
     free_log(&f);
 }
 

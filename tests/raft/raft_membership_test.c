@@ -24,9 +24,12 @@ static void check_leader(rt_network_t *net, uint64_t want, uint64_t term)
         if (i == want)
             expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
         else
-            assert_int_not_equal(r->role, RAFT_LEADER);
+            expect_true(r->role != RAFT_LEADER,
+                        "only node %llu may lead; node %llu is a leader too (term %llu)",
+                        (unsigned long long)want, (unsigned long long)i,
+                        (unsigned long long)r->term);
         if (term)
-            expect_u64(r->term, term, "r->term");
+            expect_u64(r->term, term, "the node's term (r->term)");
     }
 }
 
@@ -37,9 +40,9 @@ static void test_transfer_to_up_to_date_node(void **state)
     rt_net_hup(net, 1);
     transfer(net, 1, 2);
     check_leader(net, 2, 2);
-    expect_u64(rt_net_node(net, 1)->lead, 2, "rt_net_node(net, 1)->lead");
+    expect_u64(rt_net_node(net, 1)->lead, 2, "node 1's known leader (rt_net_node(net, 1)->lead)");
     expect_u64(rt_net_node(net, 1)->lead_transferee, RAFT_NONE,
-               "rt_net_node(net, 1)->lead_transferee");
+               "node 1's leader transferee (rt_net_node(net, 1)->lead_transferee)");
     /* and back again */
     rt_net_propose(net, 2, "x");
     transfer(net, 2, 1);
@@ -56,11 +59,12 @@ static void test_transfer_to_lagging_node(void **state)
     rt_net_propose(net, 1, "x");
     rt_net_recover(net);
     raft_t *lagging = rt_net_node(net, 3);
-    expect_u64(rt_last(lagging), 1, "rt_last(lagging)");
+    expect_u64(rt_last(lagging), 1, "the lagging node's last log index (rt_last(lagging))");
     /* Node 3 must be caught up first (its log is behind: it could not win). */
     transfer(net, 1, 3);
     check_leader(net, 3, 2);
-    expect_u64(rt_term_at(lagging, 2), 1, "rt_term_at(lagging, 2)");
+    expect_u64(rt_term_at(lagging, 2), 1,
+               "the lagging node's term of entry 2 (rt_term_at(lagging, 2))");
     rt_net_free(net);
 }
 
@@ -71,10 +75,11 @@ static void test_transfer_to_self(void **state)
     rt_net_hup(net, 1);
     raft_t *lead = rt_net_node(net, 1);
     rt_step(lead, rt_msg(RAFT_MSG_TRANSFER_LEADER, 1, 1, 0));
-    expect_u64(lead->lead_transferee, RAFT_NONE, "lead->lead_transferee");
+    expect_u64(lead->lead_transferee, RAFT_NONE,
+               "the leader's leader transferee (lead->lead_transferee)");
     check_leader(net, 1, 1);
     rt_net_propose(net, 1, "still leading");
-    expect_u64(lead->log.committed, 2, "lead->log.committed");
+    expect_u64(lead->log.committed, 2, "the leader's commit index (lead->log.committed)");
     /* and a real transfer still works afterwards */
     transfer(net, 1, 2);
     check_leader(net, 2, 2);
@@ -88,7 +93,8 @@ static void test_transfer_to_nonexistent_node(void **state)
     rt_net_hup(net, 1);
     raft_t *lead = rt_net_node(net, 1);
     rt_step(lead, rt_msg(RAFT_MSG_TRANSFER_LEADER, 4, 1, 0));
-    expect_u64(lead->lead_transferee, RAFT_NONE, "lead->lead_transferee");
+    expect_u64(lead->lead_transferee, RAFT_NONE,
+               "the leader's leader transferee (lead->lead_transferee)");
     check_leader(net, 1, 1);
     transfer(net, 1, 3);
     check_leader(net, 3, 2);
@@ -103,12 +109,12 @@ static void test_transfer_refuses_proposals(void **state)
     rt_net_isolate(net, 3);
     transfer(net, 1, 3);
     raft_t *lead = rt_net_node(net, 1);
-    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
+    expect_u64(lead->lead_transferee, 3, "the leader's leader transferee (lead->lead_transferee)");
     uint64_t last = rt_last(lead);
     raft_message_t m = rt_propose_msg(1, "x");
     expect_err(raft_step(lead, &m), TKV_ERR_NOT_LEADER, "raft_step(lead, &m)");
     raft_message_free(&m);
-    expect_u64(rt_last(lead), last, "rt_last(lead)");
+    expect_u64(rt_last(lead), last, "the leader's last log index (rt_last(lead))");
     rt_net_free(net);
 }
 
@@ -122,13 +128,14 @@ static void test_transfer_times_out(void **state)
     rt_net_isolate(net, 3);
     transfer(net, 1, 3);
     raft_t *lead = rt_net_node(net, 1);
-    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
+    expect_u64(lead->lead_transferee, 3, "the leader's leader transferee (lead->lead_transferee)");
     for (int i = 0; i < lead->election_tick - 1; i++)
         raft_tick(lead);
-    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
+    expect_u64(lead->lead_transferee, 3, "the leader's leader transferee (lead->lead_transferee)");
     raft_tick(lead);
     rt_clear(lead);
-    expect_u64(lead->lead_transferee, RAFT_NONE, "lead->lead_transferee");
+    expect_u64(lead->lead_transferee, RAFT_NONE,
+               "the leader's leader transferee (lead->lead_transferee)");
     expect_role(lead, RAFT_LEADER, "the role of node %llu", (unsigned long long)lead->id);
     rt_propose(lead, "accepted again");
     rt_clear(lead);
@@ -148,12 +155,13 @@ static void test_second_transfer_while_pending(void **state)
     rt_clear(lead);
     /* the same transfer again does not restart the clock */
     transfer(net, 1, 3);
-    expect_u64(lead->lead_transferee, 3, "lead->lead_transferee");
-    expect_u64(lead->election_elapsed, elapsed + 3, "lead->election_elapsed");
+    expect_u64(lead->lead_transferee, 3, "the leader's leader transferee (lead->lead_transferee)");
+    expect_u64(lead->election_elapsed, elapsed + 3,
+               "the leader's ticks since its election timer was reset (lead->election_elapsed)");
     /* a transfer to another (up-to-date) node replaces it and completes */
     transfer(net, 1, 2);
     check_leader(net, 2, 0); /* node 3, still cut off, stays at term 1 */
-    expect_u64(rt_net_node(net, 2)->term, 2, "rt_net_node(net, 2)->term");
+    expect_u64(rt_net_node(net, 2)->term, 2, "node 2's term (rt_net_node(net, 2)->term)");
     rt_net_free(net);
 }
 
@@ -173,18 +181,18 @@ static void test_add_node(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 1, NULL);
     rt_make_leader(r);
-    expect_u64(r->log.committed, 1, "r->log.committed");
+    expect_u64(r->log.committed, 1, "the node's commit index (r->log.committed)");
     raft_add_node(r, 2);
-    expect_u64(r->prs.n, 2, "r->prs.n");
-    assert_non_null(prs_find(&r->prs, 2));
+    expect_u64(r->prs.n, 2, "the node's number of tracked peers (r->prs.n)");
+    expect_present(prs_find(&r->prs, 2), "the leader's progress of node 2 after raft_add_node(2)");
     /* the quorum is now 2: a proposal waits for node 2 */
     rt_propose(r, "x");
-    expect_u64(r->log.committed, 1, "r->log.committed");
+    expect_u64(r->log.committed, 1, "the node's commit index (r->log.committed)");
     rt_clear(r);
     raft_message_t ack = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
     ack.index = 2;
     rt_step(r, ack);
-    expect_u64(r->log.committed, 2, "r->log.committed");
+    expect_u64(r->log.committed, 2, "the node's commit index (r->log.committed)");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -199,11 +207,12 @@ static void test_add_node_twice(void **state)
     rt_step(r, ack);
     rt_clear(r);
     raft_add_node(r, 2);
-    expect_u64(r->prs.n, 2, "r->prs.n");
-    expect_u64(prs_find(&r->prs, 2)->match, 1, "prs_find(&r->prs, 2)->match"); /* untouched */
+    expect_u64(r->prs.n, 2, "the node's number of tracked peers (r->prs.n)");
+    expect_u64(prs_find(&r->prs, 2)->match, 1,
+               "the leader's match index for node 2 (prs_find(&r->prs, 2)->match)"); /* untouched */
     raft_add_node(r, 3);
     raft_add_node(r, 3);
-    expect_u64(r->prs.n, 3, "r->prs.n");
+    expect_u64(r->prs.n, 3, "the node's number of tracked peers (r->prs.n)");
     rt_free_raft(r);
 }
 
@@ -212,8 +221,8 @@ static void test_remove_node(void **state)
     (void)state;
     raft_t *r = rt_raft(1, 2, NULL);
     raft_remove_node(r, 2);
-    expect_u64(r->prs.n, 1, "r->prs.n");
-    assert_null(prs_find(&r->prs, 2));
+    expect_u64(r->prs.n, 1, "the node's number of tracked peers (r->prs.n)");
+    expect_absent(prs_find(&r->prs, 2), "the progress of node 2 after raft_remove_node(2)");
     /* alone now, it elects itself */
     rt_tick_n(r, 2 * r->election_tick);
     expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
@@ -232,9 +241,11 @@ static void test_commit_after_remove_node(void **state)
     rt_clear(r);
     rt_propose(r, "x");
     rt_clear(r);
-    expect_u64(r->log.committed, 1, "r->log.committed"); /* node 2 never answers */
+    expect_u64(r->log.committed, 1,
+               "the node's commit index (r->log.committed)"); /* node 2 never answers */
     raft_remove_node(r, 2);
-    expect_u64(r->log.committed, 2, "r->log.committed"); /* a quorum of one has it */
+    expect_u64(r->log.committed, 2,
+               "the node's commit index (r->log.committed)"); /* a quorum of one has it */
     rt_free_raft(r);
 }
 
@@ -251,7 +262,7 @@ static void test_removed_leader_steps_down(void **state)
     expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 0, "n");
+    expect_u64(n, 0, "messages the node sent (n)");
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -287,17 +298,19 @@ static void test_conf_change_with_pending_one(void **state)
     rlog_applied_to(&r->log, 1);
     raft_message_t m = conf_change_proposal(1, RAFT_CONF_ADD_NODE, 2);
     rt_step(r, m);
-    expect_u64(type_at(r, 2), RAFT_ENTRY_CONF_CHANGE, "type_at(r, 2)");
-    expect_u64(r->pending_conf_index, 2, "r->pending_conf_index");
+    expect_u64(type_at(r, 2), RAFT_ENTRY_CONF_CHANGE, "the type of entry 2 (type_at(r, 2))");
+    expect_u64(r->pending_conf_index, 2,
+               "the node's pending conf change index (r->pending_conf_index)");
     /* the first is not applied yet: the second one is dropped */
     rt_step(r, m);
-    expect_u64(rt_last(r), 3, "rt_last(r)");
-    expect_u64(type_at(r, 3), RAFT_ENTRY_NORMAL, "type_at(r, 3)");
+    expect_u64(rt_last(r), 3, "the node's last log index (rt_last(r))");
+    expect_u64(type_at(r, 3), RAFT_ENTRY_NORMAL, "the type of entry 3 (type_at(r, 3))");
     /* once it is applied, a new one is accepted */
     rlog_applied_to(&r->log, 3);
     rt_step(r, m);
-    expect_u64(type_at(r, 4), RAFT_ENTRY_CONF_CHANGE, "type_at(r, 4)");
-    expect_u64(r->pending_conf_index, 4, "r->pending_conf_index");
+    expect_u64(type_at(r, 4), RAFT_ENTRY_CONF_CHANGE, "the type of entry 4 (type_at(r, 4))");
+    expect_u64(r->pending_conf_index, 4,
+               "the node's pending conf change index (r->pending_conf_index)");
     raft_message_free(&m);
     rt_free_raft(r);
 }
@@ -311,10 +324,11 @@ static void test_new_leader_waits_for_old_conf_change(void **state)
     raft_t *r = rt_raft(1, 1, rt_storage_with_terms(terms, 2));
     r->term = 1;
     rt_make_leader(r);
-    expect_u64(r->pending_conf_index, 2, "r->pending_conf_index");
+    expect_u64(r->pending_conf_index, 2,
+               "the node's pending conf change index (r->pending_conf_index)");
     raft_message_t m = conf_change_proposal(1, RAFT_CONF_ADD_NODE, 2);
     rt_step(r, m);
-    expect_u64(type_at(r, 4), RAFT_ENTRY_NORMAL, "type_at(r, 4)");
+    expect_u64(type_at(r, 4), RAFT_ENTRY_NORMAL, "the type of entry 4 (type_at(r, 4))");
     raft_message_free(&m);
     rt_free_raft(r);
 }
@@ -342,21 +356,23 @@ static void test_rawnode_conf_change_round(void **state)
     expect_err(rawnode_propose_conf_change(rn, &cc), TKV_OK,
                "rawnode_propose_conf_change(rn, &cc)");
     expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
-    expect_u64(rd.n_committed_entries, 1, "rd.n_committed_entries");
+    expect_u64(rd.n_committed_entries, 1,
+               "the Ready's committed entries to apply (rd.n_committed_entries)");
     const raft_entry_t *e = &rd.committed_entries[0];
-    expect_u64(e->type, RAFT_ENTRY_CONF_CHANGE, "e->type");
+    expect_u64(e->type, RAFT_ENTRY_CONF_CHANGE, "the type of the committed entry (a conf change)");
     raft_conf_change_t got;
     expect_err(raft_pb_decode_conf_change(e->data, e->len, &got), TKV_OK,
                "raft_pb_decode_conf_change(e->data, e->len, &got)");
-    expect_u64(got.type, RAFT_CONF_ADD_NODE, "got.type");
-    expect_u64(got.node_id, 2, "got.node_id");
-    assert_memory_equal(got.context, "ctx", 3);
+    expect_u64(got.type, RAFT_CONF_ADD_NODE, "the type of the decoded conf change (AddNode)");
+    expect_u64(got.node_id, 2, "the node the decoded conf change adds");
+    expect_bytes(got.context, got.context_len, "ctx", 3,
+                 "the context of the committed conf change (the proposal's)");
     raft_conf_state_t cs;
     expect_err(rawnode_apply_conf_change(rn, &got, &cs), TKV_OK,
                "rawnode_apply_conf_change(rn, &got, &cs)");
-    expect_u64(cs.n_nodes, 2, "cs.n_nodes");
-    expect_u64(cs.nodes[0], 1, "cs.nodes[0]");
-    expect_u64(cs.nodes[1], 2, "cs.nodes[1]");
+    expect_u64(cs.n_nodes, 2, "voters in the conf state after adding node 2");
+    expect_u64(cs.nodes[0], 1, "the first voter after adding node 2");
+    expect_u64(cs.nodes[1], 2, "the second voter after adding node 2");
     raft_conf_state_free(&cs);
     raft_conf_change_free(&got);
     mem_storage_append(ms, rd.entries, rd.n_entries);
@@ -368,7 +384,10 @@ static void test_rawnode_conf_change_round(void **state)
     int to2 = 0;
     for (size_t i = 0; i < rd.n_messages; i++)
         to2 += rd.messages[i].to == 2;
-    assert_true(to2 > 0);
+    expect_true(to2 > 0,
+                "once node 2 is added, the leader's next Ready must hold messages to it; it holds "
+                "%zu messages, none to 2",
+                rd.n_messages);
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
     rawnode_free(rn);

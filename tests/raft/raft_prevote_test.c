@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 /* Three nodes with the given features; node 1 leads at term 1. */
@@ -61,7 +62,9 @@ static void test_prevote_isolated_node_term_stays(void **state)
         fail_msg("an isolated node with pre-vote must keep its term (1) however often it times "
                  "out; it is at term %llu",
                  (unsigned long long)iso->term);
-    assert_int_not_equal(iso->role, RAFT_LEADER);
+    expect_true(
+        iso->role != RAFT_LEADER,
+        "isolated node 3 must not become leader (it cannot win a pre-vote alone); it is one");
     rt_net_free(net);
 }
 
@@ -104,8 +107,9 @@ static void test_prevote_refused_to_stale_log(void **state)
                      "behind; a refused pre-vote must change no term",
                      (unsigned long long)i, (unsigned long long)r->term);
     }
-    assert_int_equal(rt_net_node(net, 1)->role, RAFT_LEADER);
-    assert_int_equal(rt_net_node(net, 3)->role, RAFT_FOLLOWER);
+    expect_role(rt_net_node(net, 1), RAFT_LEADER,
+                "node 1 after node 3's refused pre-vote (a refused pre-vote disturbs no leader)");
+    expect_role(rt_net_node(net, 3), RAFT_FOLLOWER, "node 3 after its refused pre-vote");
     rt_net_free(net);
 }
 
@@ -166,7 +170,9 @@ static void test_check_quorum_leader_steps_down_without_quorum(void **state)
         fail_msg("an isolated leader with check quorum must step down within two election "
                  "timeouts (20 ticks); node 1 is a %s after %d ticks",
                  raft_role_name(l->role), ticks);
-    assert_int_equal(l->term, 1);
+    expect_u64(l->term, 1,
+               "the term of node 1 after it stepped down for lack of a quorum (stepping down does "
+               "not start an election)");
     rt_net_free(net);
 }
 
@@ -247,7 +253,9 @@ static void test_check_quorum_lease_lets_transfer_through(void **state)
     vote.index = rt_last(rt_net_node(net, 2));
     vote.log_term = 1;
     rt_net_send(net, vote);
-    assert_int_equal(rt_net_node(net, 3)->term, 1);
+    expect_u64(rt_net_node(net, 3)->term, 1,
+               "node 3's term after a higher-term MsgRequestVote within the leader's lease (check "
+               "quorum: ignore it)");
     /* ...but a transfer's campaign is the leader's own wish. */
     rt_net_send(net, rt_msg(RAFT_MSG_TRANSFER_LEADER, 2, 1, 0));
     raft_t *t = rt_net_node(net, 2);
@@ -271,7 +279,10 @@ static void test_check_quorum_frees_stuck_node(void **state)
     rt_net_tick(net, 3, 40);
     raft_t *stuck = rt_net_node(net, 3);
     uint64_t high = stuck->term;
-    assert_true(high > 1);
+    expect_true(high > 1,
+                "node 3, cut off without pre-vote, must campaign and raise its term; it is still "
+                "at term %llu",
+                (unsigned long long)high);
     rt_net_recover(net);
     /* The leader's heartbeat of term 1 reaches it: it answers with its
      * term, the leader steps down, and a new election follows. */
@@ -291,7 +302,9 @@ static void test_check_quorum_frees_stuck_node(void **state)
         fail_msg("after the old leader learnt the term, node 1 or 2 (the up-to-date logs) "
                  "should win an election");
     rt_net_propose(net, l->role == RAFT_LEADER ? 1 : 2, "y");
-    assert_int_equal(rt_last(stuck), rt_last(l));
+    expect_u64(rt_last(stuck), rt_last(l),
+               "node 3's last index after the new election and a proposal (it must catch up with "
+               "the leader)");
     rt_net_free(net);
 }
 

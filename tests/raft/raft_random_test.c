@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "tests/harness/expect.h"
 #include "tests/raft/chaos_cluster.h"
 
 typedef enum {
@@ -58,7 +59,10 @@ static void one_run(uint64_t seed, void *arg)
     chaos_t *s = chaos_new(seed, &cfg);
     chaos_run(s, 3000);
     chaos_converge(s, 2000);
-    assert_true(chaos_applied_max(s) > 0);
+    expect_true(chaos_applied_max(s) > 0,
+                "after 3000 steps and convergence some node must have applied an entry; none did "
+                "(seed %llu)",
+                (unsigned long long)seed);
     if (cfg.conf_changes) {
         /* A run so faulty that no random change committed (a few seeds in a
          * hundred) still checks one, made on the healed cluster. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/raft/raft_expect.h"
 #include "tests/raft/raft_helpers.h"
 
 static raft_message_t read_msg(uint64_t id, const char *ctx)
@@ -66,8 +67,8 @@ static void test_read_index_waits_for_quorum_round(void **state)
     rt_net_hup(net, 1);
     rt_net_propose(net, 1, "x");
     raft_t *l = rt_net_node(net, 1);
-    assert_int_equal(l->log.committed, 2);
-    assert_int_equal(read_at(net, 1, "r1"), TKV_OK);
+    expect_u64(l->log.committed, 2, "leader 1's commit index after its no-op and one proposal");
+    expect_err(read_at(net, 1, "r1"), TKV_OK, "read_at(net, 1, \"r1\")");
     check_no_read_state(l, "before any follower confirmed the leadership");
     rt_net_cut(net, 1, 3);
     deliver_from(net, 1); /* node 2 acks: with the leader, a quorum of 3 */
@@ -87,8 +88,9 @@ static void test_read_index_deposed_leader_cannot_answer(void **state)
     rt_net_hup(net, 2); /* 2 and 3 move on to term 2 */
     rt_net_propose(net, 2, "y");
     raft_t *old = rt_net_node(net, 1);
-    assert_int_equal(old->role, RAFT_LEADER); /* it has not heard */
-    assert_int_equal(read_at(net, 1, "stale"), TKV_OK);
+    expect_role(old, RAFT_LEADER,
+                "isolated node 1 after 2 and 3 moved to term 2 (it has not heard)");
+    expect_err(read_at(net, 1, "stale"), TKV_OK, "read_at(net, 1, \"stale\")");
     /* Its heartbeats reach the others only now: they are at term 2. */
     rt_net_recover(net);
     deliver_from(net, 1);
@@ -103,7 +105,7 @@ static void test_read_index_deposed_leader_cannot_answer(void **state)
      * heartbeat lets it probe again. */
     rt_net_tick(net, 2, 1);
     rt_net_hup(net, 1);
-    assert_int_equal(old->role, RAFT_LEADER);
+    expect_role(old, RAFT_LEADER, "node 1 after it caught up and campaigned again");
     rt_net_send(net, read_msg(1, "fresh"));
     check_read_state(old, "fresh", old->log.committed, "node 1, leader again");
     rt_net_free(net);
@@ -120,7 +122,7 @@ static void test_read_index_minority_cannot_serve(void **state)
     for (uint64_t a = 1; a <= 2; a++)
         for (uint64_t b = 3; b <= 5; b++)
             rt_net_cut(net, a, b);
-    assert_int_equal(read_at(net, 1, "m1"), TKV_OK);
+    expect_err(read_at(net, 1, "m1"), TKV_OK, "read_at(net, 1, \"m1\")");
     deliver_from(net, 1);
     rt_net_send(net, read_msg(2, "m2"));
     rt_net_tick(net, 1, 5);
@@ -129,7 +131,7 @@ static void test_read_index_minority_cannot_serve(void **state)
     /* The majority side elects a leader that serves reads. */
     rt_net_hup(net, 3);
     raft_t *l = rt_net_node(net, 3);
-    assert_int_equal(l->role, RAFT_LEADER);
+    expect_role(l, RAFT_LEADER, "node 3 after MsgHup on the majority side (3 of 5)");
     rt_net_send(net, read_msg(3, "m3"));
     check_read_state(l, "m3", l->log.committed, "the majority's new leader");
     rt_net_free(net);
@@ -155,7 +157,7 @@ static void test_read_index_new_leader_waits_for_own_commit(void **state)
     rt_net_ignore(net, RAFT_MSG_APPEND_RESPONSE);
     rt_net_hup(net, 1);
     raft_t *l = rt_net_node(net, 1);
-    assert_int_equal(l->role, RAFT_LEADER);
+    expect_role(l, RAFT_LEADER, "node 1 after MsgHup");
     tkv_err_t err = read_at(net, 1, "early");
     deliver_from(net, 1);
     if (err != TKV_ERR_BUSY || l->n_read_states != 0)
@@ -165,7 +167,7 @@ static void test_read_index_new_leader_waits_for_own_commit(void **state)
                  (int)err, l->n_read_states);
     rt_net_recover(net);
     rt_net_tick(net, 1, 1); /* heartbeat, then the no-op is caught up and commits */
-    assert_int_equal(l->log.committed, 1);
+    expect_u64(l->log.committed, 1, "leader 1's commit index once its no-op was acknowledged");
     rt_net_send(net, read_msg(1, "later"));
     check_read_state(l, "later", 1, "once its no-op committed");
     rt_net_free(net);
@@ -184,24 +186,26 @@ static void test_read_index_in_ready(void **state)
     cfg.heartbeat_tick = 1;
     cfg.storage = mem_storage_as_storage(ms);
     rawnode_t *rn = NULL;
-    assert_int_equal(rawnode_new(&cfg, &rn), TKV_OK);
-    assert_int_equal(rawnode_campaign(rn), TKV_OK);
+    expect_err(rawnode_new(&cfg, &rn), TKV_OK, "rawnode_new(&cfg, &rn)");
+    expect_err(rawnode_campaign(rn), TKV_OK, "rawnode_campaign(rn)");
     raft_ready_t rd;
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
-    assert_int_equal(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
+    expect_err(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK,
+               "mem_storage_append(ms, rd.entries, rd.n_entries)");
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
-    assert_int_equal(rawnode_read_index(rn, "ctx-7", 5), TKV_OK);
+    expect_err(rawnode_read_index(rn, "ctx-7", 5), TKV_OK, "rawnode_read_index(rn, \"ctx-7\", 5)");
     if (!rawnode_has_ready(rn))
         fail_msg("a confirmed read must make rawnode_has_ready() true");
-    assert_int_equal(rawnode_ready(rn, &rd), TKV_OK);
+    expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
     if (rd.n_read_states != 1 || rd.read_states[0].index != 1 || rd.read_states[0].ctx_len != 5 ||
         memcmp(rd.read_states[0].ctx, "ctx-7", 5) != 0)
         fail_msg("the Ready should carry one read state, ctx \"ctx-7\" at index 1; it has %zu",
                  rd.n_read_states);
     rawnode_advance(rn, &rd);
     raft_ready_free(&rd);
-    assert_false(rawnode_has_ready(rn));
+    expect_false(rawnode_has_ready(rn), "rawnode_has_ready() after the read state was handed out "
+                                        "and advanced (nothing new to hand out)");
     rawnode_free(rn);
     mem_storage_free(ms);
 }
@@ -220,7 +224,7 @@ static void test_lease_read_answers_without_round(void **state)
     bad.storage = mem_storage_as_storage(ms);
     bad.read_lease = 1;
     raft_t *r = NULL;
-    assert_int_equal(raft_new(&bad, &r), TKV_ERR_INVALID);
+    expect_err(raft_new(&bad, &r), TKV_ERR_INVALID, "raft_new(&bad, &r)");
     mem_storage_free(ms);
 
     rt_network_t *net = rt_net_new(3, NULL);
@@ -230,7 +234,7 @@ static void test_lease_read_answers_without_round(void **state)
     rt_net_hup(net, 1);
     rt_net_tick(net, 1, 1); /* a heartbeat both followers acknowledge */
     raft_t *l = rt_net_node(net, 1);
-    assert_int_equal(read_at(net, 1, "lease"), TKV_OK);
+    expect_err(read_at(net, 1, "lease"), TKV_OK, "read_at(net, 1, \"lease\")");
     size_t n_msgs = l->n_msgs;
     check_read_state(l, "lease", l->log.committed, "a leader holding a lease answers at once");
     if (n_msgs != 0)

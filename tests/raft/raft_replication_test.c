@@ -35,20 +35,27 @@ static void test_leader_start_replication(void **state)
     rt_clear(r);
     uint64_t li = rt_last(r);
     rt_propose(r, "some data");
-    expect_u64(rt_last(r), li + 1, "rt_last(r)");
-    expect_u64(r->log.committed, li, "r->log.committed");
+    expect_u64(rt_last(r), li + 1, "the node's last log index (rt_last(r))");
+    expect_u64(r->log.committed, li, "the node's commit index (r->log.committed)");
     msgs = rt_take(r, &n);
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "messages the node sent (n)");
     for (size_t i = 0; i < n; i++) {
-        expect_named(msgs[i].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[i].type");
-        expect_u64(msgs[i].to, i + 2, "msgs[i].to");
-        expect_u64(msgs[i].index, li, "msgs[i].index");
-        expect_u64(msgs[i].log_term, 1, "msgs[i].log_term");
-        expect_u64(msgs[i].commit, li, "msgs[i].commit");
-        expect_u64(msgs[i].n_entries, 1, "msgs[i].n_entries");
-        expect_u64(msgs[i].entries[0].index, li + 1, "msgs[i].entries[0].index");
-        expect_u64(msgs[i].entries[0].term, 1, "msgs[i].entries[0].term");
-        assert_memory_equal(msgs[i].entries[0].data, "some data", 9);
+        expect_named(msgs[i].type, RAFT_MSG_APPEND, raft_msg_type_name,
+                     "message i's type (msgs[i].type)");
+        expect_u64(msgs[i].to, i + 2, "message i's recipient (msgs[i].to)");
+        expect_u64(msgs[i].index, li,
+                   "message i's index (of the entry before its entries) (msgs[i].index)");
+        expect_u64(msgs[i].log_term, 1,
+                   "message i's log term (of the entry at index) (msgs[i].log_term)");
+        expect_u64(msgs[i].commit, li, "message i's commit index (msgs[i].commit)");
+        expect_u64(msgs[i].n_entries, 1, "message i's number of entries (msgs[i].n_entries)");
+        expect_u64(msgs[i].entries[0].index, li + 1,
+                   "message i's first entry's index (msgs[i].entries[0].index)");
+        expect_u64(msgs[i].entries[0].term, 1,
+                   "message i's first entry's term (msgs[i].entries[0].term)");
+        expect_bytes(msgs[i].entries[0].data, msgs[i].entries[0].len, "some data", 9,
+                     "the data of the entry in the MsgAppend to %llu (the proposal's)",
+                     (unsigned long long)msgs[i].to);
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -69,13 +76,14 @@ static void test_leader_commit_entry(void **state)
     msgs = rt_take(r, &n);
     ack_appends(r, msgs, n);
     rt_free_msgs(msgs, n);
-    expect_u64(r->log.committed, li + 1, "r->log.committed");
+    expect_u64(r->log.committed, li + 1, "the node's commit index (r->log.committed)");
     /* The followers are told the new commit index. */
     msgs = rt_take(r, &n);
-    expect_u64(n, 2, "n");
+    expect_u64(n, 2, "messages the node sent (n)");
     for (size_t i = 0; i < n; i++) {
-        expect_named(msgs[i].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[i].type");
-        expect_u64(msgs[i].commit, li + 1, "msgs[i].commit");
+        expect_named(msgs[i].type, RAFT_MSG_APPEND, raft_msg_type_name,
+                     "message i's type (msgs[i].type)");
+        expect_u64(msgs[i].commit, li + 1, "message i's commit index (msgs[i].commit)");
     }
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
@@ -132,15 +140,17 @@ static void test_leader_commit_preceding_entries(void **state)
         raft_message_t resp = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
         resp.index = rt_last(r);
         rt_step(r, resp);
-        expect_u64(r->log.committed, lens[c] + 2, "r->log.committed");
+        expect_u64(r->log.committed, lens[c] + 2, "the node's commit index (r->log.committed)");
         raft_entry_t *ents;
         size_t n;
         expect_err(rlog_next_ents(&r->log, &ents, &n), TKV_OK,
                    "rlog_next_ents(&r->log, &ents, &n)");
-        expect_u64(n, lens[c] + 2, "n");
-        expect_u64(ents[lens[c]].term, 3, "ents[lens[c]].term");
-        expect_u64(ents[lens[c]].len, 0, "ents[lens[c]].len"); /* the no-op */
-        expect_u64(ents[lens[c] + 1].len, 1, "ents[lens[c] + 1].len");
+        expect_u64(n, lens[c] + 2, "entries returned (n)");
+        expect_u64(ents[lens[c]].term, 3,
+                   "the term of the new leader's no-op (entry %zu, case %zu)", lens[c] + 1, c);
+        expect_u64(ents[lens[c]].len, 0,
+                   "the data length of the new leader's no-op (empty)"); /* the no-op */
+        expect_u64(ents[lens[c] + 1].len, 1, "the data length of the proposal after the no-op");
         raft_entries_free(ents, n);
         rt_free_raft(r);
     }
@@ -162,11 +172,11 @@ static void test_follower_commit_entry(void **state)
         m.n_entries = 3;
         m.commit = k;
         raft_step(r, &m);
-        expect_u64(r->log.committed, k, "r->log.committed");
+        expect_u64(r->log.committed, k, "the node's commit index (r->log.committed)");
         raft_entry_t *got;
         size_t n;
         expect_err(rlog_next_ents(&r->log, &got, &n), TKV_OK, "rlog_next_ents(&r->log, &got, &n)");
-        expect_u64(n, k, "n");
+        expect_u64(n, k, "entries returned (n)");
         raft_entries_free(got, n);
         rt_free_raft(r);
     }
@@ -197,13 +207,15 @@ static void test_follower_check_append(void **state)
         raft_step(r, &m);
         size_t n;
         raft_message_t *msgs = rt_take(r, &n);
-        expect_u64(n, 1, "n");
-        expect_named(msgs[0].type, RAFT_MSG_APPEND_RESPONSE, raft_msg_type_name, "msgs[0].type");
+        expect_u64(n, 1, "messages the node sent (n)");
+        expect_named(msgs[0].type, RAFT_MSG_APPEND_RESPONSE, raft_msg_type_name,
+                     "message 0's type (msgs[0].type)");
         if (msgs[0].reject != cases[c].reject)
             fail_msg("case %zu: reject %d", c, msgs[0].reject);
         if (cases[c].reject) {
-            expect_u64(msgs[0].index, cases[c].want_index, "msgs[0].index");
-            expect_u64(msgs[0].reject_hint, 2, "msgs[0].reject_hint");
+            expect_u64(msgs[0].index, cases[c].want_index,
+                       "message 0's index (of the entry before its entries) (msgs[0].index)");
+            expect_u64(msgs[0].reject_hint, 2, "message 0's reject hint (msgs[0].reject_hint)");
         }
         rt_free_msgs(msgs, n);
         rt_free_raft(r);
@@ -242,7 +254,7 @@ static void test_follower_append_entries(void **state)
         m.entries = ents;
         m.n_entries = cases[c].n;
         raft_step(r, &m);
-        expect_u64(rt_last(r), cases[c].want_n, "rt_last(r)");
+        expect_u64(rt_last(r), cases[c].want_n, "the node's last log index (rt_last(r))");
         for (size_t i = 0; i < cases[c].want_n; i++) {
             if (rt_term_at(r, i + 1) != cases[c].want[i])
                 fail_msg("case %zu: entry %zu has term %llu, want %llu", c, i + 1,
@@ -297,14 +309,14 @@ static void test_leader_sync_follower_log(void **state)
         expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
         rt_net_propose(net, 1, "sync");
         raft_t *f = rt_net_node(net, 2);
-        expect_u64(rt_last(f), rt_last(r), "rt_last(f)");
+        expect_u64(rt_last(f), rt_last(r), "the follower's last log index (rt_last(f))");
         for (uint64_t i = 1; i <= rt_last(r); i++) {
             if (rt_term_at(f, i) != rt_term_at(r, i))
                 fail_msg("case %zu: entry %llu term %llu, leader has %llu", c,
                          (unsigned long long)i, (unsigned long long)rt_term_at(f, i),
                          (unsigned long long)rt_term_at(r, i));
         }
-        expect_u64(f->log.committed, rt_last(r), "f->log.committed");
+        expect_u64(f->log.committed, rt_last(r), "the follower's commit index (f->log.committed)");
         rt_net_free(net);
     }
 }
@@ -323,7 +335,8 @@ static void test_leader_only_commits_current_term(void **state)
         raft_message_t resp = rt_msg(RAFT_MSG_APPEND_RESPONSE, 2, 1, r->term);
         resp.index = idx;
         rt_step(r, resp);
-        expect_u64(r->log.committed, idx == 3 ? 3 : 0, "r->log.committed");
+        expect_u64(r->log.committed, idx == 3 ? 3 : 0,
+                   "the node's commit index (r->log.committed)");
         rt_free_raft(r);
     }
 }
@@ -343,15 +356,17 @@ static void test_log_replication_network(void **state)
     for (uint64_t i = 1; i <= 3; i++) {
         raft_t *r = rt_net_node(net, i);
         /* noop(1), a, noop(2), b */
-        expect_u64(r->log.committed, 4, "r->log.committed");
+        expect_u64(r->log.committed, 4, "the node's commit index (r->log.committed)");
         raft_entry_t *ents;
         size_t n;
         expect_err(rlog_next_ents(&r->log, &ents, &n), TKV_OK,
                    "rlog_next_ents(&r->log, &ents, &n)");
-        expect_u64(n, 4, "n");
-        assert_memory_equal(ents[1].data, "a", 1);
-        assert_memory_equal(ents[3].data, "b", 1);
-        expect_u64(ents[3].term, 2, "ents[3].term");
+        expect_u64(n, 4, "entries returned (n)");
+        expect_bytes(ents[1].data, ents[1].len, "a", 1,
+                     "node %llu's entry 2 (the proposal of leader 1)", (unsigned long long)i);
+        expect_bytes(ents[3].data, ents[3].len, "b", 1,
+                     "node %llu's entry 4 (the proposal of leader 2)", (unsigned long long)i);
+        expect_u64(ents[3].term, 2, "entry [3]'s term (ents[3].term)");
         raft_entries_free(ents, n);
     }
     rt_net_free(net);
@@ -364,7 +379,8 @@ static void test_single_node_commit(void **state)
     rt_net_hup(net, 1);
     rt_net_propose(net, 1, "some data");
     rt_net_propose(net, 1, "some data");
-    expect_u64(rt_net_node(net, 1)->log.committed, 3, "rt_net_node(net, 1)->log.committed");
+    expect_u64(rt_net_node(net, 1)->log.committed, 3,
+               "node 1's commit index (rt_net_node(net, 1)->log.committed)");
     rt_net_free(net);
 }
 
@@ -383,7 +399,7 @@ static void test_cannot_commit_without_new_term_entry(void **state)
     rt_net_propose(net, 1, "x");
     rt_net_propose(net, 1, "y");
     raft_t *a = rt_net_node(net, 1);
-    expect_u64(a->log.committed, 1, "a->log.committed");
+    expect_u64(a->log.committed, 1, "node a's commit index (a->log.committed)");
     rt_net_recover(net);
     /* Node 2 leads term 2 but its no-op is lost: it cannot commit 2 and 3
      * (entries of term 1) by counting replicas. */
@@ -391,11 +407,11 @@ static void test_cannot_commit_without_new_term_entry(void **state)
     rt_net_hup(net, 2);
     raft_t *b = rt_net_node(net, 2);
     expect_role(b, RAFT_LEADER, "the role of node %llu", (unsigned long long)b->id);
-    expect_u64(b->log.committed, 1, "b->log.committed");
+    expect_u64(b->log.committed, 1, "node b's commit index (b->log.committed)");
     rt_net_recover(net);
     rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 2, 2, 0));
     rt_net_propose(net, 2, "z");
-    expect_u64(b->log.committed, 5, "b->log.committed");
+    expect_u64(b->log.committed, 5, "node b's commit index (b->log.committed)");
     rt_net_free(net);
 }
 
@@ -413,13 +429,16 @@ static void test_commit_without_new_term_entry(void **state)
     rt_net_cut(net, 1, 5);
     rt_net_propose(net, 1, "x");
     rt_net_propose(net, 1, "y");
-    expect_u64(rt_net_node(net, 1)->log.committed, 1, "rt_net_node(net, 1)->log.committed");
+    expect_u64(rt_net_node(net, 1)->log.committed, 1,
+               "node 1's commit index (rt_net_node(net, 1)->log.committed)");
     rt_net_recover(net);
     /* The new leader's no-op commits everything before it. */
     rt_net_hup(net, 2);
-    expect_u64(rt_net_node(net, 2)->log.committed, 4, "rt_net_node(net, 2)->log.committed");
+    expect_u64(rt_net_node(net, 2)->log.committed, 4,
+               "node 2's commit index (rt_net_node(net, 2)->log.committed)");
     for (uint64_t i = 1; i <= 5; i++)
-        expect_u64(rt_net_node(net, i)->log.committed, 4, "rt_net_node(net, i)->log.committed");
+        expect_u64(rt_net_node(net, i)->log.committed, 4,
+                   "node i's commit index (rt_net_node(net, i)->log.committed)");
     rt_net_free(net);
 }
 
@@ -435,21 +454,22 @@ static void test_commit_by_heartbeat(void **state)
     m.entries = ents;
     m.n_entries = 3;
     raft_step(r, &m);
-    expect_u64(r->log.committed, 0, "r->log.committed");
+    expect_u64(r->log.committed, 0, "the node's commit index (r->log.committed)");
     rt_clear(r);
     raft_message_t hb = rt_msg(RAFT_MSG_HEARTBEAT, 1, 2, 2);
     hb.commit = 2;
     rt_step(r, hb);
-    expect_u64(r->log.committed, 2, "r->log.committed");
+    expect_u64(r->log.committed, 2, "the node's commit index (r->log.committed)");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 1, "n");
-    expect_named(msgs[0].type, RAFT_MSG_HEARTBEAT_RESPONSE, raft_msg_type_name, "msgs[0].type");
+    expect_u64(n, 1, "messages the node sent (n)");
+    expect_named(msgs[0].type, RAFT_MSG_HEARTBEAT_RESPONSE, raft_msg_type_name,
+                 "message 0's type (msgs[0].type)");
     rt_free_msgs(msgs, n);
     /* A heartbeat never lowers commit. */
     hb.commit = 1;
     rt_step(r, hb);
-    expect_u64(r->log.committed, 2, "r->log.committed");
+    expect_u64(r->log.committed, 2, "the node's commit index (r->log.committed)");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -465,10 +485,11 @@ static void test_heartbeat_response_sends_missing_entries(void **state)
     rt_step(r, rt_msg(RAFT_MSG_HEARTBEAT_RESPONSE, 2, 1, r->term));
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 1, "n");
-    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[0].type");
-    expect_u64(msgs[0].to, 2, "msgs[0].to");
-    expect_u64(msgs[0].n_entries, 2, "msgs[0].n_entries");
+    expect_u64(n, 1, "messages the node sent (n)");
+    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name,
+                 "message 0's type (msgs[0].type)");
+    expect_u64(msgs[0].to, 2, "message 0's recipient (msgs[0].to)");
+    expect_u64(msgs[0].n_entries, 2, "message 0's number of entries (msgs[0].n_entries)");
     rt_free_msgs(msgs, n);
     rt_free_raft(r);
 }
@@ -496,13 +517,16 @@ static void test_proposal(void **state)
         rt_clear(r);
         raft_message_free(&m);
         if (cases[c].success) {
-            expect_err(err, TKV_OK, "err");
+            expect_err(err, TKV_OK,
+                       "raft_step of a proposal on node 1 in case %zu (it leads: it must take it)",
+                       c);
             rt_net_send(net, rt_msg(RAFT_MSG_BEAT, 1, 1, 0));
             rt_net_propose(net, 1, "more");
-            expect_u64(r->log.committed, 3, "r->log.committed");
+            expect_u64(r->log.committed, 3, "the node's commit index (r->log.committed)");
         } else {
-            expect_err(err, TKV_ERR_NOT_LEADER, "err"); /* no leader: dropped */
-            expect_u64(rt_last(r), 0, "rt_last(r)");
+            expect_err(err, TKV_ERR_NOT_LEADER,
+                       "raft_step of a proposal on node 1 in case %zu (no leader: dropped)", c);
+            expect_u64(rt_last(r), 0, "the node's last log index (rt_last(r))");
         }
         rt_net_free(net);
     }
@@ -517,10 +541,10 @@ static void test_proposal_on_follower_dropped(void **state)
     raft_message_t m = rt_propose_msg(2, "x");
     expect_err(raft_step(f, &m), TKV_ERR_NOT_LEADER, "raft_step(f, &m)");
     raft_message_free(&m);
-    expect_u64(rt_last(f), 1, "rt_last(f)");
+    expect_u64(rt_last(f), 1, "the follower's last log index (rt_last(f))");
     size_t n;
     raft_message_t *msgs = rt_take(f, &n);
-    expect_u64(n, 0, "n");
+    expect_u64(n, 0, "messages the node sent (n)");
     rt_free_msgs(msgs, n);
     rt_net_free(net);
 }
@@ -531,23 +555,23 @@ static void test_leader_increase_next(void **state)
     raft_t *r = rt_raft(1, 3, NULL);
     rt_make_leader(r);
     raft_progress_t *pr = prs_find(&r->prs, 2);
-    expect_u64(pr->next, 1, "pr->next");
-    expect_u64(pr->match, 0, "pr->match");
+    expect_u64(pr->next, 1, "the peer's progress next index (pr->next)");
+    expect_u64(pr->match, 0, "the peer's progress match index (pr->match)");
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
     ack_appends(r, msgs, n);
     rt_free_msgs(msgs, n);
     pr = prs_find(&r->prs, 2);
-    expect_u64(pr->match, 1, "pr->match");
-    expect_u64(pr->next, 2, "pr->next");
+    expect_u64(pr->match, 1, "the peer's progress match index (pr->match)");
+    expect_u64(pr->next, 2, "the peer's progress next index (pr->next)");
     /* Once the follower acknowledged, further appends stream: next moves
      * ahead of match as entries are sent. */
     rt_clear(r);
     rt_propose(r, "a");
     rt_propose(r, "b");
     pr = prs_find(&r->prs, 2);
-    expect_u64(pr->match, 1, "pr->match");
-    expect_u64(pr->next, 4, "pr->next");
+    expect_u64(pr->match, 1, "the peer's progress match index (pr->match)");
+    expect_u64(pr->next, 4, "the peer's progress next index (pr->next)");
     rt_clear(r);
     rt_free_raft(r);
 }
@@ -569,18 +593,22 @@ static void test_rejection_backs_off_fast(void **state)
     rt_step(r, rej);
     size_t n;
     raft_message_t *msgs = rt_take(r, &n);
-    expect_u64(n, 1, "n");
-    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name, "msgs[0].type");
-    expect_u64(msgs[0].index, 3, "msgs[0].index");
-    expect_u64(msgs[0].log_term, 1, "msgs[0].log_term");
-    expect_u64(msgs[0].n_entries, 8, "msgs[0].n_entries");
+    expect_u64(n, 1, "messages the node sent (n)");
+    expect_named(msgs[0].type, RAFT_MSG_APPEND, raft_msg_type_name,
+                 "message 0's type (msgs[0].type)");
+    expect_u64(msgs[0].index, 3,
+               "message 0's index (of the entry before its entries) (msgs[0].index)");
+    expect_u64(msgs[0].log_term, 1,
+               "message 0's log term (of the entry at index) (msgs[0].log_term)");
+    expect_u64(msgs[0].n_entries, 8, "message 0's number of entries (msgs[0].n_entries)");
     rt_free_msgs(msgs, n);
     /* A duplicate of the old rejection changes nothing. */
     rt_step(r, rej);
     msgs = rt_take(r, &n);
-    expect_u64(n, 0, "n");
+    expect_u64(n, 0, "messages the node sent (n)");
     rt_free_msgs(msgs, n);
-    expect_u64(prs_find(&r->prs, 2)->next, 4, "prs_find(&r->prs, 2)->next");
+    expect_u64(prs_find(&r->prs, 2)->next, 4,
+               "the leader's next index for node 2 (prs_find(&r->prs, 2)->next)");
     rt_free_raft(r);
 }
 
@@ -605,8 +633,9 @@ static void test_all_server_stepdown(void **state)
             m.index = 0;
             raft_step(r, &m);
             expect_role(r, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)r->id);
-            expect_u64(r->term, 3, "r->term");
-            expect_u64(r->lead, types[t] == RAFT_MSG_APPEND ? 2 : RAFT_NONE, "r->lead");
+            expect_u64(r->term, 3, "the node's term (r->term)");
+            expect_u64(r->lead, types[t] == RAFT_MSG_APPEND ? 2 : RAFT_NONE,
+                       "the node's known leader (r->lead)");
             rt_clear(r);
             rt_free_raft(r);
         }
@@ -626,7 +655,7 @@ static void test_stale_commit_not_beyond_log(void **state)
     m.log_term = 1;
     m.commit = 4;
     rt_step(r, m);
-    expect_u64(r->log.committed, 1, "r->log.committed");
+    expect_u64(r->log.committed, 1, "the node's commit index (r->log.committed)");
     rt_clear(r);
     rt_free_raft(r);
 }

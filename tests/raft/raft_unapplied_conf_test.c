@@ -83,7 +83,8 @@ static void apply_ready(rawnode_t *rn, mem_storage_t *ms)
 {
     raft_ready_t rd;
     expect_err(rawnode_ready(rn, &rd), TKV_OK, "rawnode_ready(rn, &rd)");
-    assert_int_equal(rd.n_committed_entries, 2);
+    expect_u64(rd.n_committed_entries, 2,
+               "committed entries in the Ready (the no-op and the conf change)");
     if (rd.n_entries > 0)
         expect_err(mem_storage_append(ms, rd.entries, rd.n_entries), TKV_OK,
                    "mem_storage_append(ms, rd.entries, rd.n_entries)");

@@ -448,7 +448,7 @@ static void test_store_step_refuses_append_with_index_gap(void **state)
     region.peers = peers;
     expect_err(store_bootstrap_region(s, &region), TKV_OK, "store_bootstrap_region(s, &region)");
     peer_t *peer = store_peer(s, 1);
-    assert_non_null(peer);
+    expect_present(peer, "the peer of region 1 on the store just bootstrapped");
     uint64_t term = peer_raft(peer)->term, last = rlog_last_index(&peer_raft(peer)->log);
 
     raft_message_t m = gap_append();
@@ -474,7 +474,9 @@ static void test_store_step_refuses_append_with_index_gap(void **state)
         fail_msg("store_step of a MsgAppend at index 0 carrying entry 100 should fail with "
                  "invalid naming the message; got %s (%s)",
                  tkv_strerror(err), tkv_last_error());
-    assert_int_equal(raft_invalid_messages(), before + 1);
+    expect_u64(
+        raft_invalid_messages(), before + 1,
+        "messages counted as refused for being invalid (the bad MsgAppend must be counted once)");
     if (peer_raft(peer)->term != term || rlog_last_index(&peer_raft(peer)->log) != last)
         fail_msg("the peer changed on a refused message: term %llu -> %llu, last %llu -> %llu",
                  (unsigned long long)term, (unsigned long long)peer_raft(peer)->term,

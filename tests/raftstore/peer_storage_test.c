@@ -38,17 +38,21 @@ static void test_new_region_starts_empty_at_init_index(void **state)
     uint64_t first = 0, last = 0;
     expect_err(s.ops->first_index(s.self, &first), TKV_OK, "s.ops->first_index(s.self, &first)");
     expect_err(s.ops->last_index(s.self, &last), TKV_OK, "s.ops->last_index(s.self, &last)");
-    assert_int_equal(first, RAFT_INIT_LOG_INDEX + 1);
-    assert_int_equal(last, RAFT_INIT_LOG_INDEX);
-    assert_int_equal(term_of(f->ps, RAFT_INIT_LOG_INDEX), RAFT_INIT_LOG_TERM);
+    expect_u64(first, RAFT_INIT_LOG_INDEX + 1,
+               "a bootstrapped region's first index (one past the initial index 5)");
+    expect_u64(last, RAFT_INIT_LOG_INDEX,
+               "a bootstrapped region's last index (the initial index 5: an empty log)");
+    expect_u64(term_of(f->ps, RAFT_INIT_LOG_INDEX), RAFT_INIT_LOG_TERM,
+               "the term at the initial index 5 of a bootstrapped region");
     raft_hard_state_t hs;
     raft_conf_state_t cs;
     expect_err(s.ops->initial_state(s.self, &hs, &cs), TKV_OK,
                "s.ops->initial_state(s.self, &hs, &cs)");
-    assert_int_equal(hs.term, RAFT_INIT_LOG_TERM);
-    assert_int_equal(hs.commit, RAFT_INIT_LOG_INDEX);
-    assert_int_equal(cs.n_nodes, 3);
-    assert_int_equal(cs.nodes[0] + cs.nodes[1] + cs.nodes[2], 6);
+    expect_u64(hs.term, RAFT_INIT_LOG_TERM, "a bootstrapped region's initial hard state term");
+    expect_u64(hs.commit, RAFT_INIT_LOG_INDEX, "a bootstrapped region's initial commit index");
+    expect_u64(cs.n_nodes, 3, "voters in a bootstrapped region's conf state");
+    expect_u64(cs.nodes[0] + cs.nodes[1] + cs.nodes[2], 6,
+               "the sum of the voters' ids in the conf state (peers 1, 2 and 3)");
     raft_conf_state_free(&cs);
     uint64_t t = 0;
     expect_err(s.ops->term(s.self, 4, &t), RAFT_ERR_COMPACTED, "s.ops->term(s.self, 4, &t)");
@@ -67,11 +71,11 @@ static void test_appended_entries_read_back_in_order(void **state)
     raft_storage_t s = peer_storage_as_raft_storage(f->ps);
     uint64_t last = 0;
     s.ops->last_index(s.self, &last);
-    assert_int_equal(last, 10);
+    expect_u64(last, 10, "the last index after saving entries 6..10");
     ps_expect_entries(f->ps, 6, 11, 6);
     ps_expect_entries(f->ps, 8, 10, 6);
-    assert_int_equal(term_of(f->ps, 9), 6);
-    assert_int_equal(term_of(f->ps, 10), 6);
+    expect_u64(term_of(f->ps, 9), 6, "the term of entry 9 (saved at term 6)");
+    expect_u64(term_of(f->ps, 10), 6, "the term of entry 10 (saved at term 6)");
     raft_entry_t *ents = NULL;
     size_t n = 0;
     expect_err(s.ops->entries(s.self, 5, 8, UINT64_MAX, &ents, &n), RAFT_ERR_COMPACTED,
@@ -81,7 +85,8 @@ static void test_appended_entries_read_back_in_order(void **state)
     /* A size limit still returns at least one entry. */
     expect_err(s.ops->entries(s.self, 6, 11, 1, &ents, &n), TKV_OK,
                "s.ops->entries(s.self, 6, 11, 1, &ents, &n)");
-    assert_int_equal(n, 1);
+    expect_u64(n, 1,
+               "entries read with a size limit of 1 byte (at least one entry is always returned)");
     raft_entries_free(ents, n);
     /* And never one that passes the limit after the first (storage.h):
      * room for two entries and most of a third gives two. */
@@ -115,15 +120,18 @@ static void test_append_overwrites_conflicting_tail(void **state)
     raft_storage_t s = peer_storage_as_raft_storage(f->ps);
     uint64_t last = 0;
     s.ops->last_index(s.self, &last);
-    assert_int_equal(last, 9);
+    expect_u64(last, 9, "the last index after a shorter conflicting append of 8..9 over 6..10");
     ps_expect_entries(f->ps, 6, 8, 6);
     ps_expect_entries(f->ps, 8, 10, 7);
-    assert_false(raft_db_has_entry(f, 10));
+    expect_false(raft_db_has_entry(f, 10),
+                 "entry 10 is still in the raft DB after a conflicting append ending at 9 (what "
+                 "lies past the new tail must be deleted)");
     ps_reopen(f);
     s = peer_storage_as_raft_storage(f->ps);
     s.ops->last_index(s.self, &last);
-    assert_int_equal(last, 9);
-    assert_int_equal(term_of(f->ps, 9), 7);
+    expect_u64(last, 9,
+               "the last index after a restart, following a conflicting append ending at 9");
+    expect_u64(term_of(f->ps, 9), 7, "the term of entry 9 after a restart (the new leader's, 7)");
     ps_expect_entries(f->ps, 8, 10, 7);
 }
 
@@ -138,13 +146,13 @@ static void test_restart_recovers_log_and_hard_state(void **state)
     expect_err(s.ops->initial_state(s.self, &hs, &cs), TKV_OK,
                "s.ops->initial_state(s.self, &hs, &cs)");
     raft_conf_state_free(&cs);
-    assert_int_equal(hs.term, 8);
-    assert_int_equal(hs.commit, 15);
+    expect_u64(hs.term, 8, "the hard state's term after a restart");
+    expect_u64(hs.commit, 15, "the hard state's commit after a restart");
     uint64_t first = 0, last = 0;
     s.ops->first_index(s.self, &first);
     s.ops->last_index(s.self, &last);
-    assert_int_equal(first, 6);
-    assert_int_equal(last, 20);
+    expect_u64(first, 6, "the first index after a restart");
+    expect_u64(last, 20, "the last index after a restart (entries 6..20 were saved)");
     ps_expect_entries(f->ps, 6, 21, 8);
 }
 
@@ -156,9 +164,11 @@ static void test_hard_state_and_entries_are_saved_together(void **state)
      * the write happened, so both are. */
     ps_save_entries(f->ps, 6, 8, 6, 7);
     ps_reopen(f);
-    assert_int_equal(f->ps->hard_state.commit, 7);
-    assert_int_equal(f->ps->last_index, 7);
-    assert_int_equal(f->ps->last_term, 6);
+    expect_u64(f->ps->hard_state.commit, 7,
+               "the commit index after a restart (saved in the same Ready as entries 6..7)");
+    expect_u64(f->ps->last_index, 7,
+               "the last index after a restart (entries 6..7 saved with commit 7)");
+    expect_u64(f->ps->last_term, 6, "the last term after a restart");
 }
 
 static void test_vote_alone_is_persisted(void **state)
@@ -179,8 +189,10 @@ static void test_vote_alone_is_persisted(void **state)
     expect_err(s.ops->initial_state(s.self, &hs, &cs), TKV_OK,
                "s.ops->initial_state(s.self, &hs, &cs)");
     raft_conf_state_free(&cs);
-    assert_int_equal(hs.term, 9);
-    assert_int_equal(hs.vote, 2);
+    expect_u64(hs.term, 9,
+               "the term after a restart (a Ready with only a new term and vote must be saved)");
+    expect_u64(hs.vote, 2,
+               "the vote after a restart (a Ready with only a new term and vote must be saved)");
 }
 
 /* ---- 2C ---------------------------------------------------------------------- */
@@ -207,15 +219,18 @@ static void test_log_gc_deletes_truncated_entries(void **state)
     for (uint64_t i = 6; i <= 15; i++)
         if (raft_db_has_entry(f, i))
             fail_msg("entry %llu is still in the raft DB after GC to 15", (unsigned long long)i);
-    assert_true(raft_db_has_entry(f, 16));
-    assert_int_equal(peer_storage_first_index(f->ps), 16);
-    assert_int_equal(term_of(f->ps, 15), 6);
+    expect_true(raft_db_has_entry(f, 16), "entry 16 must stay in the raft DB after GC to 15");
+    expect_u64(peer_storage_first_index(f->ps), 16,
+               "the first index after truncating and GCing the log to 15");
+    expect_u64(term_of(f->ps, 15), 6,
+               "the term at the truncated index 15 (still known from the apply state)");
     uint64_t t = 0;
     expect_err(peer_storage_term(f->ps, 14, &t), RAFT_ERR_COMPACTED,
                "peer_storage_term(f->ps, 14, &t)");
     ps_expect_entries(f->ps, 16, 21, 6);
     ps_reopen(f);
-    assert_int_equal(peer_storage_first_index(f->ps), 16);
+    expect_u64(peer_storage_first_index(f->ps), 16,
+               "the first index after a restart following GC to 15");
     ps_expect_entries(f->ps, 16, 21, 6);
 }
 
@@ -224,11 +239,17 @@ static void test_restart_finishes_an_interrupted_log_gc(void **state)
     ps_fixture_t *f = *state;
     ps_save_entries(f->ps, 6, 21, 6, 20);
     truncate_to(f, 12); /* apply state says truncated; the crash came before GC */
-    assert_true(raft_db_has_entry(f, 10));
+    expect_true(raft_db_has_entry(f, 10),
+                "entry 10 in the raft DB before the restart (the crash came before GC)");
     ps_reopen(f);
-    assert_false(raft_db_has_entry(f, 10));
-    assert_false(raft_db_has_entry(f, 12));
-    assert_true(raft_db_has_entry(f, 13));
+    expect_false(raft_db_has_entry(f, 10),
+                 "entry 10 is still in the raft DB after a restart with the log truncated to 12 (a "
+                 "restart finishes the interrupted GC)");
+    expect_false(raft_db_has_entry(f, 12),
+                 "entry 12 is still in the raft DB after a restart with the log truncated to 12 (a "
+                 "restart finishes the interrupted GC)");
+    expect_true(raft_db_has_entry(f, 13),
+                "entry 13 must stay in the raft DB after a restart with the log truncated to 12");
     ps_expect_entries(f->ps, 13, 21, 6);
 }
 
@@ -261,9 +282,10 @@ static void test_snapshot_replaces_data_log_and_state(void **state)
     raft_snapshot_t snap;
     expect_err(peer_storage_generate_snapshot(leader->ps, &snap), TKV_OK,
                "peer_storage_generate_snapshot(leader->ps, &snap)");
-    assert_int_equal(snap.metadata.index, 30);
-    assert_int_equal(snap.metadata.term, 7);
-    assert_int_equal(snap.metadata.conf_state.n_nodes, 3);
+    expect_u64(snap.metadata.index, 30, "the index of the generated snapshot (the applied index)");
+    expect_u64(snap.metadata.term, 7, "the term of the generated snapshot (entry 30's)");
+    expect_u64(snap.metadata.conf_state.n_nodes, 3,
+               "voters in the generated snapshot's conf state");
     ps_teardown((void **)&leader);
 
     /* The follower has an old, diverging log and data the snapshot drops. */
@@ -277,20 +299,44 @@ static void test_snapshot_replaces_data_log_and_state(void **state)
     int applied = 0;
     expect_err(peer_storage_save_ready(f->ps, &rd, &applied), TKV_OK,
                "peer_storage_save_ready(f->ps, &rd, &applied)");
-    assert_int_equal(applied, 1);
+    expect_u64(
+        applied, 1,
+        "peer_storage_save_ready's snapshot flag for a Ready with a snapshot (1: it was applied)");
     raft_snapshot_free(&snap);
     for (int round = 0; round < 2; round++) {
-        assert_true(has_data(f->kv_db, CF_DEFAULT, "a", "1"));
-        assert_true(has_data(f->kv_db, CF_WRITE, "b", "2"));
-        assert_true(has_data(f->kv_db, CF_LOCK, "c", "3"));
-        assert_false(has_data(f->kv_db, CF_DEFAULT, "stale", "x"));
+        expect_true(
+            has_data(f->kv_db, CF_DEFAULT, "a", "1"),
+            "after installing the snapshot%s the default CF must hold a=1 (from the snapshot)",
+            round ? " and a restart" : "");
+        expect_true(
+            has_data(f->kv_db, CF_WRITE, "b", "2"),
+            "after installing the snapshot%s the write CF must hold b=2 (from the snapshot)",
+            round ? " and a restart" : "");
+        expect_true(has_data(f->kv_db, CF_LOCK, "c", "3"),
+                    "after installing the snapshot%s the lock CF must hold c=3 (from the snapshot)",
+                    round ? " and a restart" : "");
+        expect_false(has_data(f->kv_db, CF_DEFAULT, "stale", "x"),
+                     "after installing the snapshot%s the default CF still holds stale=x (the "
+                     "region's old data must be cleared)",
+                     round ? " and a restart" : "");
         for (uint64_t i = 6; i < 12; i++)
-            assert_false(raft_db_has_entry(f, i));
-        assert_int_equal(peer_storage_first_index(f->ps), 31);
-        assert_int_equal(f->ps->last_index, 30);
-        assert_int_equal(f->ps->applied_index, 30);
-        assert_int_equal(term_of(f->ps, 30), 7);
-        assert_int_equal(f->ps->hard_state.commit, 30);
+            expect_false(raft_db_has_entry(f, i),
+                         "after installing the snapshot%s old entry %llu is still in the raft DB "
+                         "(the old log must be dropped)",
+                         round ? " and a restart" : "", (unsigned long long)i);
+        expect_u64(peer_storage_first_index(f->ps), 31,
+                   "the first index after installing a snapshot at 30%s",
+                   round ? " and a restart" : "");
+        expect_u64(f->ps->last_index, 30, "the last index after installing a snapshot at 30%s",
+                   round ? " and a restart" : "");
+        expect_u64(f->ps->applied_index, 30,
+                   "the applied index after installing a snapshot at 30%s",
+                   round ? " and a restart" : "");
+        expect_u64(term_of(f->ps, 30), 7, "the term at the snapshot's index 30%s",
+                   round ? " (after a restart)" : "");
+        expect_u64(f->ps->hard_state.commit, 30,
+                   "the commit index after installing a snapshot at 30%s",
+                   round ? " and a restart" : "");
         ps_reopen(f); /* and the same after a restart */
     }
     /* The log continues after the snapshot. */
@@ -312,12 +358,22 @@ static void test_crash_during_snapshot_install_is_repaired(void **state)
     expect_err(eng_write(f->kv_db, wb, 0), TKV_OK, "eng_write(f->kv_db, wb, 0)");
     eng_batch_free(wb);
     ps_reopen(f);
-    assert_int_equal(f->ps->last_index, 40);
-    assert_int_equal(f->ps->last_term, 9);
-    assert_true(f->ps->hard_state.commit >= 40);
-    assert_int_equal(peer_storage_first_index(f->ps), 41);
+    expect_u64(f->ps->last_index, 40,
+               "the last index after a restart with a snapshot at 40 half-installed (kv DB only: "
+               "the restart completes it)");
+    expect_u64(f->ps->last_term, 9,
+               "the last term after a restart with a snapshot (index 40, term 9) half-installed");
+    expect_true(f->ps->hard_state.commit >= 40,
+                "the commit index after a restart with a snapshot at 40 half-installed must be at "
+                "least 40; it is %llu",
+                (unsigned long long)f->ps->hard_state.commit);
+    expect_u64(peer_storage_first_index(f->ps), 41,
+               "the first index after a restart with a snapshot at 40 half-installed");
     for (uint64_t i = 6; i < 12; i++)
-        assert_false(raft_db_has_entry(f, i));
+        expect_false(raft_db_has_entry(f, i),
+                     "old entry %llu is still in the raft DB after a restart that completed a "
+                     "snapshot at 40",
+                     (unsigned long long)i);
 }
 
 #define T(suite, name, pts, desc)                                                                  \

@@ -3,10 +3,12 @@
  * callback is called exactly once, and an answer says clearly whether the
  * command applied (OK), did not (NotLeader), or may have (StaleCommand).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "project2-raft/raftstore/pb_util.h"
+#include "tests/harness/expect.h"
 #include "tests/harness/kv_cluster.h"
 
 typedef struct {
@@ -34,6 +36,15 @@ static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *s
     if (snap != NULL)
         eng_snapshot_free(snap);
     pb_free(resp);
+}
+
+/* "2 answers: 1 OK, 1 NotLeader, 0 StaleCommand" (static buffer). */
+static const char *answers(const answer_t *a)
+{
+    static char buf[96];
+    snprintf(buf, sizeof(buf), "%d answers: %d OK, %d NotLeader, %d StaleCommand", a->calls, a->ok,
+             a->not_leader, a->stale);
+    return buf;
 }
 
 static void propose_put(sim_cluster_t *c, int node, const char *key, const char *val, answer_t *a)
@@ -133,16 +144,24 @@ static void test_leader_answers_after_apply(void **state)
     answer_t a = { 0 };
     propose_put(c, leader, "k", "v", &a);
     /* A 3-store region needs a follower's acknowledgement: not yet answered. */
-    assert_int_equal(a.calls, 0);
-    assert_true(
-        sim_run_while(sim_cluster_sim(c), unanswered, &a, 1000 + sim_now(sim_cluster_sim(c))));
-    assert_int_equal(a.calls, 1);
-    assert_int_equal(a.ok, 1);
-    assert_true(has_key(c, leader, "k")); /* applied before answering */
+    expect_u64(a.calls, 0,
+               "answers to a proposal on the leader before any follower acknowledged it (%s; a "
+               "3-store region needs a follower's ack first)",
+               answers(&a));
+    expect_true(
+        sim_run_while(sim_cluster_sim(c), unanswered, &a, 1000 + sim_now(sim_cluster_sim(c))),
+        "a proposal on leader %d must be answered within 1 s; it was not", leader);
+    expect_u64(a.calls, 1, "answers to the proposal on the leader (%s)", answers(&a));
+    expect_u64(a.ok, 1, "OK answers to the proposal on the leader (%s)", answers(&a));
+    expect_true(has_key(c, leader, "k"),
+                "leader %d must hold k when it answers OK (answer after applying)", leader);
     sim_run_for(sim_cluster_sim(c), 500);
-    assert_int_equal(a.calls, 1); /* exactly once */
+    expect_u64(a.calls, 1,
+               "answers to one proposal 500 ms later (%s; every callback is called exactly once)",
+               answers(&a));
     for (int i = 1; i <= 3; i++)
-        assert_true(has_key(c, i, "k"));
+        expect_true(has_key(c, i, "k"), "store %d must hold k 500 ms after the put was answered",
+                    i);
     sim_cluster_free(c);
 }
 
@@ -156,12 +175,18 @@ static void test_follower_answers_not_leader_with_hint(void **state)
     int follower = leader % 3 + 1;
     answer_t a = { 0 };
     propose_put(c, follower, "k", "v", &a);
-    assert_int_equal(a.calls, 1); /* at once: nothing was proposed */
-    assert_int_equal(a.not_leader, 1);
-    assert_int_equal(a.leader_store, (uint64_t)leader);
+    expect_u64(
+        a.calls, 1,
+        "answers, at once, to a proposal on follower %d (%s; a follower refuses without proposing)",
+        follower, answers(&a));
+    expect_u64(a.not_leader, 1, "NotLeader answers to a proposal on follower %d (%s)", follower,
+               answers(&a));
+    expect_u64(a.leader_store, (uint64_t)leader,
+               "the leader store NotLeader names (the follower knows the leader)");
     sim_run_for(sim_cluster_sim(c), 500);
     for (int i = 1; i <= 3; i++)
-        assert_false(has_key(c, i, "k"));
+        expect_false(has_key(c, i, "k"),
+                     "store %d holds k, refused by a follower and never proposed", i);
     sim_cluster_free(c);
 }
 
@@ -175,15 +200,26 @@ static void test_deposed_leader_answers_stale(void **state)
     sim_net_isolate(sim_cluster_net(c), leader);
     answer_t a = { 0 };
     propose_put(c, leader, "lost", "v", &a);
-    sim_run_for(sim, 2000);       /* the others elect a new leader */
-    assert_int_equal(a.calls, 0); /* it cannot commit, and does not pretend to */
+    sim_run_for(sim, 2000); /* the others elect a new leader */
+    expect_u64(a.calls, 0,
+               "answers to a proposal on isolated leader %d after 2 s (%s; it cannot commit and "
+               "must not pretend to)",
+               leader, answers(&a));
     sim_net_heal(sim_cluster_net(c));
-    assert_true(sim_run_while(sim, unanswered, &a, sim_now(sim) + 2000));
-    assert_int_equal(a.stale, 1);
+    expect_true(
+        sim_run_while(sim, unanswered, &a, sim_now(sim) + 2000),
+        "the deposed leader's waiting proposal must be answered within 2 s of healing; it was not");
+    expect_u64(
+        a.stale, 1,
+        "StaleCommand answers to the deposed leader's proposal (%s; its entry was overwritten)",
+        answers(&a));
     sim_run_for(sim, 500);
-    assert_int_equal(a.calls, 1);
+    expect_u64(a.calls, 1, "answers to the deposed leader's proposal (%s; exactly once)",
+               answers(&a));
     for (int i = 1; i <= 3; i++)
-        assert_false(has_key(c, i, "lost")); /* never replicated: overwritten */
+        expect_false(has_key(c, i, "lost"),
+                     "store %d holds \"lost\", proposed by a deposed leader and never committed",
+                     i);
     sim_cluster_free(c);
 }
 
@@ -197,10 +233,15 @@ static void test_crash_answers_waiting_proposals(void **state)
     answer_t a = { 0 };
     propose_put(c, leader, "k", "v", &a);
     sim_run_for(sim_cluster_sim(c), 100);
-    assert_int_equal(a.calls, 0);
+    expect_u64(a.calls, 0, "answers to a proposal on isolated leader %d after 100 ms (%s)", leader,
+               answers(&a));
     sim_cluster_crash(c, leader);
-    assert_int_equal(a.calls, 1);
-    assert_int_equal(a.stale, 1);
+    expect_u64(a.calls, 1,
+               "answers to the waiting proposal once store %d stopped (%s; stopping answers every "
+               "waiting proposal)",
+               leader, answers(&a));
+    expect_u64(a.stale, 1, "StaleCommand answers to the proposal waiting on a stopped store (%s)",
+               answers(&a));
     sim_cluster_free(c);
 }
 
@@ -223,7 +264,8 @@ static void test_unknown_region_is_reported(void **state)
                  a.calls, (unsigned long long)a.missing_region);
     /* Garbage from the network is refused without harm. */
     const uint8_t junk[] = { 0xff, 0x01, 0x02 };
-    assert_int_not_equal(store_step(sim_store_of(c, 1), junk, sizeof(junk)), TKV_OK);
+    expect_true(store_step(sim_store_of(c, 1), junk, sizeof(junk)) != TKV_OK,
+                "store_step of 3 bytes of garbage must fail, it returned TKV_OK");
     sim_cluster_free(c);
 }
 
@@ -258,11 +300,13 @@ static void one_partition(uint64_t seed, void *arg)
     sim_cluster_t *c = cluster_new(5, 0, seed, 0, &so);
     sim_t *sim = sim_cluster_sim(c);
     int leader = cluster_leader(c, 5000);
-    assert_int_not_equal(leader, 0);
+    expect_true(leader != 0, "the 5 stores must elect a leader within 5 s (seed %llu)",
+                (unsigned long long)seed);
     answer_t first = { 0 };
     propose_put(c, leader, "k", "v0", &first);
-    assert_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000));
-    assert_int_equal(first.ok, 1);
+    expect_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000),
+                "the first put on leader %d must be answered within 2 s", leader);
+    expect_u64(first.ok, 1, "OK answers to the first put (%s)", answers(&first));
 
     int minority[2] = { leader, leader % 5 + 1 }, majority[3], nm = 0;
     for (int i = 1; i <= 5; i++)
@@ -272,21 +316,31 @@ static void one_partition(uint64_t seed, void *arg)
     answer_t old = { 0 };
     propose_put(c, leader, "k", "minority", &old);
     sim_run_for(sim, 2000);
-    assert_int_equal(old.ok, 0); /* two of five cannot commit */
+    expect_u64(old.ok, 0,
+               "OK answers to a put on leader %d in the minority (2 of 5) (%s; it cannot commit)",
+               leader, answers(&old));
     int new_leader = leader_among(c, majority, 3);
     if (new_leader == 0)
         fail_msg("the majority side elected no leader in 2 s");
     answer_t maj = { 0 };
     propose_put(c, new_leader, "k", "majority", &maj);
-    assert_true(sim_run_while(sim, unanswered, &maj, sim_now(sim) + 2000));
-    assert_int_equal(maj.ok, 1);
+    expect_true(sim_run_while(sim, unanswered, &maj, sim_now(sim) + 2000),
+                "the put on the majority's leader %d must be answered within 2 s", new_leader);
+    expect_u64(maj.ok, 1, "OK answers to the put on the majority's leader %d (%s)", new_leader,
+               answers(&maj));
     for (int i = 0; i < 2; i++)
-        assert_true(value_is(c, minority[i], "k", "v0")); /* the minority is behind */
+        expect_true(value_is(c, minority[i], "k", "v0"),
+                    "store %d in the minority must still hold k=v0 (it cannot have seen the "
+                    "majority's write)",
+                    minority[i]);
 
     sim_net_heal(sim_cluster_net(c));
     sim_run_for(sim, 2000);
-    assert_int_equal(old.calls, 1);
-    assert_int_equal(old.stale, 1);
+    expect_u64(old.calls, 1, "answers to the minority leader's put after healing (%s)",
+               answers(&old));
+    expect_u64(old.stale, 1,
+               "StaleCommand answers to the minority leader's put after healing (%s; never OK)",
+               answers(&old));
     for (int i = 1; i <= 5; i++)
         if (!value_is(c, i, "k", "majority"))
             fail_msg("store %d does not hold the majority's value after healing", i);
@@ -321,13 +375,21 @@ static void test_commands_apply_whole_and_reads_see_writes(void **state)
     RaftCmdpb__Request *bad[2] = { &put_ok, &put_bad };
     cmd_answer_t a = { 0 };
     run_cmd(c, leader, bad, 2, &a);
-    assert_int_equal(a.ok, 0);
-    assert_non_null(a.error);
-    assert_non_null(strstr(a.error, "column family"));
+    expect_u64(
+        a.ok, 0,
+        "OK answers to a command with a put to an unknown column family (it must fail whole)");
+    expect_present(a.error, "the error of a command with a put to an unknown column family");
+    expect_true(
+        strstr(a.error, "column family") != NULL,
+        "the error of a put to an unknown column family must say \"column family\"; it says \"%s\"",
+        a.error);
     free(a.error);
     sim_run_for(sim_cluster_sim(c), 300);
     for (int i = 1; i <= 3; i++)
-        assert_false(has_key(c, i, "x"));
+        expect_false(has_key(c, i, "x"),
+                     "store %d holds x, from a command that failed whole (the good put of a failed "
+                     "command must not apply)",
+                     i);
 
     /* Put then Get in one command: the Get sees the Put. */
     RaftCmdpb__GetRequest g = RAFT_CMDPB__GET_REQUEST__INIT;
@@ -339,7 +401,8 @@ static void test_commands_apply_whole_and_reads_see_writes(void **state)
     RaftCmdpb__Request *put_get[2] = { &put_ok, &get };
     cmd_answer_t b = { 0 };
     run_cmd(c, leader, put_get, 2, &b);
-    assert_int_equal(b.ok, 1);
+    expect_u64(b.ok, 1, "OK answers to a command Put x=1 then Get x%s%s", b.error ? ": " : "",
+               b.error ? b.error : "");
     if (b.value.len != 1 || memcmp(b.value.data, "1", 1) != 0)
         fail_msg("a command Put x=1 then Get x answered the Get with \"%.*s\" (want \"1\"): "
                  "a command's reads must see its own writes before them",
@@ -356,13 +419,15 @@ static void test_commands_apply_whole_and_reads_see_writes(void **state)
     RaftCmdpb__Request *dels[1] = { &del }, *gets[1] = { &get };
     cmd_answer_t e = { 0 }, f = { 0 };
     run_cmd(c, leader, dels, 1, &e);
-    assert_int_equal(e.ok, 1);
+    expect_u64(e.ok, 1, "OK answers to a Delete of x%s%s", e.error ? ": " : "",
+               e.error ? e.error : "");
     run_cmd(c, leader, gets, 1, &f);
-    assert_int_equal(f.ok, 1);
-    assert_int_equal(f.value.len, 0);
+    expect_u64(f.ok, 1, "OK answers to a Get of x after its delete%s%s", f.error ? ": " : "",
+               f.error ? f.error : "");
+    expect_u64(f.value.len, 0, "the length of the value a Get of x returns after x was deleted");
     sim_run_for(sim_cluster_sim(c), 300);
     for (int i = 1; i <= 3; i++)
-        assert_false(has_key(c, i, "x"));
+        expect_false(has_key(c, i, "x"), "store %d still holds x after it was deleted", i);
     sim_cluster_free(c);
 }
 
@@ -401,8 +466,9 @@ static void deposed_leader_read(uint64_t seed, void *arg)
         fail_msg("no leader after 5 s");
     answer_t first = { 0 };
     propose_put(c, leader, "k", "old", &first);
-    assert_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000));
-    assert_int_equal(first.ok, 1);
+    expect_true(sim_run_while(sim, unanswered, &first, sim_now(sim) + 2000),
+                "the first put on leader %d must be answered within 2 s", leader);
+    expect_u64(first.ok, 1, "OK answers to the first put (%s)", answers(&first));
     sim_run_for(sim, 200); /* every store applies "old" */
 
     sim_net_isolate(sim_cluster_net(c), leader);
@@ -413,8 +479,10 @@ static void deposed_leader_read(uint64_t seed, void *arg)
         fail_msg("the two connected stores elected no leader in 2 s");
     answer_t second = { 0 };
     propose_put(c, new_leader, "k", "new", &second);
-    assert_true(sim_run_while(sim, unanswered, &second, sim_now(sim) + 2000));
-    assert_int_equal(second.ok, 1);
+    expect_true(sim_run_while(sim, unanswered, &second, sim_now(sim) + 2000),
+                "the put on new leader %d must be answered within 2 s", new_leader);
+    expect_u64(second.ok, 1, "OK answers to the put on new leader %d (%s)", new_leader,
+               answers(&second));
 
     cmd_answer_t got = { 0 };
     propose_get(c, leader, "k", &got);

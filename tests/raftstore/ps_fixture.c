@@ -108,7 +108,10 @@ void ps_save_entries(peer_storage_t *ps, uint64_t lo, uint64_t hi, uint64_t term
     if (err != TKV_OK)
         fail_msg("saving entries [%llu, %llu): %s: %s", (unsigned long long)lo,
                  (unsigned long long)hi, tkv_strerror(err), tkv_last_error());
-    assert_int_equal(snap, 0);
+    expect_u64(snap, 0,
+               "peer_storage_save_ready's snapshot flag for a Ready of entries [%llu, %llu) "
+               "without a snapshot",
+               (unsigned long long)lo, (unsigned long long)hi);
     raft_ready_free(&rd);
 }
 
@@ -121,14 +124,17 @@ void ps_expect_entries(peer_storage_t *ps, uint64_t lo, uint64_t hi, uint64_t te
     if (err != TKV_OK)
         fail_msg("entries [%llu, %llu): %s: %s", (unsigned long long)lo, (unsigned long long)hi,
                  tkv_strerror(err), tkv_last_error());
-    assert_int_equal(n, hi - lo);
+    expect_u64(n, hi - lo, "entries read back from [%llu, %llu)", (unsigned long long)lo,
+               (unsigned long long)hi);
     for (size_t i = 0; i < n; i++) {
         char data[32];
         int len = snprintf(data, sizeof(data), "e%llu", (unsigned long long)(lo + i));
-        assert_int_equal(ents[i].index, lo + i);
-        assert_int_equal(ents[i].term, term);
-        assert_int_equal(ents[i].len, (size_t)len);
-        assert_memory_equal(ents[i].data, data, (size_t)len);
+        expect_u64(ents[i].index, lo + i, "the index of entry %zu read back from [%llu, %llu)", i,
+                   (unsigned long long)lo, (unsigned long long)hi);
+        expect_u64(ents[i].term, term, "the term of entry %llu read back",
+                   (unsigned long long)(lo + i));
+        expect_bytes(ents[i].data, ents[i].len, data, (size_t)len,
+                     "the data of entry %llu read back", (unsigned long long)(lo + i));
     }
     raft_entries_free(ents, n);
 }

@@ -8,6 +8,7 @@
 #include "project1-standalone/raw_api.h"
 #include "project2-raft/raftstore/raft_storage.h"
 #include "tests/harness/expect.h"
+#include "tests/harness/expect_pb.h"
 #include "tests/harness/kv_cluster.h"
 
 static int not_done(void *arg)
@@ -59,11 +60,14 @@ static void expect_get(storage_t *s, const char *k, const char *want)
     if (resp->error && *resp->error)
         fail_msg("RawGet(%s) failed: %s", k, resp->error);
     if (want == NULL) {
-        assert_true(resp->not_found);
+        expect_true(
+            resp->not_found,
+            "RawGet(%s) must report not_found (the key was never put, or deleted); it did not", k);
     } else {
-        assert_false(resp->not_found);
-        assert_int_equal(resp->value.len, strlen(want));
-        assert_memory_equal(resp->value.data, want, strlen(want));
+        expect_false(resp->not_found, "RawGet(%s) reported not_found although %s=%s was put", k, k,
+                     want);
+        expect_bytes(resp->value.data, resp->value.len, want, strlen(want),
+                     "the value RawGet(%s) returns", k);
     }
     protobuf_c_message_free_unpacked(&resp->base, NULL);
 }
@@ -74,13 +78,13 @@ static void test_raw_api_runs_replicated(void **state)
     sim_store_opts_t so;
     sim_cluster_t *c = cluster_new(3, 0, 501, 0, &so);
     int leader = cluster_leader(c, 5000);
-    assert_int_not_equal(leader, 0);
+    expect_true(leader != 0, "the 3 stores must elect a leader within 5 s");
     storage_t *s = storage_on(c, leader);
     char *err = put(s, "a", "1");
     if (err)
         fail_msg("RawPut on the leader failed: %s", err);
-    assert_null(put(s, "b", "2"));
-    assert_null(put(s, "c", "3"));
+    expect_absent(put(s, "b", "2"), "an error from RawPut(b=2) on the leader");
+    expect_absent(put(s, "c", "3"), "an error from RawPut(c=3) on the leader");
     expect_get(s, "a", "1");
     expect_get(s, "zz", NULL);
 
@@ -91,9 +95,11 @@ static void test_raw_api_runs_replicated(void **state)
     Kvrpcpb__RawScanResponse *sresp = malloc(sizeof(*sresp));
     kvrpcpb__raw_scan_response__init(sresp);
     expect_err(raw_scan(s, &sreq, sresp), TKV_OK, "raw_scan(s, &sreq, sresp)");
-    assert_int_equal(sresp->n_kvs, 2);
-    assert_memory_equal(sresp->kvs[0]->key.data, "b", 1);
-    assert_memory_equal(sresp->kvs[1]->key.data, "c", 1);
+    expect_u64(sresp->n_kvs, 2, "pairs RawScan returns from key b with limit 10 (b and c)");
+    expect_bytes(sresp->kvs[0]->key.data, sresp->kvs[0]->key.len, "b", 1,
+                 "the first key RawScan returns from b");
+    expect_bytes(sresp->kvs[1]->key.data, sresp->kvs[1]->key.len, "c", 1,
+                 "the second key RawScan returns from b");
     protobuf_c_message_free_unpacked(&sresp->base, NULL);
 
     Kvrpcpb__RawDeleteRequest dreq = KVRPCPB__RAW_DELETE_REQUEST__INIT;
@@ -102,7 +108,8 @@ static void test_raw_api_runs_replicated(void **state)
     Kvrpcpb__RawDeleteResponse *dresp = malloc(sizeof(*dresp));
     kvrpcpb__raw_delete_response__init(dresp);
     expect_err(raw_delete(s, &dreq, dresp), TKV_OK, "raw_delete(s, &dreq, dresp)");
-    assert_true(dresp->error == NULL || *dresp->error == '\0');
+    expect_true(dresp->error == NULL || *dresp->error == '\0',
+                "RawDelete(a) on the leader must succeed; it failed: %s", dresp->error);
     protobuf_c_message_free_unpacked(&dresp->base, NULL);
     expect_get(s, "a", NULL);
     storage_free(s);
@@ -112,7 +119,7 @@ static void test_raw_api_runs_replicated(void **state)
     for (int i = 1; i <= 3; i++)
         expect_err(sim_cluster_restart(c, i), TKV_OK, "sim_cluster_restart(c, i)");
     leader = cluster_leader(c, 5000);
-    assert_int_not_equal(leader, 0);
+    expect_true(leader != 0, "the 3 stores must elect a new leader within 5 s of all restarting");
     s = storage_on(c, leader);
     expect_get(s, "a", NULL);
     expect_get(s, "b", "2");
@@ -127,19 +134,24 @@ static void test_follower_write_is_a_region_error(void **state)
     sim_store_opts_t so;
     sim_cluster_t *c = cluster_new(3, 0, 502, 0, &so);
     int leader = cluster_leader(c, 5000);
-    assert_int_not_equal(leader, 0);
+    expect_true(leader != 0, "the 3 stores must elect a leader within 5 s");
     sim_run_for(sim_cluster_sim(c), 200);
     int follower = leader % 3 + 1;
     storage_t *s = storage_on(c, follower);
     char *err = put(s, "a", "1");
-    assert_non_null(err);
-    assert_non_null(strstr(err, "not leader"));
+    expect_present(err, "the error of a RawPut on follower %d (only the leader writes)", follower);
+    expect_true(strstr(err, "not leader") != NULL,
+                "the error of a RawPut on follower %d must say \"not leader\"; it says \"%s\"",
+                follower, err);
     free(err);
     const Errorpb__Error *re = raft_storage_region_error(s);
-    assert_non_null(re);
-    assert_non_null(re->not_leader);
-    assert_non_null(re->not_leader->leader);
-    assert_int_equal(re->not_leader->leader->store_id, (uint64_t)leader);
+    expect_present(re, "the region error of the raft storage after a RawPut on follower %d",
+                   follower);
+    expect_region_error(re, TKV_RE_NOT_LEADER, "the region error of a RawPut on follower %d",
+                        follower);
+    expect_present(re->not_leader->leader, "the leader NotLeader names (the follower knows it)");
+    expect_u64(re->not_leader->leader->store_id, (uint64_t)leader,
+               "the leader store NotLeader names");
     storage_free(s);
     sim_cluster_free(c);
 }

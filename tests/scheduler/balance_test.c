@@ -17,6 +17,7 @@
 #include "project3-multiraft/scheduler/balance_region.h"
 #include "project3-multiraft/scheduler/service.h"
 #include "tests/harness/expect.h"
+#include "tests/harness/expect_pb.h"
 #include "tests/harness/test.h"
 #include "tests/scheduler/sched_fixture.h"
 
@@ -88,17 +89,30 @@ static void check_move(sfix_t *f, uint64_t region, uint64_t from, uint64_t to)
                  (unsigned long long)op->to_store, (unsigned long long)from,
                  (unsigned long long)to);
     if (region != 0)
-        assert_int_equal(op->region_id, region);
+        expect_u64(op->region_id, region, "the region the balance operator moves");
     const sched_region_t *r = cluster_get_region(f->c, op->region_id);
-    assert_non_null(r);
-    assert_non_null(region_store_peer(r, from));
-    assert_null(region_store_peer(r, to));
-    assert_true(op->nsteps >= 2);
-    assert_int_equal(op->steps[0].kind, OP_STEP_ADD_PEER);
-    assert_int_equal(op->steps[0].store_id, to);
-    assert_int_not_equal(op->steps[0].peer_id, 0);
-    assert_int_equal(op->steps[op->nsteps - 1].kind, OP_STEP_REMOVE_PEER);
-    assert_int_equal(op->steps[op->nsteps - 1].store_id, from);
+    expect_present(r, "region %llu of the operator in the cluster",
+                   (unsigned long long)op->region_id);
+    expect_present(region_store_peer(r, from),
+                   "region %llu's peer on the source store %llu (a move takes a replica from a "
+                   "store that holds one)",
+                   (unsigned long long)op->region_id, (unsigned long long)from);
+    expect_absent(
+        region_store_peer(r, to),
+        "region %llu's peer on the target store %llu (a move goes to a store without one)",
+        (unsigned long long)op->region_id, (unsigned long long)to);
+    expect_true(
+        op->nsteps >= 2,
+        "a move needs at least two steps (add on the target, remove from the source); it has %zu",
+        (size_t)op->nsteps);
+    expect_named(op->steps[0].kind, OP_STEP_ADD_PEER, sfix_step_name,
+                 "the first step of the move (add the new peer before removing one)");
+    expect_u64(op->steps[0].store_id, to, "the store of the move's AddPeer step");
+    expect_true(op->steps[0].peer_id != 0,
+                "the AddPeer step must carry a newly allocated peer id, not 0");
+    expect_named(op->steps[op->nsteps - 1].kind, OP_STEP_REMOVE_PEER, sfix_step_name,
+                 "the last step of the move (remove the old peer last)");
+    expect_u64(op->steps[op->nsteps - 1].store_id, from, "the store of the move's RemovePeer step");
     free(op);
 }
 
@@ -261,7 +275,7 @@ static Schedulerpb__RegionHeartbeatResponse *service_heartbeat(sched_server_t *s
     schedulerpb__region_heartbeat_response__init(resp);
     expect_err(sched_server_call(srv, "RegionHeartbeat", &r->base, &resp->base), TKV_OK,
                "sched_server_call(srv, \"RegionHeartbeat\", &r->base, &resp->base)");
-    assert_non_null(resp->header);
+    expect_present(resp->header, "the header of the RegionHeartbeat response");
     if (resp->header->error != NULL)
         fail_msg("heartbeat refused: %s", resp->header->error->message);
     return resp;
@@ -301,7 +315,7 @@ static void test_move_reaches_leader(void **state)
             Schedulerpb__BootstrapResponse br = SCHEDULERPB__BOOTSTRAP_RESPONSE__INIT;
             expect_err(sched_server_call(srv, "Bootstrap", &b.base, &br.base), TKV_OK,
                        "sched_server_call(srv, \"Bootstrap\", &b.base, &br.base)");
-            assert_null(br.header->error);
+            expect_absent(br.header->error, "the error in the Bootstrap response");
             schedulerpb__response_header__free_unpacked(br.header, NULL);
         } else {
             Schedulerpb__PutStoreRequest p = SCHEDULERPB__PUT_STORE_REQUEST__INIT;
@@ -309,14 +323,16 @@ static void test_move_reaches_leader(void **state)
             Schedulerpb__PutStoreResponse pr = SCHEDULERPB__PUT_STORE_RESPONSE__INIT;
             expect_err(sched_server_call(srv, "PutStore", &p.base, &pr.base), TKV_OK,
                        "sched_server_call(srv, \"PutStore\", &p.base, &pr.base)");
-            assert_null(pr.header->error);
+            expect_absent(pr.header->error, "the error in the PutStore response for store %llu",
+                          (unsigned long long)id);
             schedulerpb__response_header__free_unpacked(pr.header, NULL);
         }
     }
     uint64_t one[1] = { 1 };
     sched_region_t *big = mk_region(2, "a", "b", 1, 1, one, 1, 0, 100);
     Schedulerpb__RegionHeartbeatResponse *resp = service_heartbeat(srv, big);
-    assert_null(resp->change_peer); /* one replica of three: not balanced */
+    expect_absent(resp->change_peer, "a ChangePeer in the response to a one-replica region's "
+                                     "heartbeat (short of replicas: not balanced)");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
     region_free(big);
 
@@ -324,18 +340,26 @@ static void test_move_reaches_leader(void **state)
     sched_region_t *r = mk_region(1, "m", "n", 1, 1, s123, 3, 0, 10);
     /* Step 1: add a peer on store 4. */
     resp = service_heartbeat(srv, r);
-    assert_non_null(resp->change_peer);
-    assert_int_equal(resp->change_peer->change_type, ERAFTPB__CONF_CHANGE_TYPE__ADD_NODE);
-    assert_int_equal(resp->change_peer->peer->store_id, 4);
+    expect_present(resp->change_peer,
+                   "a ChangePeer (add a peer on store 4) in the response to region 1's heartbeat");
+    expect_pb_enum(resp->change_peer->change_type, ERAFTPB__CONF_CHANGE_TYPE__ADD_NODE,
+                   &eraftpb__conf_change_type__descriptor,
+                   "the first step of the move sent to the leader");
+    expect_u64(resp->change_peer->peer->store_id, 4,
+               "the store of the peer the first step adds (the smallest)");
     uint64_t new_peer = resp->change_peer->peer->id;
-    assert_int_equal(resp->region_id, 1);
-    assert_int_equal(resp->region_epoch->conf_ver, 1);
-    assert_int_equal(resp->target_peer->id, r->leader->id);
+    expect_u64(resp->region_id, 1, "the region id in the heartbeat response");
+    expect_u64(resp->region_epoch->conf_ver, 1,
+               "the conf_ver of the epoch in the heartbeat response (the region's)");
+    expect_u64(resp->target_peer->id, r->leader->id,
+               "the target peer of the heartbeat response (the leader)");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
     /* Until the leader acts, the same step comes back. */
     resp = service_heartbeat(srv, r);
-    assert_non_null(resp->change_peer);
-    assert_int_equal(resp->change_peer->peer->id, new_peer);
+    expect_present(resp->change_peer,
+                   "the same AddPeer step in the response to a heartbeat before the leader acted");
+    expect_u64(resp->change_peer->peer->id, new_peer,
+               "the peer id of the repeated AddPeer step (the same operator, not a new one)");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
 
     /* The leader added the peer (conf_ver 2); it has caught up. Store 1
@@ -345,18 +369,24 @@ static void test_move_reaches_leader(void **state)
     r = mk_region(1, "m", "n", 2, 1, s1234, 4, 0, 10);
     r->region->peers[3]->id = new_peer;
     resp = service_heartbeat(srv, r);
-    assert_null(resp->change_peer);
-    assert_non_null(resp->transfer_leader);
-    assert_int_equal(resp->transfer_leader->peer->store_id, 4);
+    expect_absent(resp->change_peer,
+                  "a ChangePeer once the new peer is in and caught up (leadership moves first)");
+    expect_present(resp->transfer_leader,
+                   "a TransferLeader away from store 1 before its peer is removed");
+    expect_u64(resp->transfer_leader->peer->store_id, 4,
+               "the store the leadership is transferred to");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
 
     /* Store 4 leads: remove the peer on store 1. */
     region_set_leader(r, 3);
     resp = service_heartbeat(srv, r);
-    assert_non_null(resp->change_peer);
-    assert_int_equal(resp->change_peer->change_type, ERAFTPB__CONF_CHANGE_TYPE__REMOVE_NODE);
-    assert_int_equal(resp->change_peer->peer->store_id, 1);
-    assert_int_equal(resp->change_peer->peer->id, 101);
+    expect_present(resp->change_peer,
+                   "a ChangePeer removing the peer on store 1 once store 4 leads");
+    expect_pb_enum(resp->change_peer->change_type, ERAFTPB__CONF_CHANGE_TYPE__REMOVE_NODE,
+                   &eraftpb__conf_change_type__descriptor, "the last step of the move");
+    expect_u64(resp->change_peer->peer->store_id, 1, "the store of the peer the last step removes");
+    expect_u64(resp->change_peer->peer->id, 101,
+               "the id of the peer the last step removes (region 1's peer on store 1)");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
 
     /* Done: the region is on 2, 3, 4 and the operator is gone. */
@@ -366,10 +396,11 @@ static void test_move_reaches_leader(void **state)
     r->region->peers[0]->id = new_peer;
     r->leader->id = new_peer;
     resp = service_heartbeat(srv, r);
-    assert_null(resp->change_peer);
-    assert_null(resp->transfer_leader);
+    expect_absent(resp->change_peer, "a ChangePeer once the move is done");
+    expect_absent(resp->transfer_leader, "a TransferLeader once the move is done");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
-    assert_null(opctl_get(sched_server_operators(srv), 1));
+    expect_absent(opctl_get(sched_server_operators(srv), 1),
+                  "an operator for region 1 once its move is done");
     region_free(r);
     sched_server_close(srv);
 }
@@ -431,13 +462,16 @@ static void test_move_times_out(void **state)
     expect_err(opctl_add(sched_server_operators(srv), op), TKV_OK,
                "opctl_add(sched_server_operators(srv), op)");
     resp = service_heartbeat(srv, r);
-    assert_non_null(resp->change_peer);
+    expect_present(resp->change_peer, "the ChangePeer of the operator put in by hand");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
     vclock_advance(&f->vc, 5000);
     resp = service_heartbeat(srv, r);
-    assert_null(resp->change_peer);
+    expect_absent(
+        resp->change_peer,
+        "a ChangePeer after the operator's 5000 ms timeout (a timed-out operator is dropped)");
     schedulerpb__region_heartbeat_response__free_unpacked(resp, NULL);
-    assert_null(opctl_get(sched_server_operators(srv), 1));
+    expect_absent(opctl_get(sched_server_operators(srv), 1),
+                  "an operator for region 1 after its timeout");
     region_free(big);
     region_free(r);
     sched_server_close(srv);

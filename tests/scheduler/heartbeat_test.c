@@ -172,11 +172,14 @@ static void test_stale_against_overlapping_region(void **state)
     uint64_t stores[3] = { 2, 3, 1 };
     sched_region_t *merged = mk_region(2, "r1", "r3", 2, 3, stores, 3, 0, 50);
     heartbeat_ok(h->f, merged);
-    assert_null(cluster_get_region(h->f->c, 3));
+    expect_absent(cluster_get_region(h->f->c, 3),
+                  "region 3 in the cluster after region 2 merged it away");
     /* Region 3's old leader has not heard: its heartbeat at version 2 is
      * stale against the merged region, though region 3 itself is unknown. */
     heartbeat_stale(h->f, h->r[2]);
-    assert_null(cluster_get_region(h->f->c, 3));
+    expect_absent(cluster_get_region(h->f->c, 3),
+                  "region 3 in the cluster after its stale heartbeat (refused: the merged region "
+                  "overlapping it is newer)");
     check_region(cluster_search_region(h->f->c, slice_of_str("r2")), merged);
     region_free(merged);
 }
@@ -190,7 +193,9 @@ static void test_pending_peers_added(void **state)
         accept_as(h, i, r);
     }
     for (uint64_t s = 1; s <= 3; s++)
-        assert_int_equal(cluster_get_store(h->f->c, s)->pending_peer_count, 1);
+        expect_u64(cluster_get_store(h->f->c, s)->pending_peer_count, 1,
+                   "store %llu's pending peer count (one of its peers is pending)",
+                   (unsigned long long)s);
 }
 
 static void test_pending_peers_removed(void **state)
@@ -205,7 +210,9 @@ static void test_pending_peers_removed(void **state)
         accept_as(h, i, r);
     }
     for (uint64_t s = 1; s <= 3; s++)
-        assert_int_equal(cluster_get_store(h->f->c, s)->pending_peer_count, 0);
+        expect_u64(cluster_get_store(h->f->c, s)->pending_peer_count, 0,
+                   "store %llu's pending peer count after heartbeats cleared every pending peer",
+                   (unsigned long long)s);
 }
 
 static void test_peers_removed(void **state)
@@ -256,9 +263,14 @@ static void test_region_counts(void **state)
     /* Every store has one peer of each region and leads exactly one. */
     for (uint64_t s = 1; s <= 3; s++) {
         const sched_store_t *st = cluster_get_store(h->f->c, s);
-        assert_int_equal(st->region_count, NREG);
-        assert_int_equal(st->leader_count, 1);
-        assert_int_equal(st->region_size, 10 + 20 + 30);
+        expect_u64(st->region_count, NREG,
+                   "store %llu's region count (it holds a peer of each region)",
+                   (unsigned long long)s);
+        expect_u64(st->leader_count, 1, "store %llu's leader count (it leads one region)",
+                   (unsigned long long)s);
+        expect_u64(st->region_size, 10 + 20 + 30,
+                   "store %llu's region size (the sum of its regions' sizes)",
+                   (unsigned long long)s);
     }
 }
 
@@ -266,15 +278,17 @@ static void test_get_regions(void **state)
 {
     hfix_t *h = *state;
     /* In key order, by id, by key. */
-    assert_int_equal(cluster_region_count(h->f->c), NREG);
+    expect_u64(cluster_region_count(h->f->c), NREG, "regions the cluster holds");
     for (size_t i = 0; i < NREG; i++) {
         check_region(cluster_region_at(h->f->c, i), h->r[i]);
         check_region(cluster_get_region(h->f->c, i + 1), h->r[i]);
         check_region(cluster_search_region(h->f->c, region_start(h->r[i])), h->r[i]);
     }
-    assert_null(cluster_get_region(h->f->c, 99));
-    assert_null(cluster_search_region(h->f->c, slice_of_str("a")));
-    assert_null(cluster_search_region(h->f->c, slice_of_str("r3")));
+    expect_absent(cluster_get_region(h->f->c, 99), "region 99 (never reported) in the cluster");
+    expect_absent(cluster_search_region(h->f->c, slice_of_str("a")),
+                  "a region holding key \"a\" (below every region's range)");
+    expect_absent(cluster_search_region(h->f->c, slice_of_str("r3")),
+                  "a region holding key \"r3\" (the last region ends there)");
 }
 
 static void test_region_stores(void **state)
@@ -286,10 +300,13 @@ static void test_region_stores(void **state)
         const sched_region_t *r = cluster_get_region(h->f->c, i + 1);
         for (size_t p = 0; p < r->region->n_peers; p++) {
             const sched_store_t *st = cluster_get_store(h->f->c, r->region->peers[p]->store_id);
-            assert_non_null(st);
-            assert_non_null(region_store_peer(r, st->meta->id));
+            expect_present(st, "store %llu, named by region %zu's peers, in the cluster",
+                           (unsigned long long)r->region->peers[p]->store_id, i + 1);
+            expect_present(region_store_peer(r, st->meta->id), "region %zu's peer on store %llu",
+                           i + 1, (unsigned long long)st->meta->id);
         }
-        assert_int_equal(region_leader_store(r), r->region->peers[0]->store_id);
+        expect_u64(region_leader_store(r), r->region->peers[0]->store_id,
+                   "the store leading region %zu (its first peer's)", i + 1);
     }
     check_regions(h->f, h->r, NREG);
 }
@@ -312,7 +329,9 @@ static void test_heartbeat_after_split(void **state)
     heartbeat_ok(f, r2);
     check_region(cluster_search_region(f->c, slice_of_str("a")), r2);
     /* [m, ) is unknown until region 1 reports. */
-    assert_null(cluster_search_region(f->c, slice_of_str("z")));
+    expect_absent(
+        cluster_search_region(f->c, slice_of_str("z")),
+        "a region holding key \"z\" ([m, ) is unknown until region 1 reports after the split)");
     heartbeat_ok(f, r1);
     check_region(cluster_search_region(f->c, slice_of_str("z")), r1);
 
@@ -323,7 +342,8 @@ static void test_heartbeat_after_split(void **state)
     heartbeat_ok(f, r1);
     check_region(cluster_search_region(f->c, slice_of_str("z")), r1);
     check_region(cluster_search_region(f->c, slice_of_str("a")), r2);
-    assert_null(cluster_search_region(f->c, slice_of_str("n")));
+    expect_absent(cluster_search_region(f->c, slice_of_str("n")),
+                  "a region holding key \"n\" ([m, q) is unknown until region 3 reports)");
     heartbeat_ok(f, r3);
     check_region(cluster_search_region(f->c, slice_of_str("n")), r3);
     region_free(r1);
@@ -341,16 +361,22 @@ static void test_stale_after_split(void **state)
      * reports first and replaces region 1. */
     sched_region_t *left = mk_region(2, "", "m", 1, 2, s1, 1, 0, 5);
     heartbeat_ok(f, left);
-    assert_null(cluster_search_region(f->c, slice_of_str("z")));
+    expect_absent(cluster_search_region(f->c, slice_of_str("z")),
+                  "a region holding key \"z\" after the left half of a split replaced region 1 "
+                  "(the right half has not reported)");
     /* A slow old leader of region 1 still reports the whole range. */
     heartbeat_stale(f, old);
     check_region(cluster_search_region(f->c, slice_of_str("a")), left);
-    assert_null(cluster_get_region(f->c, 1));
-    assert_null(cluster_search_region(f->c, slice_of_str("z")));
+    expect_absent(cluster_get_region(f->c, 1),
+                  "region 1 in the cluster after a stale heartbeat from before its split");
+    expect_absent(
+        cluster_search_region(f->c, slice_of_str("z")),
+        "a region holding key \"z\" after a stale heartbeat from before the split (refused)");
     sched_region_t *right = mk_region(1, "m", "", 1, 2, s1, 1, 0, 5);
     heartbeat_ok(f, right);
     check_region(cluster_search_region(f->c, slice_of_str("z")), right);
-    assert_int_equal(cluster_region_count(f->c), 2);
+    expect_u64(cluster_region_count(f->c), 2,
+               "regions the cluster holds after both halves of the split reported");
     region_free(old);
     region_free(left);
     region_free(right);
@@ -424,12 +450,15 @@ static void heartbeat_generation(sfix_t *f, const gen_t *g)
                 if (pass == 1) {
                     uint8_t above[1] = { (uint8_t)(end.data[0] + 1) };
                     const sched_region_t *other = cluster_search_region(f->c, slice_of(above, 1));
-                    assert_true(other == NULL || region_id(other) != region_id(r));
+                    expect_true(other == NULL || region_id(other) != region_id(r),
+                                "region %llu must not hold key 0x%02x, above its end",
+                                (unsigned long long)region_id(r), above[0]);
                 }
             }
         }
     }
-    assert_int_equal(cluster_region_count(f->c), g->n);
+    expect_u64(cluster_region_count(f->c), g->n,
+               "regions the cluster holds after a generation of splits or merges reported");
 }
 
 static void test_split_and_merge(void **state)
@@ -526,7 +555,7 @@ static void test_concurrent_heartbeats(void **state)
     Schedulerpb__BootstrapResponse bresp = SCHEDULERPB__BOOTSTRAP_RESPONSE__INIT;
     expect_err(sched_server_call(srv, "Bootstrap", &boot.base, &bresp.base), TKV_OK,
                "sched_server_call(srv, \"Bootstrap\", &boot.base, &bresp.base)");
-    assert_null(bresp.header->error);
+    expect_absent(bresp.header->error, "the error in the Bootstrap response");
     schedulerpb__response_header__free_unpacked(bresp.header, NULL);
 
     pthread_t th[CONC_THREADS];
@@ -537,20 +566,26 @@ static void test_concurrent_heartbeats(void **state)
     }
     for (int i = 0; i < CONC_THREADS; i++) {
         pthread_join(th[i], NULL);
-        assert_int_equal(w[i].failures, 0);
+        expect_u64(w[i].failures, 0,
+                   "RegionHeartbeat calls by thread %d that failed (error code, missing header or "
+                   "header error)",
+                   i);
     }
     /* The 2000 regions cover the key space and replaced the first one. */
     sched_cluster_t *c = sched_server_cluster(srv);
-    assert_int_equal(cluster_region_count(c), CONC_REGIONS);
+    expect_u64(cluster_region_count(c), CONC_REGIONS,
+               "regions the cluster holds after %d concurrent heartbeats", CONC_REGIONS);
     for (int i = 0; i < CONC_REGIONS; i++) {
         char key[16];
         snprintf(key, sizeof(key), "%5d", i);
         const sched_region_t *r = cluster_search_region(c, slice_of_str(key));
-        assert_non_null(r);
-        assert_int_equal(region_id(r), 100 + i);
+        expect_present(r, "a region holding key \"%s\"", key);
+        expect_u64(region_id(r), 100 + i, "the id of the region holding key \"%s\"", key);
     }
-    assert_int_equal(cluster_get_store(c, 1)->region_count, CONC_REGIONS);
-    assert_int_equal(cluster_get_store(c, 1)->leader_count, CONC_REGIONS);
+    expect_u64(cluster_get_store(c, 1)->region_count, CONC_REGIONS,
+               "store 1's region count after the concurrent heartbeats");
+    expect_u64(cluster_get_store(c, 1)->leader_count, CONC_REGIONS,
+               "store 1's leader count after the concurrent heartbeats");
     sched_server_close(srv);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "project3-multiraft/scheduler/operator.h"
 #include "tests/harness/expect.h"
 #include "tests/scheduler/sched_fixture.h"
 
@@ -174,7 +175,7 @@ void sfix_set_store_down(sfix_t *f, uint64_t id)
 void sfix_set_store_state(sfix_t *f, uint64_t id, Metapb__StoreState state)
 {
     sched_store_t *s = cluster_get_store(f->c, id);
-    assert_non_null(s);
+    expect_present(s, "store %llu in the cluster (it was put before)", (unsigned long long)id);
     Metapb__Store store = *s->meta;
     store.state = state;
     expect_err(cluster_put_store(f->c, &store), TKV_OK, "cluster_put_store(f->c, &store)");
@@ -239,4 +240,17 @@ void check_regions(sfix_t *f, sched_region_t *const *want, size_t n)
         expect_u64(st->leader_size, leader_size, "store %llu's leader size", id);
         expect_u64(st->pending_peer_count, pending, "store %llu's pending peer count", id);
     }
+}
+
+const char *sfix_step_name(int kind)
+{
+    switch (kind) {
+    case OP_STEP_ADD_PEER:
+        return "AddPeer";
+    case OP_STEP_TRANSFER_LEADER:
+        return "TransferLeader";
+    case OP_STEP_REMOVE_PEER:
+        return "RemovePeer";
+    }
+    return "an unknown step";
 }

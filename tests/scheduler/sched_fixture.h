@@ -67,4 +67,7 @@ void check_region(const sched_region_t *got, const sched_region_t *want);
  * store's statistics are what these regions add up to. */
 void check_regions(sfix_t *f, sched_region_t *const *want, size_t n);
 
+/* An operator step's kind by name ("AddPeer", ...), for failure messages. */
+const char *sfix_step_name(int kind);
+
 #endif

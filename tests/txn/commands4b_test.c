@@ -19,12 +19,20 @@ static void committed(txn_fixture_t *f, tkv_slice_t key, uint64_t start_ts, uint
 static void expect_get(txn_fixture_t *f, tkv_slice_t key, uint64_t ts, const char *want)
 {
     Kvrpcpb__GetResponse *r = th_get(f, key, ts);
-    assert_null(r->region_error);
-    assert_null(r->error);
+    expect_no_region_error(r->region_error, "KvGet of key %u at ts %llu", key.data[0],
+                           (unsigned long long)ts);
+    expect_no_key_error(r->error, "KvGet of key %u at ts %llu", key.data[0],
+                        (unsigned long long)ts);
     if (want == NULL) {
-        assert_true(r->not_found);
+        expect_true(r->not_found,
+                    "KvGet of key %u at ts %llu must report not_found (no version committed at or "
+                    "before the ts), but it did not",
+                    key.data[0], (unsigned long long)ts);
     } else {
-        assert_false(r->not_found);
+        expect_false(r->not_found,
+                     "KvGet of key %u at ts %llu reported not_found although \"%s\" was committed "
+                     "before the ts",
+                     key.data[0], (unsigned long long)ts, want);
         th_assert_bytes(r->value, S(want));
     }
     th_free(r);
@@ -100,14 +108,20 @@ static void test_get_blocked_by_older_lock(void **state)
     uint64_t reads[] = { 200, 300 };
     for (int i = 0; i < 2; i++) {
         Kvrpcpb__GetResponse *r = th_get(f, K(99), reads[i]);
-        assert_null(r->region_error);
-        assert_non_null(r->error);
-        assert_non_null(r->error->locked);
+        expect_no_region_error(r->region_error, "KvGet at ts %llu of a key locked at ts 200",
+                               (unsigned long long)reads[i]);
+        expect_key_error(r->error, TKV_KE_LOCKED,
+                         "KvGet at ts %llu of a key locked at ts 200 (a lock at or before the "
+                         "read's ts blocks it)",
+                         (unsigned long long)reads[i]);
         th_assert_bytes(r->error->locked->key, K(99));
         th_assert_bytes(r->error->locked->primary_lock, K(98));
-        assert_int_equal(r->error->locked->lock_version, 200);
-        assert_int_equal(r->error->locked->lock_ttl, 7);
-        assert_int_equal(r->value.len, 0);
+        expect_u64(r->error->locked->lock_version, 200,
+                   "the start ts (lock_version) of the lock KvGet reports");
+        expect_u64(r->error->locked->lock_ttl, 7, "the TTL of the lock KvGet reports");
+        expect_u64(
+            r->value.len, 0,
+            "the length of the value KvGet returns with a locked error (no value may be returned)");
         th_free(r);
     }
 }
@@ -116,8 +130,8 @@ static void test_prewrite_of_nothing(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__PrewriteResponse *r = th_prewrite(f, 0, NULL, NULL, NULL, K(1), 100, 0);
-    assert_int_equal(r->n_errors, 0);
-    assert_null(r->region_error);
+    expect_key_errors(r->errors, r->n_errors, 0, "KvPrewrite of no mutations");
+    expect_no_region_error(r->region_error, "KvPrewrite of no mutations");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 0);
 }
@@ -127,8 +141,8 @@ static void test_prewrite_one_key(void **state)
     txn_fixture_t *f = *state;
     tkv_slice_t k = K(3), v = K(42);
     Kvrpcpb__PrewriteResponse *r = th_prewrite(f, 1, &k, &v, NULL, K(1), 100, 1000);
-    assert_int_equal(r->n_errors, 0);
-    assert_null(r->region_error);
+    expect_key_errors(r->errors, r->n_errors, 0, "KvPrewrite of one key into an empty store");
+    expect_no_region_error(r->region_error, "KvPrewrite of one key into an empty store");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 0);
     th_assert_value(f->s, K(3), 100, K(42));
@@ -139,13 +153,19 @@ static void test_prewrite_locked_key(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__PrewriteResponse *r = th_prewrite_put(f, K(3), K(42), 100);
-    assert_int_equal(r->n_errors, 0);
+    expect_key_errors(r->errors, r->n_errors, 0, "the first KvPrewrite of key 3 (start ts 100)");
     th_free(r);
     r = th_prewrite_put(f, K(3), K(53), 101);
-    assert_null(r->region_error);
-    assert_int_equal(r->n_errors, 1);
-    assert_non_null(r->errors[0]->locked);
-    assert_int_equal(r->errors[0]->locked->lock_version, 100);
+    expect_no_region_error(
+        r->region_error,
+        "a second KvPrewrite of key 3 (start ts 101) while the txn at 100 holds its lock");
+    expect_key_errors(
+        r->errors, r->n_errors, 1,
+        "a second KvPrewrite of key 3 (start ts 101) while the txn at 100 holds its lock");
+    expect_key_error(r->errors[0], TKV_KE_LOCKED,
+                     "the key error of a KvPrewrite of a key another txn has locked");
+    expect_u64(r->errors[0]->locked->lock_version, 100,
+               "the start ts (lock_version) of the lock KvPrewrite reports");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 0);
     th_assert_value(f->s, K(3), 100, K(42));
@@ -157,11 +177,18 @@ static void test_prewrite_write_conflict(void **state)
     txn_fixture_t *f = *state;
     committed(f, K(3), 80, 101, K(5));
     Kvrpcpb__PrewriteResponse *r = th_prewrite_put(f, K(3), K(42), 100);
-    assert_null(r->region_error);
-    assert_int_equal(r->n_errors, 1);
-    assert_non_null(r->errors[0]->conflict);
-    assert_int_equal(r->errors[0]->conflict->start_ts, 100);
-    assert_int_equal(r->errors[0]->conflict->conflict_ts, 101);
+    expect_no_region_error(
+        r->region_error, "KvPrewrite at start ts 100 of key 3, which has a write committed at 101");
+    expect_key_errors(r->errors, r->n_errors, 1,
+                      "KvPrewrite at start ts 100 of key 3, which has a write committed at 101 (a "
+                      "write newer than the start ts is a conflict)");
+    expect_key_error(r->errors[0], TKV_KE_CONFLICT,
+                     "the key error of a KvPrewrite over a newer committed write");
+    expect_u64(r->errors[0]->conflict->start_ts, 100,
+               "the start ts in the write conflict KvPrewrite reports (the prewriting txn's)");
+    expect_u64(
+        r->errors[0]->conflict->conflict_ts, 101,
+        "the conflict ts in the write conflict KvPrewrite reports (the newer write's commit ts)");
     th_assert_bytes(r->errors[0]->conflict->key, K(3));
     th_free(r);
     th_assert_lens(f->s, 1, 0, 1);
@@ -173,8 +200,11 @@ static void test_prewrite_after_older_write(void **state)
     txn_fixture_t *f = *state;
     committed(f, K(3), 80, 90, K(5));
     Kvrpcpb__PrewriteResponse *r = th_prewrite_put(f, K(3), K(42), 100);
-    assert_null(r->region_error);
-    assert_int_equal(r->n_errors, 0);
+    expect_no_region_error(r->region_error,
+                           "KvPrewrite at start ts 100 of key 3, last committed at 90");
+    expect_key_errors(r->errors, r->n_errors, 0,
+                      "KvPrewrite at start ts 100 of key 3, last committed at 90 (an older write "
+                      "is no conflict)");
     th_free(r);
     th_assert_lens(f->s, 2, 1, 1);
     th_assert_value(f->s, K(3), 80, K(5));
@@ -187,8 +217,11 @@ static void test_prewrite_after_own_rollback_conflicts(void **state)
     txn_fixture_t *f = *state;
     th_put_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
     Kvrpcpb__PrewriteResponse *r = th_prewrite_put(f, K(3), K(42), 100);
-    assert_int_equal(r->n_errors, 1);
-    assert_non_null(r->errors[0]->conflict);
+    expect_key_errors(r->errors, r->n_errors, 1,
+                      "KvPrewrite at start ts 100 of key 3, which this txn already rolled back "
+                      "(its rollback record must make the prewrite fail)");
+    expect_key_error(r->errors[0], TKV_KE_CONFLICT,
+                     "the key error of a KvPrewrite after the txn's own rollback");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
 }
@@ -197,10 +230,12 @@ static void test_prewrites_of_different_keys(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__PrewriteResponse *r = th_prewrite_put(f, K(3), K(42), 100);
-    assert_int_equal(r->n_errors, 0);
+    expect_key_errors(r->errors, r->n_errors, 0, "KvPrewrite of key 3 at start ts 100");
     th_free(r);
     r = th_prewrite_put(f, K(4), K(53), 101);
-    assert_int_equal(r->n_errors, 0);
+    expect_key_errors(r->errors, r->n_errors, 0,
+                      "KvPrewrite of key 4 at start ts 101 while another txn has locked key 3 "
+                      "(different keys do not conflict)");
     th_free(r);
     th_assert_lens(f->s, 2, 2, 0);
     th_assert_value(f->s, K(3), 100, K(42));
@@ -214,7 +249,8 @@ static void test_prewrite_same_key_twice_keeps_last(void **state)
     txn_fixture_t *f = *state;
     tkv_slice_t keys[2] = { K(3), K(3) }, vals[2] = { K(42), K(45) };
     Kvrpcpb__PrewriteResponse *r = th_prewrite(f, 2, keys, vals, NULL, K(3), 100, 0);
-    assert_int_equal(r->n_errors, 0);
+    expect_key_errors(r->errors, r->n_errors, 0,
+                      "KvPrewrite that puts key 3 twice (the last mutation wins, no error)");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 0);
     th_assert_value(f->s, K(3), 100, K(45));
@@ -228,7 +264,8 @@ static void test_prewrite_many_mutations(void **state)
     Kvrpcpb__Op ops[6] = { KVRPCPB__OP__OP_PUT, KVRPCPB__OP__OP_PUT, KVRPCPB__OP__OP_PUT,
                            KVRPCPB__OP__OP_DEL, KVRPCPB__OP__OP_PUT, KVRPCPB__OP__OP_PUT };
     Kvrpcpb__PrewriteResponse *r = th_prewrite(f, 6, keys, vals, ops, K(3), 100, 0);
-    assert_int_equal(r->n_errors, 0);
+    expect_key_errors(r->errors, r->n_errors, 0,
+                      "KvPrewrite of 6 mutations, key 4 put, deleted and put again");
     th_free(r);
     th_assert_lens(f->s, 4, 4, 0);
     th_assert_value(f->s, K(4), 100, S("\x01\x03\x05"));
@@ -243,11 +280,11 @@ static void test_prewrite_delete_then_commit(void **state)
     tkv_slice_t k = K(7);
     Kvrpcpb__Op op = KVRPCPB__OP__OP_DEL;
     Kvrpcpb__PrewriteResponse *r = th_prewrite(f, 1, &k, NULL, &op, K(7), 100, 0);
-    assert_int_equal(r->n_errors, 0);
+    expect_key_errors(r->errors, r->n_errors, 0, "KvPrewrite deleting key 7");
     th_free(r);
     th_assert_lock(f->s, K(7), K(7), 100, 0, MVCC_KIND_DELETE);
     Kvrpcpb__CommitResponse *c = th_commit(f, 1, &k, 100, 110);
-    assert_null(c->error);
+    expect_no_key_error(c->error, "KvCommit at 110 of the delete of key 7 prewritten at 100");
     th_free(c);
     th_assert_write(f->s, K(7), 110, 100, MVCC_KIND_DELETE);
     expect_get(f, K(7), 109, "\x01");
@@ -258,8 +295,8 @@ static void test_commit_of_nothing(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__CommitResponse *r = th_commit(f, 0, NULL, 100, 110);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error, "KvCommit of no keys");
+    expect_no_region_error(r->region_error, "KvCommit of no keys");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 0);
 }
@@ -271,8 +308,9 @@ static void test_commit_one_key(void **state)
     th_put_lock(f->s, K(3), K(3), 100, 0, MVCC_KIND_PUT);
     tkv_slice_t k = K(3);
     Kvrpcpb__CommitResponse *r = th_commit(f, 1, &k, 100, 110);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error, "KvCommit at 110 of key 3, locked by this txn (start ts 100)");
+    expect_no_region_error(r->region_error,
+                           "KvCommit at 110 of key 3, locked by this txn (start ts 100)");
     th_free(r);
     th_assert_lens(f->s, 1, 0, 1);
     th_assert_write(f->s, K(3), 110, 100, MVCC_KIND_PUT);
@@ -288,7 +326,8 @@ static void test_commit_over_older_write(void **state)
     th_put_lock(f->s, K(3), K(3), 100, 0, MVCC_KIND_PUT);
     tkv_slice_t k = K(3);
     Kvrpcpb__CommitResponse *r = th_commit(f, 1, &k, 100, 110);
-    assert_null(r->error);
+    expect_no_key_error(
+        r->error, "KvCommit at 110 of key 3, locked by this txn, over an older committed write");
     th_free(r);
     th_assert_lens(f->s, 2, 0, 2);
     th_assert_write(f->s, K(3), 110, 100, MVCC_KIND_PUT);
@@ -312,8 +351,10 @@ static void test_commit_many_keys_leaves_others(void **state)
     th_put_lock(f->s, K(43), K(2), 99, 0, MVCC_KIND_PUT);
 
     Kvrpcpb__CommitResponse *r = th_commit(f, 3, mine, 100, 110);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(
+        r->error,
+        "KvCommit at 110 of 3 keys locked by this txn, next to other txns' locks and writes");
+    expect_no_region_error(r->region_error, "KvCommit at 110 of 3 keys locked by this txn");
     th_free(r);
     th_assert_lens(f->s, 7, 2, 5);
     for (int i = 0; i < 3; i++) {
@@ -332,7 +373,7 @@ static void test_commit_same_key_twice_in_one_request(void **state)
     th_put_lock(f->s, K(3), K(3), 100, 0, MVCC_KIND_PUT);
     tkv_slice_t keys[2] = { K(3), K(3) };
     Kvrpcpb__CommitResponse *r = th_commit(f, 2, keys, 100, 110);
-    assert_null(r->error);
+    expect_no_key_error(r->error, "KvCommit naming key 3 twice");
     th_free(r);
     th_assert_lens(f->s, 1, 0, 1);
     th_assert_write(f->s, K(3), 110, 100, MVCC_KIND_PUT);
@@ -344,9 +385,10 @@ static void test_commit_of_rolled_back_txn_aborts(void **state)
     th_put_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
     tkv_slice_t k = K(3);
     Kvrpcpb__CommitResponse *r = th_commit(f, 1, &k, 100, 110);
-    assert_null(r->region_error);
-    assert_non_null(r->error);
-    assert_non_null(r->error->abort);
+    expect_no_region_error(r->region_error, "KvCommit of key 3 after this txn's rollback");
+    expect_key_error(r->error, TKV_KE_ABORT,
+                     "KvCommit of key 3 after this txn (start ts 100) was rolled back (a "
+                     "rolled-back txn must never commit)");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
     th_assert_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
@@ -360,9 +402,11 @@ static void test_commit_of_key_locked_by_other_txn(void **state)
     th_put_lock(f->s, K(3), K(3), 90, 0, MVCC_KIND_PUT);
     tkv_slice_t k = K(3);
     Kvrpcpb__CommitResponse *r = th_commit(f, 1, &k, 100, 110);
-    assert_null(r->region_error);
-    assert_non_null(r->error);
-    assert_non_null(r->error->retryable);
+    expect_no_region_error(r->region_error,
+                           "KvCommit of key 3 while another txn (start ts 90) locks it");
+    expect_key_error(r->error, TKV_KE_RETRYABLE,
+                     "KvCommit at start ts 100 of key 3 locked by the txn at 90 (the lock is not "
+                     "this txn's: commit must refuse)");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 0);
     th_assert_lock(f->s, K(3), K(3), 90, 0, MVCC_KIND_PUT);
@@ -376,8 +420,12 @@ static void test_commit_repeated_is_harmless(void **state)
     tkv_slice_t k = K(3);
     for (int i = 0; i < 2; i++) {
         Kvrpcpb__CommitResponse *r = th_commit(f, 1, &k, 100, 110);
-        assert_null(r->error);
-        assert_null(r->region_error);
+        expect_no_key_error(
+            r->error,
+            "KvCommit number %d of the same key at the same ts (repeating a commit is harmless)",
+            i + 1);
+        expect_no_region_error(r->region_error, "KvCommit number %d of the same key at the same ts",
+                               i + 1);
         th_free(r);
         th_assert_lens(f->s, 1, 0, 1);
         th_assert_write(f->s, K(3), 110, 100, MVCC_KIND_PUT);
@@ -391,8 +439,9 @@ static void test_commit_without_prewrite_changes_nothing(void **state)
     committed(f, slice_of("\x03\x00", 2), 80, 84, K(150));
     tkv_slice_t k = K(3);
     Kvrpcpb__CommitResponse *r = th_commit(f, 1, &k, 100, 110);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error,
+                        "KvCommit of key 3 that was never prewritten (nothing to do, no error)");
+    expect_no_region_error(r->region_error, "KvCommit of key 3 that was never prewritten");
     th_free(r);
     th_assert_lens(f->s, 2, 0, 2);
 }
@@ -406,7 +455,8 @@ static void test_commit_failure_writes_nothing(void **state)
     th_put_write(f->s, K(4), 100, 100, MVCC_KIND_ROLLBACK);
     tkv_slice_t keys[2] = { K(3), K(4) };
     Kvrpcpb__CommitResponse *r = th_commit(f, 2, keys, 100, 110);
-    assert_non_null(r->error);
+    expect_present(r->error, "the key error of a KvCommit of keys 3 and 4, key 4 rolled back (the "
+                             "request must fail as a whole)");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 1);
     th_assert_lock(f->s, K(3), K(3), 100, 0, MVCC_KIND_PUT);
@@ -462,7 +512,8 @@ static int run_race(txn_fixture_t *f, int same_key, racer_t *r)
     int winners = 0;
     for (int i = 0; i < RACERS; i++) {
         pthread_join(t[i], NULL);
-        assert_false(r[i].failed);
+        expect_false(r[i].failed, "racer %d's KvPrewrite returned an error code or a region error",
+                     i);
         winners += r[i].n_errors == 0;
     }
     pthread_barrier_destroy(&go);
@@ -473,7 +524,10 @@ static void test_concurrent_prewrites_of_one_key(void **state)
 {
     txn_fixture_t *f = *state;
     racer_t r[RACERS];
-    assert_int_equal(run_race(f, 1, r), 1);
+    expect_u64(run_race(f, 1, r), 1,
+               "prewrites of one key by %d txns at once that got no key error (exactly one may "
+               "take the lock)",
+               RACERS);
     th_assert_lens(f->s, 1, 1, 0);
     for (int i = 0; i < RACERS; i++)
         if (r[i].n_errors == 0) {
@@ -486,7 +540,10 @@ static void test_concurrent_prewrites_of_disjoint_keys(void **state)
 {
     txn_fixture_t *f = *state;
     racer_t r[RACERS];
-    assert_int_equal(run_race(f, 0, r), RACERS);
+    expect_u64(
+        run_race(f, 0, r), RACERS,
+        "prewrites of %d disjoint keys by %d txns at once that got no key error (none conflict)",
+        RACERS, RACERS);
     th_assert_lens(f->s, RACERS, RACERS, 0);
 }
 

@@ -24,8 +24,8 @@ static void test_rollback_of_nothing(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 0, NULL, 100);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error, "KvBatchRollback of no keys");
+    expect_no_region_error(r->region_error, "KvBatchRollback of no keys");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 0);
 }
@@ -36,8 +36,8 @@ static void test_rollback_prewritten_key(void **state)
     prewritten(f, K(3), K(3), 100, 0, K(42));
     tkv_slice_t k = K(3);
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 1, &k, 100);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error, "KvBatchRollback of key 3, prewritten by this txn");
+    expect_no_region_error(r->region_error, "KvBatchRollback of key 3, prewritten by this txn");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
     th_assert_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
@@ -50,7 +50,7 @@ static void test_rollback_duplicate_keys(void **state)
     prewritten(f, K(15), K(3), 100, 0, K(0));
     tkv_slice_t keys[3] = { K(3), K(15), K(3) };
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 3, keys, 100);
-    assert_null(r->error);
+    expect_no_key_error(r->error, "KvBatchRollback naming key 3 twice");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 2);
     th_assert_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
@@ -62,13 +62,17 @@ static void test_rollback_without_prewrite_records_it(void **state)
     txn_fixture_t *f = *state;
     tkv_slice_t k = K(3);
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 1, &k, 100);
-    assert_null(r->error);
+    expect_no_key_error(
+        r->error,
+        "KvBatchRollback of key 3 that was never prewritten (it records the rollback, no error)");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
     th_assert_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
     /* The late prewrite now fails. */
     Kvrpcpb__PrewriteResponse *p = th_prewrite_put(f, K(3), K(1), 100);
-    assert_int_equal(p->n_errors, 1);
+    expect_key_errors(p->errors, p->n_errors, 1,
+                      "a late KvPrewrite of key 3 after its txn was rolled back (the rollback "
+                      "record must make it fail)");
     th_free(p);
     th_assert_lens(f->s, 0, 0, 1);
 }
@@ -79,9 +83,10 @@ static void test_rollback_of_committed_aborts(void **state)
     committed(f, K(3), 100, 110, K(42));
     tkv_slice_t k = K(3);
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 1, &k, 100);
-    assert_null(r->region_error);
-    assert_non_null(r->error);
-    assert_non_null(r->error->abort);
+    expect_no_region_error(r->region_error, "KvBatchRollback of a committed txn");
+    expect_key_error(r->error, TKV_KE_ABORT,
+                     "KvBatchRollback of key 3, whose txn (start ts 100) committed at 110 (a "
+                     "committed txn cannot be rolled back)");
     th_free(r);
     th_assert_lens(f->s, 1, 0, 1);
     th_assert_write(f->s, K(3), 110, 100, MVCC_KIND_PUT);
@@ -93,7 +98,8 @@ static void test_rollback_twice_is_harmless(void **state)
     th_put_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
     tkv_slice_t k = K(3);
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 1, &k, 100);
-    assert_null(r->error);
+    expect_no_key_error(r->error,
+                        "a second KvBatchRollback of key 3 (rolling back twice is harmless)");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
     th_assert_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
@@ -105,7 +111,8 @@ static void test_rollback_leaves_other_txns_lock(void **state)
     prewritten(f, K(3), K(3), 80, 0, K(42));
     tkv_slice_t k = K(3);
     Kvrpcpb__BatchRollbackResponse *r = th_rollback(f, 1, &k, 100);
-    assert_null(r->error);
+    expect_no_key_error(r->error, "KvBatchRollback at 100 of key 3, locked by the txn at 80 (it "
+                                  "records the rollback, leaves the other lock)");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 1);
     th_assert_value(f->s, K(3), 80, K(42));
@@ -123,10 +130,13 @@ static void test_check_status_ttl_expired(void **state)
     prewritten(f, K(3), K(3), LOCK_TS, 8, K(42));
     /* Physical 13 = 5 + 8: the TTL is over. */
     Kvrpcpb__CheckTxnStatusResponse *r = th_check(f, K(3), LOCK_TS, mvcc_compose_ts(13, 0));
-    assert_null(r->region_error);
-    assert_int_equal(r->action, KVRPCPB__ACTION__TTL_EXPIRE_ROLLBACK);
-    assert_int_equal(r->commit_version, 0);
-    assert_int_equal(r->lock_ttl, 0);
+    expect_no_region_error(r->region_error, "KvCheckTxnStatus of a lock whose TTL is over");
+    expect_pb_enum(r->action, KVRPCPB__ACTION__TTL_EXPIRE_ROLLBACK, &kvrpcpb__action__descriptor,
+                   "the action of KvCheckTxnStatus at physical 13 ms of a lock taken at 5 ms with "
+                   "TTL 8 (expired: roll it back)");
+    expect_u64(r->commit_version, 0,
+               "the commit_version KvCheckTxnStatus reports for a rolled-back txn");
+    expect_u64(r->lock_ttl, 0, "the lock_ttl KvCheckTxnStatus reports after rolling the lock back");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
     th_assert_write(f->s, K(3), LOCK_TS, LOCK_TS, MVCC_KIND_ROLLBACK);
@@ -137,10 +147,14 @@ static void test_check_status_ttl_not_expired(void **state)
     txn_fixture_t *f = *state;
     prewritten(f, K(3), K(3), LOCK_TS, 8, K(42));
     Kvrpcpb__CheckTxnStatusResponse *r = th_check(f, K(3), LOCK_TS, mvcc_compose_ts(12, 0x3ffff));
-    assert_null(r->region_error);
-    assert_int_equal(r->action, KVRPCPB__ACTION__NO_ACTION);
-    assert_int_equal(r->lock_ttl, 8);
-    assert_int_equal(r->commit_version, 0);
+    expect_no_region_error(r->region_error, "KvCheckTxnStatus of a live lock");
+    expect_pb_enum(
+        r->action, KVRPCPB__ACTION__NO_ACTION, &kvrpcpb__action__descriptor,
+        "the action of KvCheckTxnStatus just before a lock's TTL is over (still alive: leave it)");
+    expect_u64(r->lock_ttl, 8,
+               "the lock_ttl KvCheckTxnStatus reports for a live lock (the lock's TTL)");
+    expect_u64(r->commit_version, 0,
+               "the commit_version KvCheckTxnStatus reports for an uncommitted txn");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 0);
     th_assert_lock(f->s, K(3), K(3), LOCK_TS, 8, MVCC_KIND_PUT);
@@ -153,9 +167,12 @@ static void test_check_status_rolled_back(void **state)
     th_put_write(f->s, K(3), LOCK_TS, LOCK_TS, MVCC_KIND_ROLLBACK);
     th_put_lock(f->s, K(3), K(3), LOCK_TS + 8, 8, MVCC_KIND_PUT); /* a later txn's */
     Kvrpcpb__CheckTxnStatusResponse *r = th_check(f, K(3), LOCK_TS, mvcc_compose_ts(100, 0));
-    assert_null(r->region_error);
-    assert_int_equal(r->action, KVRPCPB__ACTION__NO_ACTION);
-    assert_int_equal(r->commit_version, 0);
+    expect_no_region_error(r->region_error, "KvCheckTxnStatus of a rolled-back txn");
+    expect_pb_enum(r->action, KVRPCPB__ACTION__NO_ACTION, &kvrpcpb__action__descriptor,
+                   "the action of KvCheckTxnStatus of a txn already rolled back (nothing to do; a "
+                   "later txn's lock is not its own)");
+    expect_u64(r->commit_version, 0,
+               "the commit_version KvCheckTxnStatus reports for a rolled-back txn");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 1);
     th_assert_lock(f->s, K(3), K(3), LOCK_TS + 8, 8, MVCC_KIND_PUT);
@@ -166,9 +183,12 @@ static void test_check_status_committed(void **state)
     txn_fixture_t *f = *state;
     committed(f, K(3), LOCK_TS, LOCK_TS + 7, K(42));
     Kvrpcpb__CheckTxnStatusResponse *r = th_check(f, K(3), LOCK_TS, mvcc_compose_ts(100, 0));
-    assert_null(r->region_error);
-    assert_int_equal(r->action, KVRPCPB__ACTION__NO_ACTION);
-    assert_int_equal(r->commit_version, LOCK_TS + 7);
+    expect_no_region_error(r->region_error, "KvCheckTxnStatus of a committed txn");
+    expect_pb_enum(r->action, KVRPCPB__ACTION__NO_ACTION, &kvrpcpb__action__descriptor,
+                   "the action of KvCheckTxnStatus of a committed txn");
+    expect_u64(
+        r->commit_version, LOCK_TS + 7,
+        "the commit_version KvCheckTxnStatus reports for a committed txn (its write's commit ts)");
     th_free(r);
     th_assert_lens(f->s, 1, 0, 1);
 }
@@ -177,8 +197,11 @@ static void test_check_status_no_lock_no_write(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__CheckTxnStatusResponse *r = th_check(f, K(3), LOCK_TS, mvcc_compose_ts(6, 0));
-    assert_null(r->region_error);
-    assert_int_equal(r->action, KVRPCPB__ACTION__LOCK_NOT_EXIST_ROLLBACK);
+    expect_no_region_error(r->region_error, "KvCheckTxnStatus with no lock and no write");
+    expect_pb_enum(r->action, KVRPCPB__ACTION__LOCK_NOT_EXIST_ROLLBACK,
+                   &kvrpcpb__action__descriptor,
+                   "the action of KvCheckTxnStatus of a txn with no lock and no write (record a "
+                   "rollback so a late prewrite fails)");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 1);
     th_assert_write(f->s, K(3), LOCK_TS, LOCK_TS, MVCC_KIND_ROLLBACK);
@@ -198,8 +221,8 @@ static void test_resolve_of_nothing(void **state)
 {
     txn_fixture_t *f = *state;
     Kvrpcpb__ResolveLockResponse *r = th_resolve(f, 0, 0);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error, "KvResolveLock of no locks");
+    expect_no_region_error(r->region_error, "KvResolveLock of no locks");
     th_free(r);
     th_assert_lens(f->s, 0, 0, 0);
 }
@@ -209,8 +232,8 @@ static void test_resolve_commits_txn_locks(void **state)
     txn_fixture_t *f = *state;
     two_txns(f);
     Kvrpcpb__ResolveLockResponse *r = th_resolve(f, 100, 120);
-    assert_null(r->error);
-    assert_null(r->region_error);
+    expect_no_key_error(r->error, "KvResolveLock committing txn 100 at 120");
+    expect_no_region_error(r->region_error, "KvResolveLock committing txn 100 at 120");
     th_free(r);
     th_assert_lens(f->s, 3, 1, 2);
     th_assert_write(f->s, K(3), 120, 100, MVCC_KIND_PUT);
@@ -224,7 +247,7 @@ static void test_resolve_rolls_back_txn_locks(void **state)
     txn_fixture_t *f = *state;
     two_txns(f);
     Kvrpcpb__ResolveLockResponse *r = th_resolve(f, 100, 0);
-    assert_null(r->error);
+    expect_no_key_error(r->error, "KvResolveLock rolling back txn 100");
     th_free(r);
     th_assert_lens(f->s, 1, 1, 2);
     th_assert_write(f->s, K(3), 100, 100, MVCC_KIND_ROLLBACK);
@@ -241,8 +264,10 @@ static void test_resolve_with_no_locks_left(void **state)
     prewritten(f, K(200), K(200), 110, 0, K(44));
     for (int commit = 0; commit < 2; commit++) {
         Kvrpcpb__ResolveLockResponse *r = th_resolve(f, 100, commit ? 120 : 0);
-        assert_null(r->error);
-        assert_null(r->region_error);
+        expect_no_key_error(r->error, "KvResolveLock (%s) of txn 100 with no locks left",
+                            commit ? "commit at 120" : "rollback");
+        expect_no_region_error(r->region_error, "KvResolveLock (%s) of txn 100 with no locks left",
+                               commit ? "commit at 120" : "rollback");
         th_free(r);
         th_assert_lens(f->s, 2, 1, 2);
     }
@@ -266,7 +291,7 @@ static void scan_data(txn_fixture_t *f)
 
 static void expect_pair(const Kvrpcpb__KvPair *p, tkv_slice_t key, tkv_slice_t value)
 {
-    assert_null(p->error);
+    expect_no_key_error(p->error, "the pair KvScan returns for key %u", key.data[0]);
     th_assert_bytes(p->key, key);
     th_assert_bytes(p->value, value);
 }
@@ -276,8 +301,8 @@ static void test_scan_past_the_end(void **state)
     txn_fixture_t *f = *state;
     scan_data(f);
     Kvrpcpb__ScanResponse *r = th_scan(f, K(200), 10000, 35);
-    assert_null(r->region_error);
-    assert_int_equal(r->n_pairs, 0);
+    expect_no_region_error(r->region_error, "KvScan from past the last key");
+    expect_u64(r->n_pairs, 0, "pairs KvScan returns from past the last key");
     th_free(r);
 }
 
@@ -286,8 +311,8 @@ static void test_scan_limit_zero(void **state)
     txn_fixture_t *f = *state;
     scan_data(f);
     Kvrpcpb__ScanResponse *r = th_scan(f, K(3), 0, 35);
-    assert_null(r->region_error);
-    assert_int_equal(r->n_pairs, 0);
+    expect_no_region_error(r->region_error, "KvScan with limit 0");
+    expect_u64(r->n_pairs, 0, "pairs KvScan returns with limit 0");
     th_free(r);
 }
 
@@ -296,9 +321,11 @@ static void test_scan_all_skips_deleted(void **state)
     txn_fixture_t *f = *state;
     scan_data(f);
     Kvrpcpb__ScanResponse *r = th_scan(f, K(0), 10000, 35);
-    assert_null(r->region_error);
+    expect_no_region_error(r->region_error, "KvScan of everything at ts 35");
     /* 1..10 without 6 (deleted at 30), plus 199. */
-    assert_int_equal(r->n_pairs, 10);
+    expect_u64(r->n_pairs, 10,
+               "pairs KvScan returns of everything at ts 35 (keys 1..10 and 199, without key 6 "
+               "deleted at 30)");
     uint8_t want[] = { 1, 2, 3, 4, 5, 7, 8, 9, 10, 199 };
     for (int i = 0; i < 10; i++) {
         uint8_t v = want[i] == 199 ? 54 : (uint8_t)(50 + want[i]);
@@ -312,7 +339,7 @@ static void test_scan_respects_limit(void **state)
     txn_fixture_t *f = *state;
     scan_data(f);
     Kvrpcpb__ScanResponse *r = th_scan(f, K(2), 6, 35);
-    assert_int_equal(r->n_pairs, 6);
+    expect_u64(r->n_pairs, 6, "pairs KvScan returns from key 2 with limit 6");
     uint8_t want[] = { 2, 3, 4, 5, 7, 8 };
     for (int i = 0; i < 6; i++)
         expect_pair(r->pairs[i], K(want[i]), K((uint8_t)(50 + want[i])));
@@ -325,19 +352,20 @@ static void test_scan_sees_versions_by_ts(void **state)
     scan_data(f);
     /* At 7 only key 3's old version exists. */
     Kvrpcpb__ScanResponse *r = th_scan(f, K(0), 100, 7);
-    assert_int_equal(r->n_pairs, 1);
+    expect_u64(r->n_pairs, 1,
+               "pairs KvScan returns at ts 7 (only key 3's version committed at 5 is visible)");
     expect_pair(r->pairs[0], K(3), K(33));
     th_free(r);
     /* At 50 key 5 has its new value and 6 is still deleted. */
     r = th_scan(f, K(4), 3, 50);
-    assert_int_equal(r->n_pairs, 3);
+    expect_u64(r->n_pairs, 3, "pairs KvScan returns from key 4 with limit 3 at ts 50");
     expect_pair(r->pairs[0], K(4), K(54));
     expect_pair(r->pairs[1], K(5), K(99));
     expect_pair(r->pairs[2], K(7), K(57));
     th_free(r);
     /* At 29, before the delete, key 6 is there. */
     r = th_scan(f, K(6), 1, 29);
-    assert_int_equal(r->n_pairs, 1);
+    expect_u64(r->n_pairs, 1, "pairs KvScan returns from key 6 with limit 1 at ts 29");
     expect_pair(r->pairs[0], K(6), K(56));
     th_free(r);
 }
@@ -350,13 +378,16 @@ static void test_scan_reports_locks(void **state)
     prewritten(f, K(7), K(7), 36, 9, K(1));   /* newer than the read: ignored */
     prewritten(f, K(150), K(4), 33, 9, K(1)); /* on a key with no write yet */
     Kvrpcpb__ScanResponse *r = th_scan(f, K(3), 6, 35);
-    assert_null(r->region_error);
-    assert_int_equal(r->n_pairs, 6);
+    expect_no_region_error(r->region_error, "KvScan over locked keys");
+    expect_u64(r->n_pairs, 6,
+               "pairs KvScan returns from key 3 with limit 6 at ts 35 (a locked key is a pair with "
+               "its error; key 7's newer lock is ignored)");
     expect_pair(r->pairs[0], K(3), K(53));
     th_assert_bytes(r->pairs[1]->key, K(4));
-    assert_non_null(r->pairs[1]->error);
-    assert_non_null(r->pairs[1]->error->locked);
-    assert_int_equal(r->pairs[1]->error->locked->lock_version, 33);
+    expect_key_error(r->pairs[1]->error, TKV_KE_LOCKED,
+                     "the error of KvScan's pair for key 4, locked at 33 before the read at 35");
+    expect_u64(r->pairs[1]->error->locked->lock_version, 33,
+               "the start ts (lock_version) of the lock KvScan reports for key 4");
     th_assert_bytes(r->pairs[1]->error->locked->primary_lock, K(4));
     expect_pair(r->pairs[2], K(5), K(55));
     expect_pair(r->pairs[3], K(7), K(57));
@@ -364,9 +395,11 @@ static void test_scan_reports_locks(void **state)
     expect_pair(r->pairs[5], K(9), K(59));
     th_free(r);
     r = th_scan(f, K(11), 5, 35);
-    assert_int_equal(r->n_pairs, 2);
+    expect_u64(r->n_pairs, 2,
+               "pairs KvScan returns from key 11 at ts 35 (key 150 locked, key 199)");
     th_assert_bytes(r->pairs[0]->key, K(150));
-    assert_non_null(r->pairs[0]->error);
+    expect_key_error(r->pairs[0]->error, TKV_KE_LOCKED,
+                     "the error of KvScan's pair for key 150, locked at 33 before the read");
     expect_pair(r->pairs[1], K(199), K(54));
     th_free(r);
 }

@@ -3,6 +3,8 @@
  * out the column families directly, then reads through a txn, or writes
  * through a txn and inspects the families.
  */
+#include <string.h>
+
 #include "project4-txn/mvcc/txn.h"
 #include "tests/harness/expect.h"
 #include "tests/txn/txn_helpers.h"
@@ -41,10 +43,17 @@ static void read_expect(txn_fixture_t *f, tkv_slice_t key, uint64_t ts, const ch
     expect_err(mvcc_txn_get_value(&o.t, key, &v, &found), TKV_OK,
                "mvcc_txn_get_value(&o.t, key, &v, &found)");
     if (want == NULL) {
-        assert_int_equal(found, 0);
+        expect_u64(found, 0,
+                   "mvcc_txn_get_value at ts %llu found a value (1) or not (0); none was committed "
+                   "at or before the ts",
+                   (unsigned long long)ts);
     } else {
-        assert_int_equal(found, 1);
-        assert_true(slice_equal(buf_slice(&v), S(want)));
+        expect_u64(found, 1,
+                   "mvcc_txn_get_value at ts %llu found a value (1) or not (0); \"%s\" was "
+                   "committed before the ts",
+                   (unsigned long long)ts, want);
+        expect_bytes(v.data ? (const void *)v.data : "", v.len, want, strlen(want),
+                     "the value mvcc_txn_get_value reads at ts %llu", (unsigned long long)ts);
     }
     buf_free(&v);
     txn_close(&o);
@@ -63,24 +72,25 @@ static void test_empty_txn_reads_and_writes_nothing(void **state)
     int found = -1;
     expect_err(mvcc_txn_get_lock(&o.t, S("k"), &l, &found), TKV_OK,
                "mvcc_txn_get_lock(&o.t, S(\"k\"), &l, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(found, 0, "mvcc_txn_get_lock of a key in an empty store: found (1) or not (0)");
     found = -1;
     expect_err(mvcc_txn_get_value(&o.t, S("k"), &v, &found), TKV_OK,
                "mvcc_txn_get_value(&o.t, S(\"k\"), &v, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(found, 0, "mvcc_txn_get_value of a key in an empty store: found (1) or not (0)");
     found = -1;
     expect_err(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
                "mvcc_txn_current_write(&o.t, S(\"k\"), &w, &cts, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(found, 0, "mvcc_txn_current_write of a key in an empty store: found (1) or not (0)");
     found = -1;
     expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
                "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(found, 0,
+               "mvcc_txn_most_recent_write of a key in an empty store: found (1) or not (0)");
     mvcc_lock_free(&l);
     buf_free(&v);
     size_t n = 99;
     mvcc_txn_writes(&o.t, &n);
-    assert_int_equal(n, 0);
+    expect_u64(n, 0, "writes buffered by a txn that wrote nothing (mvcc_txn_writes)");
     txn_flush(f, &o);
     th_assert_lens(f->s, 0, 0, 0);
 }
@@ -109,11 +119,13 @@ static void test_put_lock_then_get_it(void **state)
     int found = 0;
     expect_err(mvcc_txn_get_lock(&o.t, S("k"), &got, &found), TKV_OK,
                "mvcc_txn_get_lock(&o.t, S(\"k\"), &got, &found)");
-    assert_int_equal(found, 1);
-    assert_int_equal(got.start_ts, 100);
-    assert_int_equal(got.ttl, 3000);
-    assert_int_equal(got.kind, MVCC_KIND_PUT);
-    assert_true(slice_equal(buf_slice(&got.primary), S("pk")));
+    expect_u64(found, 1, "mvcc_txn_get_lock of a key whose lock was written: found (1) or not (0)");
+    expect_u64(got.start_ts, 100, "the start ts of the lock mvcc_txn_get_lock reads back");
+    expect_u64(got.ttl, 3000, "the TTL of the lock mvcc_txn_get_lock reads back");
+    expect_named(got.kind, MVCC_KIND_PUT, mvcc_kind_name,
+                 "the kind of the lock mvcc_txn_get_lock reads back");
+    expect_bytes(got.primary.data ? (const void *)got.primary.data : "", got.primary.len, "pk", 2,
+                 "the primary of the lock mvcc_txn_get_lock reads back");
     mvcc_lock_free(&got);
     txn_close(&o);
 }
@@ -129,7 +141,8 @@ static void test_get_lock_of_unlocked_key(void **state)
     int found = -1;
     expect_err(mvcc_txn_get_lock(&o.t, S("b"), &got, &found), TKV_OK,
                "mvcc_txn_get_lock(&o.t, S(\"b\"), &got, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(found, 0,
+               "mvcc_txn_get_lock of key b when only key a is locked: found (1) or not (0)");
     mvcc_lock_free(&got);
     txn_close(&o);
 }
@@ -145,7 +158,9 @@ static void test_get_lock_rejects_corrupt_record(void **state)
     int found = -1;
     expect_err(mvcc_txn_get_lock(&o.t, S("k"), &got, &found), TKV_ERR_CORRUPT,
                "mvcc_txn_get_lock(&o.t, S(\"k\"), &got, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(
+        found, 0,
+        "mvcc_txn_get_lock of a corrupt lock record: found must stay 0 with TKV_ERR_CORRUPT");
     mvcc_lock_free(&got);
     txn_close(&o);
 }
@@ -273,10 +288,14 @@ static void test_get_value_looks_past_rollbacks(void **state)
 static void expect_write(int found, mvcc_write_t w, uint64_t cts, uint64_t want_cts,
                          uint64_t want_start, mvcc_kind_t want_kind)
 {
-    assert_int_equal(found, 1);
-    assert_int_equal(cts, want_cts);
-    assert_int_equal(w.start_ts, want_start);
-    assert_int_equal(w.kind, want_kind);
+    expect_u64(found, 1, "the write was found (1) or not (0); one with start ts %llu exists",
+               (unsigned long long)want_start);
+    expect_u64(cts, want_cts, "the commit ts of the write found for start ts %llu",
+               (unsigned long long)want_start);
+    expect_u64(w.start_ts, want_start, "the start ts of the write found (commit ts %llu)",
+               (unsigned long long)want_cts);
+    expect_named(w.kind, want_kind, mvcc_kind_name, "the kind of the write found (commit ts %llu)",
+                 (unsigned long long)want_cts);
 }
 
 static void test_current_write_finds_own_commit(void **state)
@@ -314,7 +333,10 @@ static void test_current_write_missing_for_other_txns(void **state)
         int found = -1;
         expect_err(mvcc_txn_current_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
                    "mvcc_txn_current_write(&o.t, S(\"k\"), &w, &cts, &found)");
-        assert_int_equal(found, 0);
+        expect_u64(found, 0,
+                   "mvcc_txn_current_write for start ts %llu, which no write of key k has: found "
+                   "(1) or not (0)",
+                   (unsigned long long)starts[i]);
         txn_close(&o);
     }
 }
@@ -347,7 +369,8 @@ static void test_most_recent_write_of_any_kind(void **state)
     txn_open(f, 1, &o);
     expect_err(mvcc_txn_most_recent_write(&o.t, S("k"), &w, &cts, &found), TKV_OK,
                "mvcc_txn_most_recent_write(&o.t, S(\"k\"), &w, &cts, &found)");
-    assert_int_equal(found, 0);
+    expect_u64(found, 0,
+               "mvcc_txn_most_recent_write of a key with no writes: found (1) or not (0)");
     txn_close(&o);
 
     th_put_write(f->s, S("k"), 54, 50, MVCC_KIND_PUT);

@@ -167,7 +167,7 @@ static int get_raw(storage_t *s, const char *cf, tkv_slice_t key, tkv_buf_t *val
     reader_close(r);
     if (err == TKV_ERR_NOT_FOUND)
         return 0;
-    expect_err(err, TKV_OK, "err");
+    expect_err(err, TKV_OK, "reading key %s from the %s CF", key_str(key), cf);
     return 1;
 }
 

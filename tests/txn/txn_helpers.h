@@ -13,6 +13,7 @@
 #include "project4-txn/kv_txn.h"
 #include "project4-txn/latches.h"
 #include "project4-txn/mvcc/mvcc_codec.h"
+#include "tests/harness/expect_pb.h"
 #include "tests/harness/test.h"
 
 typedef struct {
