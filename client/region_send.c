@@ -219,9 +219,11 @@ static tkv_err_t on_region_error(rcache_t *c, backoff_t *bo, rcache_loc_t *loc,
         rcache_invalidate(c, rid);
         if (re->store_not_match != NULL)
             rcache_store_down(c, loc->store_id);
-        /* The scheduler may be a heartbeat behind the store: a pause
-         * before asking it again. */
-        tkv_err_t e = re->region_not_found ? backoff_wait(bo, why) : backoff_retry(bo, why);
+        /* The scheduler may be a heartbeat behind the store (a region not
+         * created there yet, or a split it has not heard of, which gives
+         * the key to the region it came from): a pause before asking it
+         * again, or every try is spent in a burst on the same answer. */
+        tkv_err_t e = re->store_not_match ? backoff_retry(bo, why) : backoff_wait(bo, why);
         return e != TKV_OK ? e : TKV_ERR_STALE;
     }
     snprintf(why, sizeof(why), "region %llu: %s", (unsigned long long)rid,

@@ -145,6 +145,22 @@ static void test_region_not_found_asks_the_scheduler_again(void **state)
                  (unsigned long long)rcache_stats(f->cache).sched_get_region);
 }
 
+/* A split the scheduler has not heard of: it keeps naming the old region
+ * and the store keeps answering KeyNotInRegion. Each try waits, so the
+ * budget lasts until the new region is reported. */
+static void test_key_not_in_region_waits_for_the_scheduler(void **state)
+{
+    cfix_t *f = *state;
+    get_is(f, "a", NULL);
+    fake_script(f->fake, 1, "RawGet", FAKE_ERR_KEY_NOT_IN_REGION, 5);
+    size_t waits = f->n_waits;
+    get_is(f, "a", NULL);
+    if (f->n_waits - waits < 5)
+        fail_msg("5 KeyNotInRegion answers in a row were retried after %zu waits, expected a wait "
+                 "before each try again (the scheduler may not know the split yet)",
+                 f->n_waits - waits);
+}
+
 static void test_server_busy_backs_off_doubling(void **state)
 {
     cfix_t *f = *state;
@@ -243,6 +259,9 @@ const tkv_test_t routing_tests[] = {
     { "frame", "client_region_not_found_asks_the_scheduler_again", 0,
       "RegionNotFound and KeyNotInRegion: the region is asked of the scheduler again",
       test_region_not_found_asks_the_scheduler_again, 0, cfix_setup, cfix_teardown },
+    { "frame", "client_key_not_in_region_waits_for_the_scheduler", 0,
+      "KeyNotInRegion again and again (a split not reported yet): every retry waits",
+      test_key_not_in_region_waits_for_the_scheduler, 0, cfix_setup, cfix_teardown },
     { "frame", "client_server_busy_backs_off_doubling", 0,
       "ServerIsBusy and StaleCommand: retried after waits that double from the base",
       test_server_busy_backs_off_doubling, 0, cfix_setup, cfix_teardown },
