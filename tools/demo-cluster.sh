@@ -105,8 +105,8 @@ for _ in $(seq 150); do
     sleep 0.2
 done
 [ "$regions" -ge 2 ] || fail "no region split after 400 KiB of writes (split size 64 KiB)"
-echo "    the region grew and split: $regions regions now (the split keys are in the"
-echo "    transactional form: each key memcomparable-encoded, with its timestamp)"
+echo "    the region grew and split: $regions regions now (a transactional range splits"
+echo "    at the first 8 bytes of a key, so each key's lock and versions stay together)"
 run 0 cluster regions
 run 0 cluster stores
 
