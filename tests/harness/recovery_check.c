@@ -174,8 +174,8 @@ static void fail_differ(int id, uint64_t applied, int cf, tkv_slice_t key, const
              "%s); entries up to %llu leave it %s. An entry's data and the new apply state "
              "must be written in one kv batch: data ahead of the apply state is applied twice "
              "after the restart, data behind it is lost",
-             id, (unsigned long long)applied, (char *)m.data, cfs[cf],
-             (unsigned long long)applied, want);
+             id, (unsigned long long)applied, (char *)m.data, cfs[cf], (unsigned long long)applied,
+             want);
 }
 
 void recovery_check(store_t *s, int id)

@@ -9,6 +9,7 @@ extern const tkv_test_t peer_storage_tests[];
 extern const tkv_test_t cluster_tests[];
 extern const tkv_test_t crash_tests[];
 extern const tkv_test_t snapshot_tests[];
+extern const tkv_test_t snapshot_fault_tests[];
 extern const tkv_test_t proposal_tests[];
 extern const tkv_test_t raft_storage_tests[];
 extern const tkv_test_t regions_tests[];
@@ -16,8 +17,8 @@ extern const tkv_test_t regions_tests[];
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        keys_tests,     peer_storage_tests, proposal_tests,     cluster_tests, crash_tests,
-        snapshot_tests, regions_tests,      raft_storage_tests, NULL,
+        keys_tests,     peer_storage_tests,   proposal_tests, cluster_tests,      crash_tests,
+        snapshot_tests, snapshot_fault_tests, regions_tests,  raft_storage_tests, NULL,
     };
     return tables;
 }
