@@ -10,10 +10,13 @@
  *   snapshot.apply.kv_written  the lagging store, after the install's kv
  *                              write and before the Ready's raft DB write;
  *   engine.write               the lagging store's N-th engine write from
- *                              the moment a snapshot is sent to it (N in
- *                              1..3, from the seed, the next one at each
- *                              later snapshot): inside the install, for an
- *                              install that writes more than once.
+ *                              the moment a snapshot is sent to it (N = 1
+ *                              or 2, then the next at each later snapshot):
+ *                              inside the install, for an install that
+ *                              writes more than once.
+ *
+ * Each seed picks one of five faults (seed % 5), so the default seeds try
+ * every one.
  *
  * A crashed store comes back 20 ms later; a peer whose install failed
  * stops, and the test restarts its store at once. Whatever happens,
@@ -34,7 +37,8 @@
 typedef struct {
     const char *point;
     failpoint_action_t action;
-    int any_store; /* armed in any context (whoever leads makes the snapshot) */
+    int any_store;      /* armed in any context (whoever leads makes the snapshot) */
+    uint64_t first_nth; /* engine.write: the write that fails first (1..3) */
 } snap_fault_t;
 
 /* Arms `engine.write` on the lagging store when a snapshot is sent to it
@@ -74,9 +78,11 @@ static uint64_t truncated_of(sim_cluster_t *c, int node)
     return p != NULL ? peer_storage(p)->truncated_index : 0;
 }
 
+/* One run with the fault the seed picks from the table `arg` (5 entries):
+ * the default 5 seeds try each once, and a replayed seed the same one. */
 static void snap_fault_run(uint64_t seed, void *arg)
 {
-    const snap_fault_t *f = arg;
+    const snap_fault_t *f = (const snap_fault_t *)arg + seed % 5;
     failpoint_reset();
     sim_store_opts_t so;
     sim_cluster_t *c = cluster_new(3, 2, seed, MAX_LOG, &so);
@@ -97,7 +103,7 @@ static void snap_fault_run(uint64_t seed, void *arg)
     uint64_t lag_last = ls != NULL ? peer_storage(store_peer(ls, 1))->last_index : 0;
     sim_net_isolate(net, lagging);
     sim_run_for(sim, 1500); /* the others compact past the lagging store's log */
-    arm_on_snapshot_t on_snap = { &nodes, lagging, f->action, 0, 1 + seed % 3 };
+    arm_on_snapshot_t on_snap = { &nodes, lagging, f->action, 0, f->first_nth };
     if (strcmp(f->point, "engine.write") == 0) {
         on_snap.left = 3;
         sim_net_add_filter(net, arm_on_snapshot, &on_snap);
@@ -150,34 +156,33 @@ static void snap_fault_run(uint64_t seed, void *arg)
     history_free(h);
 }
 
-static void run_faults(const snap_fault_t *faults, size_t n, uint64_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        tkv_for_each_seed(seed + 10 * i, snap_fault_run, (void *)&faults[i]);
-}
-
+/* The faults of each test, one per seed (seed % 5): the named points, then
+ * an engine write inside the install twice, from its first and its second
+ * write on (an I/O error stops the peer: one try per run). */
 static void test_snapshot_crash_at_fail_points(void **state)
 {
     (void)state;
-    static const snap_fault_t faults[] = {
-        { "snapshot.generate", FAILPOINT_CRASH, 1 },
-        { "snapshot.apply", FAILPOINT_CRASH, 0 },
-        { "snapshot.apply.kv_written", FAILPOINT_CRASH, 0 },
-        { "engine.write", FAILPOINT_CRASH, 0 },
+    static const snap_fault_t faults[5] = {
+        { "snapshot.generate", FAILPOINT_CRASH, 1, 0 },
+        { "snapshot.apply", FAILPOINT_CRASH, 0, 0 },
+        { "snapshot.apply.kv_written", FAILPOINT_CRASH, 0, 0 },
+        { "engine.write", FAILPOINT_CRASH, 0, 1 },
+        { "engine.write", FAILPOINT_CRASH, 0, 2 },
     };
-    run_faults(faults, sizeof(faults) / sizeof(faults[0]), 331);
+    tkv_for_each_seed(330, snap_fault_run, (void *)faults);
 }
 
 static void test_snapshot_io_error_does_not_lie(void **state)
 {
     (void)state;
-    static const snap_fault_t faults[] = {
-        { "snapshot.generate", FAILPOINT_ERROR, 1 },
-        { "snapshot.apply", FAILPOINT_ERROR, 0 },
-        { "snapshot.apply.kv_written", FAILPOINT_ERROR, 0 },
-        { "engine.write", FAILPOINT_ERROR, 0 },
+    static const snap_fault_t faults[5] = {
+        { "snapshot.generate", FAILPOINT_ERROR, 1, 0 },
+        { "snapshot.apply", FAILPOINT_ERROR, 0, 0 },
+        { "snapshot.apply.kv_written", FAILPOINT_ERROR, 0, 0 },
+        { "engine.write", FAILPOINT_ERROR, 0, 1 },
+        { "engine.write", FAILPOINT_ERROR, 0, 2 },
     };
-    run_faults(faults, sizeof(faults) / sizeof(faults[0]), 371);
+    tkv_for_each_seed(370, snap_fault_run, (void *)faults);
 }
 
 const tkv_test_t snapshot_fault_tests[] = {
