@@ -108,7 +108,9 @@ static void check_seed(uint64_t seed, void *arg)
                     "function of its inputs.\n");
         fail();
     }
-    if (a.n < 1000)
+    /* A handout's stubbed store still starts, ticks and answers clients
+     * (a few hundred lines); 100 only says the run took place. */
+    if (a.n < 100)
         fail_msg("the guard's run recorded only %zu trace lines: the cluster did not run", a.n);
     det_trace_free(&a);
     det_trace_free(&b);
