@@ -11,10 +11,16 @@
  * always holds exactly the state at applied_index: the snapshot is made on
  * the spot, from a consistent engine snapshot, rather than in a background
  * worker as TiKV does.
+ *
+ * Fail points (common/failpoint.h) let the tests crash a store, or fail its
+ * disk, while it makes a snapshot ("snapshot.generate") and around the
+ * install ("snapshot.apply" before it writes, "snapshot.apply.kv_written"
+ * after its kv write and before the Ready's raft DB write).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "project2-raft/raftstore/keys.h"
 #include "project2-raft/raftstore/pb_util.h"
@@ -34,6 +40,14 @@ static int before_end(const Metapb__Region *r, tkv_slice_t key)
 tkv_err_t peer_storage_generate_snapshot(peer_storage_t *ps, raft_snapshot_t *out)
 {
     memset(out, 0, sizeof(*out));
+    /* Tests make generation fail, or crash the leader making it
+     * (common/failpoint.h): the Raft core sends nothing and retries later. */
+    failpoint_action_t fp = FAILPOINT("snapshot.generate");
+    if (fp != FAILPOINT_NONE)
+        return tkv_errorf(TKV_ERR_IO, "region %llu: generating a snapshot: %s",
+                          (unsigned long long)ps->region_id,
+                          fp == FAILPOINT_CRASH ? "crashed at a fail point"
+                                                : "I/O error injected by a fail point");
     uint64_t term = 0;
     tkv_err_t err = peer_storage_term(ps, ps->applied_index, &term);
     if (err != TKV_OK)
@@ -216,8 +230,9 @@ static tkv_err_t clear_region_data(eng_t *kv_db, const Metapb__Region *region, e
 }
 /* LAB 2C END */
 
-tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t *snap,
-                                      eng_batch_t *raft_wb)
+/* The install itself (peer_storage_apply_snapshot() wraps it in fail points). */
+static tkv_err_t install_snapshot(peer_storage_t *ps, const raft_snapshot_t *snap,
+                                  eng_batch_t *raft_wb)
 {
     /* LAB 2C BEGIN */
     uint64_t index = snap->metadata.index, term = snap->metadata.term;
@@ -293,4 +308,30 @@ tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t 
     (void)raft_wb;
     return tkv_not_implemented("peer_storage_apply_snapshot");
     LAB 2C END */
+}
+
+tkv_err_t peer_storage_apply_snapshot(peer_storage_t *ps, const raft_snapshot_t *snap,
+                                      eng_batch_t *raft_wb)
+{
+    /* Tests make the install fail as a disk would, or crash the store, just
+     * before it and between its kv write and the caller's raft DB write
+     * (common/failpoint.h). A crashed store writes nothing more (the engine
+     * drops its writes); a failed install stops the peer. */
+    failpoint_action_t fp = FAILPOINT("snapshot.apply");
+    if (fp != FAILPOINT_NONE)
+        return tkv_errorf(TKV_ERR_IO, "region %llu: installing the snapshot at %llu: %s",
+                          (unsigned long long)ps->region_id,
+                          (unsigned long long)snap->metadata.index,
+                          fp == FAILPOINT_CRASH ? "crashed at a fail point"
+                                                : "I/O error injected by a fail point");
+    tkv_err_t err = install_snapshot(ps, snap, raft_wb);
+    if (err != TKV_OK)
+        return err;
+    if (FAILPOINT("snapshot.apply.kv_written") == FAILPOINT_ERROR)
+        return tkv_errorf(TKV_ERR_IO,
+                          "region %llu: snapshot at %llu in the kv DB, then the raft DB part "
+                          "failed: I/O error injected by a fail point",
+                          (unsigned long long)ps->region_id,
+                          (unsigned long long)snap->metadata.index);
+    return TKV_OK;
 }

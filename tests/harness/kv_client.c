@@ -46,14 +46,14 @@ struct kv_clients {
 static void send_attempt(client_t *cl);
 static void start_op(sim_t *sim, void *arg);
 
-/* A put of a shared key whose outcome is unknown is not retried: a second
+/* A put or delete of a shared key whose outcome is unknown is not retried: a second
  * attempt could apply after others overwrote the first one's value, and no
  * single instant would explain the history. It stays pending (it may have
  * applied, or may still) and the client moves on. Appends to the client's
  * own key are retried: applying "K/<seq>" twice is invisible. */
 static int give_up_if_unsure(client_t *cl)
 {
-    if (cl->kind != HIST_PUT)
+    if (cl->kind != HIST_PUT && cl->kind != HIST_DELETE)
         return 0;
     cl->busy = 0;
     sim_schedule(cl->k->sim, 10, start_op, cl, NULL);
@@ -121,6 +121,7 @@ static void encode_command(client_t *cl, const Metapb__Region *r, tkv_buf_t *out
     RaftCmdpb__PutRequest put = RAFT_CMDPB__PUT_REQUEST__INIT;
     RaftCmdpb__SnapRequest snap = RAFT_CMDPB__SNAP_REQUEST__INIT;
     RaftCmdpb__GetRequest get = RAFT_CMDPB__GET_REQUEST__INIT;
+    RaftCmdpb__DeleteRequest del = RAFT_CMDPB__DELETE_REQUEST__INIT;
     cmd.requests = rs;
     if (cl->scan) {
         r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_SNAP;
@@ -135,6 +136,12 @@ static void encode_command(client_t *cl, const Metapb__Region *r, tkv_buf_t *out
         get.key.data = cl->op_key.data;
         get.key.len = cl->op_key.len;
         r0.get = &get;
+        cmd.n_requests = 1;
+    } else if (cl->kind == HIST_DELETE) {
+        r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_DELETE;
+        del.key.data = cl->op_key.data;
+        del.key.len = cl->op_key.len;
+        r0.delete_ = &del;
         cmd.n_requests = 1;
     } else {
         r0.cmd_type = RAFT_CMDPB__CMD_TYPE__CMD_PUT;
@@ -184,7 +191,7 @@ static void start_op(sim_t *sim, void *arg)
     if (k->stopped || cl->busy)
         return;
     tkv_prng_t *rng = sim_prng(k->sim);
-    /* A third of the time (if asked), a plain put or get of a key every
+    /* A third of the time (if asked), a plain put, delete or get of a key every
      * client shares: the linearizability checker then sees clients
      * observing each other. Otherwise an append to the client's own key,
      * then a read of it half of the time. */
@@ -195,7 +202,14 @@ static void start_op(sim_t *sim, void *arg)
     if (shared) {
         snprintf(key, sizeof(key), "s%d", (int)prng_below(rng, (uint64_t)k->shared_keys));
         buf_set(&cl->op_key, key, strlen(key));
-        if (prng_chance(rng, 1, 2)) {
+        int write = prng_chance(rng, 1, 2);
+        if (write && prng_chance(rng, 1, 4)) {
+            /* A quarter of the shared writes delete: a replica that keeps
+             * a deleted key, or brings it back, shows in the next get. */
+            buf_set(&cl->op_value, NULL, 0);
+            cl->kind = HIST_DELETE;
+            cl->op = history_invoke_str(k->h, cl->idx, HIST_DELETE, key, NULL, sim_now(k->sim));
+        } else if (write) {
             snprintf(value, sizeof(value), "c%d.%d", cl->idx, cl->shared_seq++);
             buf_set(&cl->op_value, value, strlen(value));
             cl->kind = HIST_PUT;

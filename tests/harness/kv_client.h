@@ -11,8 +11,9 @@
  * its first send to the answer that succeeded, and an operation still
  * unanswered when the clients stop stays pending (its outcome unknown).
  * Retrying a put is harmless: the same key gets the same value. With
- * shared keys, clients also overwrite and read keys they all share, so a
- * stale read shows up as a history no order can explain.
+ * shared keys, clients also overwrite, delete and read keys they all share,
+ * so a stale read, a lost delete or a write applied after a later one shows
+ * up as a history no order can explain.
  *
  * Routing (as a TinyKV client): each attempt asks the scheduler
  * (mock_sched.h) for the region holding the operation's key and sends the
@@ -40,8 +41,9 @@
 typedef struct {
     int clients;         /* clients 0..clients-1, using the cluster's client endpoints */
     uint64_t timeout_ms; /* give up on a node after this long (0: 250) */
-    /* Keys "s0".."s<n-1>" every client also puts and gets (a third of the
-     * operations); 0: none. Values are "c<client>.<n>", never empty. */
+    /* Keys "s0".."s<n-1>" every client also puts, deletes and gets (a third
+     * of the operations: half gets, 3/8 puts, 1/8 deletes); 0: none. Values
+     * are "c<client>.<n>", unique per write and never empty. */
     int shared_keys;
     mock_sched_t *sched; /* where regions are looked up (borrowed); NULL: see above */
 } kv_clients_opts_t;

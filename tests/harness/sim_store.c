@@ -9,6 +9,7 @@
 #include "project2-raft/raftstore/cmd_resp.h"
 #include "project2-raft/raftstore/keys.h"
 #include "project2-raft/raftstore/pb_util.h"
+#include "tests/harness/recovery_check.h"
 #include "tests/harness/sim_store.h"
 #include "tests/harness/test.h"
 
@@ -233,6 +234,8 @@ static tkv_err_t node_start(const sim_node_env_t *env, void **state)
         free(n);
         return err;
     }
+    if (o != NULL && o->check_recovery)
+        recovery_check(n->store, env->id); /* before anything is applied again */
     *state = n;
     return TKV_OK;
 }

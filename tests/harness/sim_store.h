@@ -60,6 +60,10 @@ typedef struct {
     multiraft_config_t mr;
     mock_sched_t *sched;
     uint64_t failpoint_restart_ms;
+    /* At every start, before anything is applied, region 1's data must be
+     * exactly its log applied up to its apply state (recovery_check.h).
+     * Single-region tests only. */
+    int check_recovery;
 } sim_store_opts_t;
 
 extern const sim_node_ops_t sim_store_ops;

@@ -255,22 +255,20 @@ static void test_vote_request_up_to_date_rule(void **state)
 static void test_candidate_fallback(void **state)
 {
     (void)state;
-    uint64_t terms[] = { 1, 2 }; /* same and higher term */
+    uint64_t terms[] = { 1, 2 }; /* the candidate's own term, and a later one */
     for (int c = 0; c < 2; c++) {
-        rt_network_t *net = rt_net_new(3, NULL);
-        rt_net_hup(net, 1);
-        raft_t *r = rt_net_node(net, 1);
-        expect_role(r, RAFT_LEADER, "the role of node %llu", (unsigned long long)r->id);
-        /* Node 2 becomes candidate in isolation, then hears a leader. */
-        raft_t *b = rt_raft(2, 3, NULL);
-        raft_become_candidate(b);
-        expect_u64(b->term, 1, "node b's term (b->term)");
-        rt_step(b, rt_msg(RAFT_MSG_APPEND, 3, 2, terms[c]));
-        expect_role(b, RAFT_FOLLOWER, "the role of node %llu", (unsigned long long)b->id);
-        expect_u64(b->term, terms[c], "node b's term (b->term)");
-        expect_u64(b->lead, 3, "node b's known leader (b->lead)");
-        rt_free_raft(b);
-        rt_net_free(net);
+        /* Node 1 of three campaigns; nobody answers, so it stays candidate
+         * at term 1 until it hears node 2 lead. */
+        raft_t *r = rt_raft(1, 3, NULL);
+        rt_step(r, rt_msg(RAFT_MSG_HUP, 1, 1, 0));
+        expect_role(r, RAFT_CANDIDATE, "the role of node 1 after MsgHup with no answer");
+        expect_u64(r->term, 1, "the candidate's term");
+        rt_step(r, rt_msg(RAFT_MSG_APPEND, 2, 1, terms[c]));
+        expect_role(r, RAFT_FOLLOWER, "the role of the candidate after an append at term %llu",
+                    (unsigned long long)terms[c]);
+        expect_u64(r->term, terms[c], "its term after the append");
+        expect_u64(r->lead, 2, "the leader it follows");
+        rt_free_raft(r);
     }
 }
 
