@@ -72,10 +72,10 @@ static void on_answer(void *arg, RaftCmdpb__RaftCmdResponse *resp, eng_snap_t *s
     if (e == NULL)
         a->ok++;
     snprintf(a->what, sizeof(a->what), "%s%s%s",
-             e == NULL            ? "OK"
-             : e->stale_command   ? "StaleCommand"
-             : e->not_leader      ? "NotLeader"
-                                  : "another error",
+             e == NULL          ? "OK"
+             : e->stale_command ? "StaleCommand"
+             : e->not_leader    ? "NotLeader"
+                                : "another error",
              e != NULL && e->message ? ": " : "", e != NULL && e->message ? e->message : "");
     if (snap != NULL)
         eng_snapshot_free(snap);
@@ -280,8 +280,8 @@ static void test_overwritten_slot_answers_stale(void **state)
                  "leader's entry (term %llu), committed and applied in the same Ready; its "
                  "proposer got %d answers (%s); want exactly one StaleCommand or NotLeader: "
                  "a proposal matches an applied entry only if index AND term are equal",
-                 (unsigned long long)slot, (unsigned long long)term,
-                 (unsigned long long)(term + 1), a.calls, a.calls ? a.what : "none");
+                 (unsigned long long)slot, (unsigned long long)term, (unsigned long long)(term + 1),
+                 a.calls, a.calls ? a.what : "none");
     tkv_buf_t v = TKV_BUF_INIT;
     err = eng_get(store_kv_db(s), CF_DEFAULT, slice_of_str("k"), &v);
     int applied_new = err == TKV_OK && v.len == strlen("from-new-leader") &&
