@@ -11,11 +11,13 @@ extern const tkv_test_t confchange_tests[];
 extern const tkv_test_t split_tests[];
 extern const tkv_test_t generic3b_tests[];
 extern const tkv_test_t replica_sched_tests[];
+extern const tkv_test_t region_report_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        admin_tests, confchange_tests, split_tests, generic3b_tests, replica_sched_tests, NULL,
+        admin_tests,         confchange_tests,    split_tests, generic3b_tests,
+        replica_sched_tests, region_report_tests, NULL,
     };
     return tables;
 }
