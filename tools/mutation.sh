@@ -56,9 +56,11 @@ else
     for d in tools/mutants/*/; do suites+=("$(basename "$d")"); done
 fi
 
-run_suite() { # suite logfile -> grader exit status
+# A mutant needs one failing test to be killed: --fail-fast stops the suite
+# there (a mutant that hangs every test would otherwise cost each test's limit).
+run_suite() { # suite logfile [grader option] -> grader exit status
     make -C "$tree" --no-print-directory -s -j2 build >"$2" 2>&1 || return 100
-    "$tree/build/bin/grade" --out "$tree/build/grade" --suite "$1" "$tree"/build/tests/* >>"$2" 2>&1
+    "$tree/build/bin/grade" ${3:+"$3"} --out "$tree/build/grade" --suite "$1" "$tree"/build/tests/* >>"$2" 2>&1
 }
 
 total=0
@@ -89,7 +91,7 @@ for suite in "${suites[@]}"; do
             continue
         fi
         t0=$SECONDS
-        run_suite "$suite" "$log"
+        run_suite "$suite" "$log" --fail-fast
         rc=$?
         secs=$((SECONDS - t0))
         patch -d "$tree" -p1 --silent -R -r - <"$p" >>"$log" 2>&1
