@@ -85,7 +85,10 @@ for suite in "${suites[@]}"; do
         name=$(basename "$p" .patch)
         log=$out/$suite.$name.log
         n=$((n + 1))
-        if ! patch -d "$tree" -p1 --silent --forward -r - <"$p" >"$log" 2>&1; then
+        # A dry run first: a patch whose later hunks fail would otherwise
+        # leave its earlier ones in the tree, mutating every run after it.
+        if ! patch -d "$tree" -p1 --silent --forward --dry-run <"$p" >"$log" 2>&1 ||
+            ! patch -d "$tree" -p1 --silent --forward -r - <"$p" >>"$log" 2>&1; then
             say "  $suite/$name: BROKEN (the patch does not apply)"
             bad=$((bad + 1))
             continue
