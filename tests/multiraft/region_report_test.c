@@ -58,7 +58,8 @@ static const Errorpb__Error *run_cmd(mr_cluster_t *m, int store, RaftCmdpb__Raft
 
 static int same_key(ProtobufCBinaryData k, const char *want)
 {
-    return k.len == strlen(want) && memcmp(k.data, want, k.len) == 0;
+    /* An empty key may have no data pointer at all. */
+    return k.len == strlen(want) && (k.len == 0 || memcmp(k.data, want, k.len) == 0);
 }
 
 /* Whether the scheduler knows region `id` as [start, end). */
