@@ -65,7 +65,7 @@ typedef struct {
     double budget_secs[32];
     int n_budgets;
     double default_budget;
-    int jobs, verbose;
+    int jobs, verbose, fail_fast;
     double timeout_scale, seed_scale;
 } options_t;
 
@@ -103,6 +103,8 @@ static void usage(FILE *out)
                  "  --ignored FILE        submission files that did not count, to report\n"
                  "  --visibility S=V      Gradescope visibility of suite S (or *)\n"
                  "  --verbose             show cmocka's own lines in failure reports\n"
+                 "  --fail-fast           after the first failure, stop: the tests still\n"
+                 "                        running or waiting count as failed, shown as skip\n"
                  "  --expect-fail-from STAGE  handout check: graded tests from STAGE on must fail\n"
                  "Environment: SEED=n replays one seed; SEEDS=k runs k seeds and multiplies\n"
                  "time limits by k.\n");
@@ -163,7 +165,7 @@ static double check_seed_env(void)
     return 1.0;
 }
 
-/* The options that take a value (all but --help and --verbose), so that a
+/* The options that take a value (all but --help, --verbose, --fail-fast), so that a
  * misspelt one is reported as unknown rather than as missing its value. */
 static int takes_value(const char *a)
 {
@@ -195,6 +197,10 @@ static void parse_args(int argc, char **argv, options_t *o, run_t *run, int *fir
         }
         if (strcmp(a, "--verbose") == 0) {
             o->verbose = 1;
+            continue;
+        }
+        if (strcmp(a, "--fail-fast") == 0) {
+            o->fail_fast = 1; /* the mutation check needs one failure, not all */
             continue;
         }
         if (!takes_value(a))
@@ -552,6 +558,8 @@ static void report_test(const run_t *run, const options_t *o, const test_t *t, s
     const char *tag;
     if (o->expect_from != NULL && suite_is_extension(t->suite))
         tag = t->state == T_PASSED ? "ok" : "fails";
+    else if (t->skipped)
+        tag = "skip";
     else if (expect_fail)
         tag = as_expected ? "fails" : "PASSES";
     else
@@ -566,7 +574,7 @@ static void report_test(const run_t *run, const options_t *o, const test_t *t, s
     if (t->points > 0)
         printf(" (%d pt%s)", t->points, t->points == 1 ? "" : "s");
     printf(" %.2fs\n", t->elapsed);
-    if (t->state == T_FAILED && o->expect_from == NULL)
+    if (t->state == T_FAILED && o->expect_from == NULL && !t->skipped)
         report_failure(run, t, stdout);
     else if (t->state == T_PASSED && expect_fail)
         printf("         graded test passes although its stage was stripped: it checks too "
@@ -643,12 +651,15 @@ static void run_all(run_t *run, const options_t *o)
 {
     size_t next = 0, done = 0, running = 0;
     int tty = isatty(1);
+    int stop = 0; /* --fail-fast, and a test failed */
     double last_status = 0;
     for (size_t i = 0; i < run->n; i++) {
         test_t *t = &run->tests[i];
         t->limit_s *= o->timeout_scale * o->seed_scale;
-        if (t->state == T_FAILED) /* did not build */
+        if (t->state == T_FAILED) { /* did not build */
             report_test(run, o, t, ++done, tty);
+            stop = o->fail_fast;
+        }
     }
     while (done < run->n) {
         if (interrupted)
@@ -657,6 +668,15 @@ static void run_all(run_t *run, const options_t *o)
             test_t *t = &run->tests[next++];
             if (t->state != T_WAITING)
                 continue;
+            if (stop) {
+                t->state = T_FAILED;
+                t->skipped = 1;
+                snprintf(t->reason, sizeof(t->reason),
+                         "not run: an earlier test failed (--fail-fast)");
+                t->log_path = strdup("/dev/null");
+                report_test(run, o, t, ++done, tty);
+                continue;
+            }
             if (suite_used(run, next - 1, now_s()) >= suite_budget(o, t->suite)) {
                 t->state = T_FAILED;
                 snprintf(t->reason, sizeof(t->reason),
@@ -678,6 +698,18 @@ static void run_all(run_t *run, const options_t *o)
                     finish_test(t, status);
                     running--;
                     report_test(run, o, t, ++done, tty);
+                    if (t->state == T_FAILED && !t->skipped && o->fail_fast && !stop) {
+                        stop = 1;
+                        for (size_t j = 0; j < run->n; j++) {
+                            test_t *u = &run->tests[j];
+                            if (u->state != T_RUNNING || u->reason[0] != '\0')
+                                continue;
+                            u->skipped = 1;
+                            snprintf(u->reason, sizeof(u->reason),
+                                     "stopped: an earlier test failed (--fail-fast)");
+                            kill(-u->pid, SIGKILL);
+                        }
+                    }
                 }
             }
             continue;
@@ -849,11 +881,12 @@ int main(int argc, char **argv)
     run.elapsed = now_s() - t0;
     rmdir(scratch); /* empty now: every test removed its own */
 
-    size_t passed = 0, failed = 0, unexpected = 0;
+    size_t passed = 0, failed = 0, skipped = 0, unexpected = 0;
     for (size_t k = 0; k < run.n; k++) {
         const test_t *t = &run.tests[k];
         passed += t->state == T_PASSED;
-        failed += t->state != T_PASSED;
+        failed += t->state != T_PASSED && !t->skipped;
+        skipped += t->skipped;
         if (!(o.expect_from != NULL && suite_is_extension(t->suite)))
             unexpected += (t->state == T_PASSED) == expects_failure(&o, t);
     }
@@ -873,10 +906,13 @@ int main(int argc, char **argv)
         report_summary(&run, summary);
         free(summary);
         printf("results: %s, %s (%.1fs)\n", json, junit, run.elapsed);
-        printf("%zu passed, %zu failed\n", passed, failed);
+        if (skipped > 0)
+            printf("%zu passed, %zu failed, %zu skipped (--fail-fast)\n", passed, failed, skipped);
+        else
+            printf("%zu passed, %zu failed\n", passed, failed);
         free(json);
         free(junit);
-        rc = failed ? 1 : 0;
+        rc = failed || skipped ? 1 : 0;
     }
     free(logs);
     free(traces);

@@ -56,9 +56,11 @@ else
     for d in tools/mutants/*/; do suites+=("$(basename "$d")"); done
 fi
 
-run_suite() { # suite logfile -> grader exit status
+# A mutant needs one failing test to be killed: --fail-fast stops the suite
+# there (a mutant that hangs every test would otherwise cost each test's limit).
+run_suite() { # suite logfile [grader option] -> grader exit status
     make -C "$tree" --no-print-directory -s -j2 build >"$2" 2>&1 || return 100
-    "$tree/build/bin/grade" --out "$tree/build/grade" --suite "$1" "$tree"/build/tests/* >>"$2" 2>&1
+    "$tree/build/bin/grade" ${3:+"$3"} --out "$tree/build/grade" --suite "$1" "$tree"/build/tests/* >>"$2" 2>&1
 }
 
 total=0
@@ -83,13 +85,16 @@ for suite in "${suites[@]}"; do
         name=$(basename "$p" .patch)
         log=$out/$suite.$name.log
         n=$((n + 1))
-        if ! patch -d "$tree" -p1 --silent --forward -r - <"$p" >"$log" 2>&1; then
+        # A dry run first: a patch whose later hunks fail would otherwise
+        # leave its earlier ones in the tree, mutating every run after it.
+        if ! patch -d "$tree" -p1 --silent --forward --dry-run <"$p" >"$log" 2>&1 ||
+            ! patch -d "$tree" -p1 --silent --forward -r - <"$p" >>"$log" 2>&1; then
             say "  $suite/$name: BROKEN (the patch does not apply)"
             bad=$((bad + 1))
             continue
         fi
         t0=$SECONDS
-        run_suite "$suite" "$log"
+        run_suite "$suite" "$log" --fail-fast
         rc=$?
         secs=$((SECONDS - t0))
         patch -d "$tree" -p1 --silent -R -r - <"$p" >>"$log" 2>&1

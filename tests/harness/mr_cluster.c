@@ -22,7 +22,7 @@ mr_cluster_t *mr_cluster_new(int nodes, int clients, uint64_t seed, const mr_clu
     m->so.peer.raft_log_gc_count_limit = o ? o->max_raft_log : 0;
     m->so.multiraft = 1;
     m->so.mr = multiraft_config_default();
-    m->so.mr.heartbeat_tick = 5;
+    m->so.mr.heartbeat_tick = o != NULL && o->heartbeat_tick > 0 ? o->heartbeat_tick : 5;
     m->so.mr.store_heartbeat_tick = 50;
     if (o != NULL && o->region_max_size > 0) {
         m->so.mr.region_max_size = o->region_max_size;

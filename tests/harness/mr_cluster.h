@@ -34,6 +34,9 @@ typedef struct {
     /* 0: region 1 starts with a peer on every store; k: on stores 1..k
      * only (sim_store.h), the others start empty. */
     int initial_peers;
+    /* A region leader's periodic heartbeat to the scheduler, in ticks; 0: 5.
+     * A large value leaves only the reports a change triggers. */
+    int heartbeat_tick;
 } mr_cluster_opts_t;
 
 typedef struct {

@@ -12,11 +12,13 @@ extern const tkv_test_t split_tests[];
 extern const tkv_test_t generic3b_tests[];
 extern const tkv_test_t replica_sched_tests[];
 extern const tkv_test_t determinism_tests[];
+extern const tkv_test_t region_report_tests[];
 
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        admin_tests,         confchange_tests,  split_tests, generic3b_tests,
+        /* The quick single-rule tests first: `make mutation` stops at the first failure. */
+        region_report_tests, admin_tests,       confchange_tests, split_tests, generic3b_tests,
         replica_sched_tests, determinism_tests, NULL,
     };
     return tables;

@@ -31,6 +31,7 @@ typedef struct {
     char *scratch;         /* its TMPDIR while it runs; removed afterwards */
     char *build_log;       /* when its binary did not build: that log, else NULL */
     const char *shown_bin; /* the binary as the rerun command names it */
+    int skipped;           /* --fail-fast: not run, or stopped, after another test failed */
 } test_t;
 
 /* An ungraded line of the report: lint, a file that did not compile, ... */
