@@ -18,8 +18,8 @@ const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
         /* The quick single-rule tests first: `make mutation` stops at the first failure. */
-        region_report_tests, admin_tests,       confchange_tests, split_tests, generic3b_tests,
-        replica_sched_tests, determinism_tests, NULL,
+        region_report_tests, admin_tests,         confchange_tests,  split_tests,
+        generic3b_tests,     replica_sched_tests, determinism_tests, NULL,
     };
     return tables;
 }

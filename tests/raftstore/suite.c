@@ -19,9 +19,12 @@ extern const tkv_test_t overwritten_slot_tests[];
 const tkv_test_t *const *tkv_suite(void)
 {
     static const tkv_test_t *const tables[] = {
-        keys_tests,         peer_storage_tests,     snapshot_fault_tests, proposal_tests,
-        cluster_tests,      crash_tests,            snapshot_tests,       regions_tests,
-        raft_storage_tests, overwritten_slot_tests, read_index_tests,     NULL,
+        keys_tests,           peer_storage_tests,
+        snapshot_fault_tests, proposal_tests,
+        cluster_tests,        crash_tests,
+        snapshot_tests,       regions_tests,
+        raft_storage_tests,   overwritten_slot_tests,
+        read_index_tests,     NULL,
     };
     return tables;
 }
