@@ -47,7 +47,9 @@ static void trace_role(node_t *n)
             ep ? ep->version : 0
         };
         trace_state(n->env->trace, n->env->id, &st);
-        size_t j = 0;
+        /* The store lists its peers in a stable order: slot i is most
+         * often peer i's, and a scan only follows a split or a restart. */
+        size_t j = i < n->n_roles && n->roles[i].region == peer_region_id(p) ? i : 0;
         while (j < n->n_roles && n->roles[j].region != peer_region_id(p))
             j++;
         if (j == n->n_roles) {
