@@ -553,18 +553,14 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void key_name(char *buf, unsigned k)
+/* Key k of a workload: "bk..." for raw puts and gets, "bt..." for
+ * transactions. Raw and transactional data must not share keys (as in
+ * TiKV), and the raw keys loaded for the gets would otherwise put region
+ * boundaries where transactional keys need none
+ * (project3-multiraft/raftstore/split_check.c). */
+static void key_name(char *buf, char kind, unsigned k)
 {
-    snprintf(buf, 16, "bk%08u", k);
-}
-
-/* Transactions get a key range of their own: raw and transactional data
- * must not share keys (as in TiKV), and the raw keys loaded for the gets
- * would otherwise put region boundaries where transactional keys need
- * none (project3-multiraft/raftstore/split_check.c). */
-static void txn_key_name(char *buf, unsigned k)
-{
-    snprintf(buf, 16, "bt%08u", k);
+    snprintf(buf, 16, "b%c%08u", kind, k);
 }
 
 static void *worker_main(void *arg)
@@ -586,22 +582,22 @@ static void *worker_main(void *arg)
         if (w->seconds == 0) {
             if (next_load >= w->keys)
                 break;
-            key_name(k1, next_load);
+            key_name(k1, 'k', next_load);
             next_load += w->stride;
             rc = w->ops->put(t, k1, w->value, w->err, sizeof(w->err));
         } else {
             if (t0 >= end)
                 break;
             unsigned a = (unsigned)prng_below(&prng, w->keys);
-            key_name(k1, a);
+            key_name(k1, 'k', a);
             if (w->op == OP_PUT) {
                 rc = w->ops->put(t, k1, w->value, w->err, sizeof(w->err));
             } else if (w->op == OP_GET) {
                 rc = w->ops->get(t, k1, w->err, sizeof(w->err));
             } else {
                 unsigned b = (a + 1 + (unsigned)prng_below(&prng, w->keys - 1)) % w->keys;
-                txn_key_name(k1, a);
-                txn_key_name(k2, b);
+                key_name(k1, 't', a);
+                key_name(k2, 't', b);
                 rc = w->ops->txn2(t, k1, k2, w->value, w->err, sizeof(w->err));
             }
         }

@@ -98,8 +98,7 @@ struct transport {
     pthread_mutex_t mu;
     peer_t *peers;
     int closed;
-    int corked;      /* transport_cork(): queue without waking the loop */
-    int woken_later; /* something was queued while corked */
+    int corked; /* transport_cork(): queue without waking the loop */
 
     atomic_uint_fast64_t sent_msgs, sent_frames, sent_bytes, dropped_full, dropped_broken, connects,
         connect_failures, recv_msgs, recv_frames, bad_conns, refused_conns;
@@ -723,9 +722,7 @@ static tkv_err_t send_wire(transport_t *t, uint64_t to_store, wire_msg_t *w)
     else
         p->n_small++;
     /* Under mu, so transport_stop() cannot close the handle in between. */
-    if (t->corked)
-        t->woken_later = 1;
-    else
+    if (!t->corked)
         uv_async_send(&t->wake);
     pthread_mutex_unlock(&t->mu);
     return TKV_OK;
@@ -742,9 +739,10 @@ void transport_uncork(transport_t *t)
 {
     pthread_mutex_lock(&t->mu);
     t->corked = 0;
-    if (t->woken_later && !t->closed)
+    /* Woken whether or not the burst was empty: a loop with nothing queued
+     * only looks and goes back to sleep. */
+    if (!t->closed)
         uv_async_send(&t->wake);
-    t->woken_later = 0;
     pthread_mutex_unlock(&t->mu);
 }
 

@@ -9,31 +9,11 @@
 
 #include "common/engine.h"
 #include "proto/metapb.pb-c.h"
+#include "tests/harness/eng_fixture.h"
 #include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 
-typedef struct {
-    char dir[256];
-    eng_t *eng;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = test_calloc(1, sizeof(*f));
-    tkv_tmpdir(f->dir, sizeof(f->dir));
-    expect_err(eng_open(f->dir, &f->eng), TKV_OK, "eng_open(f->dir, &f->eng)");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    eng_close(f->eng);
-    tkv_rmdir(f->dir);
-    test_free(f);
-    return 0;
-}
+typedef eng_fixture_t fixture_t;
 
 static tkv_slice_t S(const char *s)
 {
@@ -225,23 +205,24 @@ static void test_open_tells_locked_from_broken(void **state)
 
 const tkv_test_t engine_tests[] = {
     { "frame", "engine_column_families_are_separate", 0, "a key in one CF is invisible in others",
-      test_column_families_are_separate, 0, setup, teardown },
+      test_column_families_are_separate, 0, eng_fixture_setup, eng_fixture_teardown },
     { "frame", "engine_iterator_stays_in_its_family", 0,
       "a CF iterator hides the prefix and stops at the family's end",
-      test_iterator_hides_prefix_and_stops_at_family_end, 0, setup, teardown },
+      test_iterator_hides_prefix_and_stops_at_family_end, 0, eng_fixture_setup,
+      eng_fixture_teardown },
     { "frame", "engine_batch_is_atomic", 0, "a batch lands whole at eng_write",
-      test_batch_is_applied_whole, 0, setup, teardown },
+      test_batch_is_applied_whole, 0, eng_fixture_setup, eng_fixture_teardown },
     { "frame", "engine_snapshot_ignores_later_writes", 0, "reads through a snapshot are frozen",
-      test_snapshot_ignores_later_writes, 0, setup, teardown },
+      test_snapshot_ignores_later_writes, 0, eng_fixture_setup, eng_fixture_teardown },
     { "frame", "engine_message_round_trips", 0,
       "protobuf messages survive a reopen; garbage is reported corrupt",
-      test_message_round_trips_and_reopens, 0, setup, teardown },
+      test_message_round_trips_and_reopens, 0, eng_fixture_setup, eng_fixture_teardown },
     { "frame", "engine_deferred_syncs_keep_their_order", 0,
       "deferred synced writes wait for eng_sync(), or for a synced write of an engine "
       "ordered after them",
-      test_deferred_syncs_keep_their_order, 0, setup, teardown },
+      test_deferred_syncs_keep_their_order, 0, eng_fixture_setup, eng_fixture_teardown },
     { "frame", "engine_open_tells_locked_from_broken", 0,
       "a database open elsewhere is TKV_ERR_BUSY; a missing parent directory is TKV_ERR_IO",
-      test_open_tells_locked_from_broken, 0, setup, teardown },
+      test_open_tells_locked_from_broken, 0, eng_fixture_setup, eng_fixture_teardown },
     { 0 },
 };

@@ -10,31 +10,11 @@
 #include "common/codec.h"
 #include "project3-multiraft/raftstore/mr_internal.h"
 #include "project4-txn/mvcc/mvcc_codec.h"
+#include "tests/harness/eng_fixture.h"
 #include "tests/harness/expect.h"
 #include "tests/harness/test.h"
 
-typedef struct {
-    char dir[256];
-    eng_t *eng;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = test_calloc(1, sizeof(*f));
-    tkv_tmpdir(f->dir, sizeof(f->dir));
-    expect_err(eng_open(f->dir, &f->eng), TKV_OK, "eng_open(f->dir, &f->eng)");
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    eng_close(f->eng);
-    tkv_rmdir(f->dir);
-    test_free(f);
-    return 0;
-}
+typedef eng_fixture_t fixture_t;
 
 /* The split key of a whole-range region holding what the test wrote. */
 static void split_key_of(fixture_t *f, tkv_buf_t *key)
@@ -105,8 +85,8 @@ static void test_raw_data_splits_at_a_key(void **state)
 const tkv_test_t split_point_tests[] = {
     { "frame", "txn_data_splits_at_a_short_prefix", 0,
       "transactional data splits at a boundary of at most 8 bytes, never inside a key's versions",
-      test_txn_data_splits_at_a_short_prefix, 0, setup, teardown },
+      test_txn_data_splits_at_a_short_prefix, 0, eng_fixture_setup, eng_fixture_teardown },
     { "frame", "raw_data_splits_at_a_key", 0, "raw data splits at the key past the split size",
-      test_raw_data_splits_at_a_key, 0, setup, teardown },
+      test_raw_data_splits_at_a_key, 0, eng_fixture_setup, eng_fixture_teardown },
     { 0 },
 };
