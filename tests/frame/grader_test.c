@@ -180,24 +180,47 @@ static void test_long_output_is_cut_and_marked(void **state)
     free(log);
 }
 
-static void test_scratch_dir_removed_after_a_kill(void **state)
+/* Runs the fake test that SIGKILLs itself and returns the TMPDIR it noted
+ * (caller frees), after checking that the grader reported the crash and
+ * removed that dir and its root (empty, so nothing is left in /dev/shm). */
+static char *killed_test_scratch(fixture_t *f, const char *args)
 {
-    fixture_t *f = *state;
-    assert_int_equal(run_grader(f, "", "--test killed ./fake"), 1);
+    assert_int_equal(run_grader(f, "", args), 1);
     char *note = slurp(f, "note", NULL);
     if (note == NULL)
         fail_msg("the fake test never ran (no note of its TMPDIR)");
     note[strcspn(note, "\n")] = '\0';
-    char want[600];
-    snprintf(want, sizeof(want), "%s/out/scratch/", f->dir);
-    if (strstr(note, "/out/scratch/frame.killed") == NULL)
-        fail_msg("the test's TMPDIR was %s, not a scratch dir under %s", note, want);
+    const char *leaf = strrchr(note, '/');
+    if (leaf == NULL || strcmp(leaf, "/frame.killed") != 0)
+        fail_msg("the test's TMPDIR was %s, not a scratch dir of its own named frame.killed", note);
     struct stat st;
     if (stat(note, &st) == 0)
         fail_msg("the scratch dir %s is still there after its test was killed", note);
+    char root[600];
+    snprintf(root, sizeof(root), "%.*s", (int)(leaf - note), note);
+    if (stat(root, &st) == 0)
+        fail_msg("the scratch root %s is still there after the run", root);
     char *out = slurp(f, "grader.out", NULL);
     assert_non_null(strstr(out, "crashed"));
     free(out);
+    return note;
+}
+
+static void test_scratch_dir_removed_after_a_kill(void **state)
+{
+    fixture_t *f = *state;
+    char *note = killed_test_scratch(f, "--scratch scr --test killed ./fake");
+    char want[700];
+    snprintf(want, sizeof(want), "%s/scr/frame.killed", f->dir);
+    if (strcmp(note, want) != 0)
+        fail_msg("with --scratch scr the test's TMPDIR was %s, not %s", note, want);
+    free(note);
+    /* By default: in memory or under the output dir. */
+    note = killed_test_scratch(f, "--test killed ./fake");
+    snprintf(want, sizeof(want), "%s/out/scratch/frame.killed", f->dir);
+    if (strcmp(note, want) != 0 && strstr(note, "/dev/shm/tinykv-grade.") != note)
+        fail_msg("by default the test's TMPDIR was %s, neither /dev/shm/tinykv-grade.*/ nor %s",
+                 note, want);
     free(note);
 }
 
@@ -251,7 +274,9 @@ const tkv_test_t grader_tests[] = {
       "a test's long output is cut to head and tail in results.json, the cut marked",
       test_long_output_is_cut_and_marked, 0, setup, teardown },
     { "frame", "grader_removes_scratch_after_a_kill", 0,
-      "each test's TMPDIR is a scratch dir under the output dir, removed even after a SIGKILL",
+      "each test's TMPDIR is a scratch dir of its own (--scratch, else /dev/shm or the output "
+      "dir), "
+      "removed even after a SIGKILL",
       test_scratch_dir_removed_after_a_kill, 0, setup, teardown },
     { "frame", "grader_removes_old_results_first", 0,
       "a grading run that stops early leaves no results.json of an earlier run",
