@@ -659,15 +659,20 @@ tkv_err_t peer_storage_gc_log(peer_storage_t *ps, uint64_t upto)
         return tkv_errorf(TKV_ERR_INVALID, "region %llu: GC to %llu past the truncated index %llu",
                           (unsigned long long)ps->region_id, (unsigned long long)upto,
                           (unsigned long long)ps->truncated_index);
+    if (upto < ps->gc_from)
+        return TKV_OK; /* deleted already */
     eng_batch_t *wb = eng_batch_new();
-    tkv_err_t err = peer_storage_delete_log(ps, 0, upto + 1, wb);
+    tkv_err_t err = peer_storage_delete_log(ps, ps->gc_from, upto + 1, wb);
     if (err == TKV_OK && eng_batch_count(wb) > 0)
         err = eng_write(ps->raft_db, wb, ps->sync);
+    if (err == TKV_OK)
+        ps->gc_from = upto + 1;
     eng_batch_free(wb);
     return err;
     /* LAB 2C STUB
-    // Delete every stored entry up to and including `upto` (peer_storage_delete_log)
-    // in one raft DB write.
+    // Delete every stored entry from ps->gc_from up to and including `upto`
+    // (peer_storage_delete_log) in one raft DB write, then move gc_from past
+    // them.
     (void)ps;
     (void)upto;
     return TKV_OK;

@@ -52,6 +52,11 @@ typedef struct peer_storage {
     /* RaftApplyState (kv DB) */
     uint64_t applied_index;
     uint64_t truncated_index, truncated_term;
+    /* 2C: every entry below this index is deleted from the raft DB (0 after
+     * opening: an interrupted GC may have left some). Log GC scans from
+     * here, not from 0: leveldb keeps a deleted key as a tombstone until a
+     * compaction, and a scan from 0 walks past every one earlier GCs left. */
+    uint64_t gc_from;
 
     /* What happened, for tests and statistics. */
     uint64_t snapshots_generated, snapshots_applied;
