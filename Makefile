@@ -33,6 +33,11 @@
 #   programs       cmd/<name>.c and tools/<name>.c, one binary each
 
 SHELL := /bin/bash
+# The builds that test, check and grade start use every core unless make was
+# given -j already (a clean build: 33 s with one job, 16 s with two), each
+# file's compiler messages kept together.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+PAR := $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC) --output-sync=target)
 CC ?= cc
 # V=1 shows full compiler lines.
 ifeq ($(V),1)
@@ -225,7 +230,7 @@ clean-results:
 	@rm -rf $(GRADE_OUT)
 
 test: clean-results
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(PAR) build
 	@$(MAKE) --no-print-directory lint-report
 	@rc=0; $(GRADER) $(GRADE_FLAGS) --lint $(GRADE_OUT)/lint.txt $(TEST_BINS) || rc=$$?; \
 	if ! head -1 $(GRADE_OUT)/lint.txt | grep -qx ok; then \
@@ -234,17 +239,17 @@ test: clean-results
 	fi; exit $$rc
 
 check: clean-results
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(PAR) build
 	@$(GRADER) $(GRADE_FLAGS) $(TEST_BINS)
 
 $(SUITES): clean-results
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(PAR) build
 	@$(GRADER) $(GRADE_FLAGS) --suite $@ $(TEST_BINS)
 
 # Grading mode (GRADING=1): see the top of this file. LINT_FILES narrows lint
 # to the student's files when grading a submission.
 grade: clean-results
-	@$(MAKE) --no-print-directory GRADING=1 -k build || true
+	@$(MAKE) --no-print-directory $(PAR) GRADING=1 -k build || true
 	@$(MAKE) --no-print-directory lint-report
 	@$(MAKE) --no-print-directory GRADING=1 grade-run
 
@@ -262,7 +267,6 @@ LINT_FILES ?= $(SRC_ALL)
 # cppcheck keeps each file's result in $(B)/cppcheck and analyses again only
 # what changed (or what a changed header reaches): 16 s the first time on 2
 # cores, about 3 s after that.
-NPROC := $(shell nproc 2>/dev/null || echo 1)
 lint:
 	@echo "lint: clang-format ($(words $(LINT_FILES)) files)"
 	@clang-format --dry-run --Werror $(LINT_FILES)
