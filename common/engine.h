@@ -79,6 +79,9 @@ void eng_batch_delete(eng_batch_t *b, const char *cf, tkv_slice_t key);
 void eng_batch_put_msg(eng_batch_t *b, tkv_slice_t key, const ProtobufCMessage *msg);
 /* `sync`: wait until the write is on disk (what Raft needs before it answers). */
 tkv_err_t eng_write(eng_t *eng, eng_batch_t *b, int sync);
+/* How many writes (eng_write, eng_put, eng_delete...) have changed `eng`
+ * since it was opened: a reader may keep what it read until this moves. */
+uint64_t eng_write_count(const eng_t *eng);
 
 /* ---- deferred syncs: many synced writes for the price of one sync --------
  *

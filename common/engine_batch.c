@@ -86,7 +86,13 @@ tkv_err_t eng_write(eng_t *eng, eng_batch_t *b, int sync)
         leveldb_free(errptr);
         return e;
     }
+    eng->writes++;
     return TKV_OK;
+}
+
+uint64_t eng_write_count(const eng_t *eng)
+{
+    return eng->writes;
 }
 
 void eng_defer_syncs(eng_t *eng, int on)

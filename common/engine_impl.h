@@ -21,6 +21,7 @@ struct eng {
      * engine synced before any synced write of this one. */
     int defer, dirty;
     eng_t *sync_first;
+    uint64_t writes; /* successful eng_write() calls (eng_write_count) */
 };
 
 struct eng_snap {

@@ -1,13 +1,14 @@
 /*
  * The leveldb helpers: column families are separate key spaces, iterators
  * hide the prefix and stop at the family's end, batches are atomic, snapshots
- * do not see later writes, protobuf messages round-trip under meta keys, and
- * deferred syncs keep their ordering rule.
+ * do not see later writes, protobuf messages round-trip under meta keys,
+ * deferred syncs keep their ordering rule, and the write count counts.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/engine.h"
+#include "common/failpoint.h"
 #include "proto/metapb.pb-c.h"
 #include "tests/harness/eng_fixture.h"
 #include "tests/harness/expect.h"
@@ -203,6 +204,29 @@ static void test_open_tells_locked_from_broken(void **state)
     expect_err(eng_open(missing, &second), TKV_ERR_IO, "eng_open(missing, &second)");
 }
 
+/* The send-time check of the simulator caches what it read until this
+ * count moves: a write that changes the database must move it, and a
+ * write that did not happen (an injected error or crash) must not. */
+static void test_write_count_moves_with_each_write(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t c0 = eng_write_count(f->eng);
+    eng_put(f->eng, CF_DEFAULT, S("a"), S("1"));
+    eng_delete(f->eng, CF_DEFAULT, S("a"));
+    eng_batch_t *b = eng_batch_new();
+    eng_batch_put(b, NULL, S("m"), S("x"));
+    expect_err(eng_write(f->eng, b, 1), TKV_OK, "a synced batch write");
+    expect_u64(eng_write_count(f->eng) - c0, 3, "writes counted after a put, a delete, a batch");
+    failpoint_arm("engine.write", 0, 1, FAILPOINT_ERROR);
+    expect_err(eng_write(f->eng, b, 0), TKV_ERR_IO, "a write failed by its fail point");
+    failpoint_arm("engine.write", 0, 1, FAILPOINT_CRASH);
+    expect_err(eng_write(f->eng, b, 0), TKV_OK, "a write crashed at its fail point");
+    failpoint_reset();
+    expect_u64(eng_write_count(f->eng) - c0, 3,
+               "writes counted after two that never reached the database");
+    eng_batch_free(b);
+}
+
 const tkv_test_t engine_tests[] = {
     { "frame", "engine_column_families_are_separate", 0, "a key in one CF is invisible in others",
       test_column_families_are_separate, 0, eng_fixture_setup, eng_fixture_teardown },
@@ -224,5 +248,8 @@ const tkv_test_t engine_tests[] = {
     { "frame", "engine_open_tells_locked_from_broken", 0,
       "a database open elsewhere is TKV_ERR_BUSY; a missing parent directory is TKV_ERR_IO",
       test_open_tells_locked_from_broken, 0, eng_fixture_setup, eng_fixture_teardown },
+    { "frame", "engine_write_count_moves_with_each_write", 0,
+      "eng_write_count() counts writes that reached the database, not failed or crashed ones",
+      test_write_count_moves_with_each_write, 0, eng_fixture_setup, eng_fixture_teardown },
     { 0 },
 };

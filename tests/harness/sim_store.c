@@ -26,6 +26,14 @@ typedef struct {
         int leader;
     } roles[TRACED_REGIONS];
     size_t n_roles;
+    /* The raft state check_persisted() last read: one region's, valid while
+     * the raft DB has had no write since (a Ready's messages go out
+     * together, all for one region, after one write). */
+    struct {
+        const eng_t *db;
+        uint64_t region, writes, term, vote, last;
+        int found;
+    } persisted;
 } node_t;
 
 /* Records every region's Raft state (trace_state() writes only changes),
@@ -94,19 +102,30 @@ static void check_persisted(node_t *n, uint64_t region, const Eraftpb__Message *
     if (m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_PRE_VOTE ||
         m->msg_type == ERAFTPB__MESSAGE_TYPE__MSG_PRE_VOTE_RESPONSE)
         return; /* a pre-vote asks about a term nobody has entered */
-    tkv_buf_t key = TKV_BUF_INIT;
-    keys_raft_state_key(&key, region);
-    RaftServerpb__RaftLocalState *ls = NULL;
-    tkv_err_t err =
-        eng_get_msg(store_raft_db(n->store), buf_slice(&key),
-                    &raft_serverpb__raft_local_state__descriptor, (ProtobufCMessage **)&ls);
-    buf_free(&key);
-    if (err != TKV_OK)
+    eng_t *db = store_raft_db(n->store);
+    if (n->persisted.db != db || n->persisted.region != region ||
+        n->persisted.writes != eng_write_count(db)) {
+        tkv_buf_t key = TKV_BUF_INIT;
+        keys_raft_state_key(&key, region);
+        RaftServerpb__RaftLocalState *ls = NULL;
+        tkv_err_t err =
+            eng_get_msg(db, buf_slice(&key), &raft_serverpb__raft_local_state__descriptor,
+                        (ProtobufCMessage **)&ls);
+        buf_free(&key);
+        n->persisted.db = db;
+        n->persisted.region = region;
+        n->persisted.writes = eng_write_count(db);
+        n->persisted.found = err == TKV_OK;
+        if (err == TKV_OK) {
+            n->persisted.term = ls->hard_state ? ls->hard_state->term : 0;
+            n->persisted.vote = ls->hard_state ? ls->hard_state->vote : 0;
+            n->persisted.last = ls->last_index;
+            pb_free(ls);
+        }
+    }
+    if (!n->persisted.found)
         return; /* no raft state yet (a peer being created): nothing to compare */
-    uint64_t term = ls->hard_state ? ls->hard_state->term : 0;
-    uint64_t vote = ls->hard_state ? ls->hard_state->vote : 0;
-    uint64_t last = ls->last_index;
-    pb_free(ls);
+    uint64_t term = n->persisted.term, vote = n->persisted.vote, last = n->persisted.last;
     const char *type = raft_msg_type_name((raft_msg_type_t)m->msg_type);
     if (m->term > term)
         fail_msg("store %d sent %s at term %llu to peer %llu, but its raft DB holds term %llu: "
